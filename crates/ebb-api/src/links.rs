@@ -1,0 +1,92 @@
+//! Absolute links (every generated link ends with `/`) and pagination of lists.
+
+use ebb_store::Page;
+use serde_json::{Value, json};
+
+use crate::body::QueryArgs;
+use crate::error::ApiError;
+
+/// Builds the absolute URLs of resources from the public base URL.
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: String,
+}
+
+impl Links {
+    /// Links under `public_url` (with or without a trailing slash).
+    pub fn new(public_url: &str) -> Self {
+        Links {
+            base: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// `{base}/v1.0/{tenant}/groups/`.
+    pub fn groups(&self, tenant: &str) -> String {
+        format!("{}/v1.0/{tenant}/groups/", self.base)
+    }
+
+    /// A group's self URL.
+    pub fn group(&self, tenant: &str, group: &str) -> String {
+        format!("{}{group}/", self.groups(tenant))
+    }
+
+    /// A group's policies collection.
+    pub fn policies(&self, tenant: &str, group: &str) -> String {
+        format!("{}policies/", self.group(tenant, group))
+    }
+
+    /// A policy's self URL.
+    pub fn policy(&self, tenant: &str, group: &str, policy: &str) -> String {
+        format!("{}{policy}/", self.policies(tenant, group))
+    }
+
+    /// A policy's webhooks collection.
+    pub fn webhooks(&self, tenant: &str, group: &str, policy: &str) -> String {
+        format!("{}webhooks/", self.policy(tenant, group, policy))
+    }
+
+    /// A webhook's self URL.
+    pub fn webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> String {
+        format!("{}{webhook}/", self.webhooks(tenant, group, policy))
+    }
+
+    /// A capability URL for a secret.
+    pub fn capability(&self, secret: &str) -> String {
+        format!("{}/v1.0/execute/1/{secret}/", self.base)
+    }
+}
+
+/// `[{"href": url, "rel": "self"}]`.
+pub fn self_links(url: String) -> Value {
+    json!([{"href": url, "rel": "self"}])
+}
+
+/// The page a list request asks for: `limit` must be an integer and is clamped to
+/// `1..=max`; `marker` is any id.
+pub fn page(args: &QueryArgs, max: usize) -> Result<Page, ApiError> {
+    let limit = match args.get("limit") {
+        None => max,
+        Some(text) => {
+            let value: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string()))?;
+            value.clamp(1, max as i64) as usize
+        }
+    };
+    Ok(Page {
+        marker: args.get("marker").map(str::to_string),
+        limit,
+    })
+}
+
+/// The `*_links` of a list: a `next` link when the page is full, else nothing.
+pub fn next_links(collection_url: &str, page: &Page, last_id: Option<&str>, count: usize) -> Value {
+    match last_id {
+        Some(last) if count >= page.limit => json!([{
+            "href": format!("{collection_url}?limit={}&marker={last}", page.limit),
+            "rel": "next",
+        }]),
+        _ => json!([]),
+    }
+}

@@ -1,0 +1,162 @@
+//! Group configuration: the name, cooldown and capacity bounds of a scaling group.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::json::{self, Obj};
+use crate::limits::{MAX_COOLDOWN, MAX_ENTITIES};
+use crate::{Invalid, InvalidKind};
+
+/// A validated group configuration, as stored and as shown (`groupConfiguration`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupConfig {
+    /// Not unique; at least one non-whitespace character.
+    pub name: String,
+    /// Seconds after a successful execution during which no policy of the group may execute.
+    pub cooldown: u32,
+    /// The fewest members the group may have.
+    pub min_entities: u32,
+    /// The most members the group may have.
+    pub max_entities: u32,
+    /// Free-form string pairs.
+    pub metadata: Map<String, Value>,
+}
+
+/// Whether a configuration is being created (optional fields get defaults) or replaced
+/// (`PUT .../config`: every field is required).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `POST /groups`.
+    Create,
+    /// `PUT /groups/{id}/config`.
+    Replace,
+}
+
+impl GroupConfig {
+    /// Validates a `groupConfiguration` object found at `path`.
+    ///
+    /// An explicit `"maxEntities": null` means "no limit of its own", that is 1000
+    /// (see `docs/decisions/0001-otter-gaps.md`).
+    pub fn parse(value: &Value, path: &str, mode: Mode) -> Result<Self, Invalid> {
+        let obj = Obj::new(value, path)?;
+        obj.only(&["name", "cooldown", "minEntities", "maxEntities", "metadata"])?;
+        let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
+        let cooldown = json::integer(
+            obj.required("cooldown")?,
+            &obj.path_of("cooldown"),
+            0,
+            MAX_COOLDOWN,
+        )?;
+        let min = json::integer(
+            obj.required("minEntities")?,
+            &obj.path_of("minEntities"),
+            0,
+            MAX_ENTITIES,
+        )?;
+        let max_value = match mode {
+            Mode::Create => obj.get("maxEntities"),
+            Mode::Replace => Some(obj.required("maxEntities")?),
+        };
+        let max = match max_value {
+            None | Some(Value::Null) => MAX_ENTITIES,
+            Some(value) => json::integer(value, &obj.path_of("maxEntities"), 0, MAX_ENTITIES)?,
+        };
+        let metadata_value = match mode {
+            Mode::Create => obj.get("metadata"),
+            Mode::Replace => Some(obj.required("metadata")?),
+        };
+        let metadata = match metadata_value {
+            None => Map::new(),
+            Some(value) => {
+                json::metadata(value, &obj.path_of("metadata"), 256, 256)?;
+                value.as_object().cloned().unwrap_or_default()
+            }
+        };
+        let config = GroupConfig {
+            name: name.to_string(),
+            cooldown: cooldown as u32,
+            min_entities: min as u32,
+            max_entities: max as u32,
+            metadata,
+        };
+        config.check_bounds()?;
+        Ok(config)
+    }
+
+    /// `minEntities` must not exceed `maxEntities`: checked after the shape.
+    fn check_bounds(&self) -> Result<(), Invalid> {
+        if self.min_entities > self.max_entities {
+            return Err(Invalid {
+                kind: InvalidKind::MinEntities,
+                message: "minEntities must be less than or equal to maxEntities".to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<GroupConfig, Invalid> {
+        GroupConfig::parse(&value, "groupConfiguration", Mode::Create)
+    }
+
+    #[test]
+    fn omitted_fields_get_defaults() {
+        let config = parse(json!({"name": "web", "cooldown": 60, "minEntities": 1})).unwrap();
+        assert_eq!(config.max_entities, 1000);
+        assert!(config.metadata.is_empty());
+        let config = parse(json!({"name": "web", "cooldown": 0, "minEntities": 1, "maxEntities": null})).unwrap();
+        assert_eq!(config.max_entities, 1000);
+    }
+
+    #[test]
+    fn bounds_are_checked_after_shape() {
+        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
+        assert_eq!(err.kind, InvalidKind::MinEntities);
+        let err = parse(json!({"name": "", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
+        assert_eq!(err.kind, InvalidKind::Schema);
+        assert!(parse(json!({"name": "w", "cooldown": 0, "minEntities": 4, "maxEntities": 4})).is_ok());
+    }
+
+    #[test]
+    fn rejections_follow_the_otter_schema() {
+        let base = json!({"name": "w", "cooldown": 0, "minEntities": 0});
+        let cases = [
+            ("name", json!(" ")),
+            ("name", json!("n".repeat(257))),
+            ("name", json!(5)),
+            ("cooldown", json!(-1)),
+            ("cooldown", json!(86401)),
+            ("cooldown", json!(1.5)),
+            ("minEntities", json!(-1)),
+            ("minEntities", json!(1001)),
+            ("maxEntities", json!(1001)),
+            ("maxEntities", json!(-1)),
+            ("metadata", json!({"k": 1})),
+            ("metadata", json!({"k": null})),
+            ("metadata", json!({"k": "v".repeat(257)})),
+            ("metadata", json!({"k".repeat(257): "v"})),
+            ("metadata", json!("text")),
+            ("extra", json!(1)),
+        ];
+        for (key, value) in cases {
+            let mut body = base.clone();
+            body[key] = value.clone();
+            let err = parse(body).expect_err(&format!("{key} = {value} should be rejected"));
+            assert_eq!(err.kind, InvalidKind::Schema, "{key} = {value}");
+        }
+    }
+
+    #[test]
+    fn replace_requires_every_field() {
+        let partial = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3});
+        assert!(GroupConfig::parse(&partial, "", Mode::Replace).is_err());
+        let full = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
+        assert!(GroupConfig::parse(&full, "", Mode::Replace).is_ok());
+    }
+}

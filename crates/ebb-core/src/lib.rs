@@ -1,0 +1,31 @@
+//! Ebb's domain: the shapes of groups, launch configurations, policies and webhooks,
+//! their validation, and the capacity maths every scaling decision goes through.
+//!
+//! Nothing here does I/O: no clock is read, no socket or file is opened, no SQL is written.
+//! Callers pass the current time in, so the same code runs in the server, in tests on a
+//! virtual clock and, later, in the simulator.
+//!
+//! Layout:
+//! - [`json`]: a small checker over `serde_json::Value` that produces schema-style messages;
+//! - [`group`]: group configuration (name, cooldown, min/max, metadata);
+//! - [`launch`]: launch configurations (`launch_server`, `launch_stack`, `local_process`);
+//! - [`policy`]: scaling policies and their adjustments;
+//! - [`schedule`]: `at` and `cron` arguments of schedule policies;
+//! - [`webhook`]: webhook bodies;
+//! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping);
+//! - [`secret`]: hashing of capability and token secrets;
+//! - [`limits`]: absolute limits per tenant, group and policy.
+
+pub mod capacity;
+pub mod group;
+pub mod json;
+pub mod launch;
+pub mod limits;
+pub mod policy;
+pub mod schedule;
+pub mod secret;
+pub mod webhook;
+
+mod error;
+
+pub use error::{Invalid, InvalidKind};

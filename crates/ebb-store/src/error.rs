@@ -1,0 +1,79 @@
+//! Errors of the store: domain outcomes the API maps to statuses, and backend failures.
+
+/// Why a store operation did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// No tenant with that id.
+    #[error("no such tenant")]
+    TenantNotFound,
+    /// A tenant with that id exists already.
+    #[error("tenant exists already")]
+    TenantExists,
+    /// No token with that id for the tenant.
+    #[error("no such token")]
+    TokenNotFound,
+    /// No group with that id for the tenant.
+    #[error("no such scaling group")]
+    GroupNotFound,
+    /// No policy with that id in the group.
+    #[error("no such scaling policy")]
+    PolicyNotFound,
+    /// No webhook with that id on the policy.
+    #[error("no such webhook")]
+    WebhookNotFound,
+    /// The tenant has as many groups as allowed.
+    #[error("group limit of {limit} reached")]
+    GroupLimit {
+        /// The limit.
+        limit: usize,
+    },
+    /// The group would have more policies than allowed.
+    #[error("policy limit of {limit} exceeded")]
+    PolicyLimit {
+        /// Policies the group has.
+        current: usize,
+        /// Policies being added.
+        adding: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The policy would have more webhooks than allowed.
+    #[error("webhook limit of {limit} exceeded")]
+    WebhookLimit {
+        /// Webhooks the policy has.
+        current: usize,
+        /// Webhooks being added.
+        adding: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A group with a desired capacity other than 0 was deleted without `force`.
+    #[error("scaling group still has entities")]
+    GroupNotEmpty,
+    /// The store URL names no supported backend.
+    #[error("unsupported store url {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// Stored data does not parse: a bug or outside tampering.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database failed; the operation may not have happened.
+    #[error("database error during {context}: {message}")]
+    Backend {
+        /// What the store was doing.
+        context: &'static str,
+        /// The driver's message.
+        message: String,
+    },
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl StoreError {
+    pub(crate) fn backend(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |err| StoreError::Backend {
+            context,
+            message: err.to_string(),
+        }
+    }
+}

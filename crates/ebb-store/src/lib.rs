@@ -1,0 +1,97 @@
+//! Ebb's durable store: the [`Store`] trait, its records, and the SQLite implementation.
+//!
+//! This is the only crate that contains SQL. The trait speaks in domain operations
+//! (create a group, execute a policy) rather than rows, so that each operation is one
+//! transaction and a PostgreSQL implementation can sit beside the SQLite one.
+//!
+//! Layout:
+//! - [`model`]: the records the store reads and writes;
+//! - [`error`]: [`StoreError`];
+//! - [`metrics`]: per-operation latency histograms;
+//! - `sqlite`: [`SqliteStore`], with a single writer that commits in groups.
+
+pub mod error;
+pub mod metrics;
+pub mod model;
+mod sqlite;
+
+use std::sync::Arc;
+
+use ebb_core::group::GroupConfig;
+use ebb_core::limits::Limits;
+use jiff::Timestamp;
+use serde_json::Value;
+
+pub use error::StoreError;
+pub use metrics::StoreMetrics;
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+/// Every durable operation of Ebb. A successful return means the change is on disk.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant; [`StoreError::TenantExists`] if the id is taken.
+    async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError>;
+    /// All tenants, by id.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Whether a tenant exists.
+    async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Stores a token of a tenant by the hash of its secret.
+    async fn create_token(&self, tenant: &str, role: Role, secret_hash: &str, now: Timestamp) -> Result<Token, StoreError>;
+    /// Revokes a token of a tenant.
+    async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError>;
+    /// The token whose secret hashes to `secret_hash`, if any.
+    async fn find_token(&self, secret_hash: &str) -> Result<Option<Token>, StoreError>;
+
+    /// Creates a group with desired capacity at its minimum, and its initial policies.
+    async fn create_group(&self, group: NewGroup, limits: Limits, now: Timestamp) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError>;
+    /// A page of a tenant's groups, ascending by id.
+    async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<GroupRecord>, StoreError>;
+    /// One group of a tenant.
+    async fn get_group(&self, tenant: &str, group: &str) -> Result<GroupRecord, StoreError>;
+    /// Replaces a group's configuration and re-clamps its desired capacity to the new bounds.
+    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError>;
+    /// Replaces a group's launch configuration.
+    async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError>;
+    /// Pauses or resumes a group.
+    async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError>;
+    /// Deletes a group with its policies and webhooks. Without `force`, a group whose
+    /// desired capacity is not 0 is kept and [`StoreError::GroupNotEmpty`] returned.
+    async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError>;
+    /// Executes a policy: decides with [`ebb_core::capacity::execute`] and, on a change,
+    /// writes the new desired capacity and both cooldown timestamps, all in one transaction.
+    async fn execute_policy(&self, tenant: &str, group: &str, policy: &str, now: Timestamp) -> Result<Execution, StoreError>;
+
+    /// Creates policies in a group, all or none.
+    async fn create_policies(&self, tenant: &str, group: &str, bodies: Vec<Value>, limits: Limits, now: Timestamp) -> Result<Vec<PolicyRecord>, StoreError>;
+    /// A group's policies, ascending by id: one page, or all of them when `page` is `None`.
+    async fn list_policies(&self, tenant: &str, group: &str, page: Option<&Page>) -> Result<Vec<PolicyRecord>, StoreError>;
+    /// One policy of a group.
+    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError>;
+    /// Replaces a policy's body.
+    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError>;
+    /// Deletes a policy and its webhooks.
+    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError>;
+
+    /// Creates webhooks on a policy, all or none.
+    async fn create_webhooks(&self, tenant: &str, group: &str, policy: &str, webhooks: Vec<NewWebhook>, limits: Limits, now: Timestamp) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// A policy's webhooks, ascending by id: one page, or all of them when `page` is `None`.
+    async fn list_webhooks(&self, tenant: &str, group: &str, policy: &str, page: Option<&Page>) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// One webhook of a policy.
+    async fn get_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<WebhookRecord, StoreError>;
+    /// Replaces a webhook's name and metadata.
+    async fn replace_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str, name: String, metadata: serde_json::Map<String, Value>) -> Result<(), StoreError>;
+    /// Deletes a webhook; its capability URL stops working.
+    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError>;
+    /// What a capability URL executes, by the hash of its secret.
+    async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
+}
+
+/// Opens the store named by `url`: `sqlite://PATH` (created if missing).
+pub async fn open(url: &str, metrics: StoreMetrics) -> Result<Arc<dyn Store>, StoreError> {
+    match url.split_once(':') {
+        Some(("sqlite", _)) => Ok(Arc::new(SqliteStore::open(url, metrics).await?)),
+        _ => Err(StoreError::UnsupportedUrl(url.to_string())),
+    }
+}
