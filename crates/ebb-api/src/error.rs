@@ -100,6 +100,7 @@ impl From<Invalid> for ApiError {
         match invalid.kind {
             InvalidKind::Schema => ApiError::Validation(invalid.message),
             InvalidKind::MinEntities => ApiError::InvalidMinEntities,
+            InvalidKind::Rule => ApiError::Validation(invalid.message),
         }
     }
 }
@@ -147,7 +148,12 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// Maps a store error to the Otter error for this resource.
     pub fn error(&self, err: StoreError) -> ApiError {
-        let Scope { tenant: t, group: g, policy: p, webhook: w } = *self;
+        let Scope {
+            tenant: t,
+            group: g,
+            policy: p,
+            webhook: w,
+        } = *self;
         match err {
             StoreError::GroupNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,
@@ -164,9 +170,11 @@ impl Scope<'_> {
                 "NoSuchWebhookError",
                 format!("No such webhook {w} for policy {p} in group {g} for tenant {t}"),
             ),
-            StoreError::TenantNotFound => {
-                ApiError::otter(StatusCode::NOT_FOUND, "NoSuchTenantError", format!("No such tenant {t}"))
-            }
+            StoreError::TenantNotFound => ApiError::otter(
+                StatusCode::NOT_FOUND,
+                "NoSuchTenantError",
+                format!("No such tenant {t}"),
+            ),
             StoreError::TokenNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,
                 "NoSuchTokenError",
@@ -178,7 +186,11 @@ impl Scope<'_> {
                 "ScalingGroupOverLimitError",
                 format!("Allowed limit of {limit} scaling groups reached by tenant {t}"),
             ),
-            StoreError::PolicyLimit { current, adding, limit } => ApiError::otter(
+            StoreError::PolicyLimit {
+                current,
+                adding,
+                limit,
+            } => ApiError::otter(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "PoliciesOverLimitError",
                 format!(
@@ -186,7 +198,11 @@ impl Scope<'_> {
                      Creating {adding} new policies would exceed the policy limit of {limit} per group."
                 ),
             ),
-            StoreError::WebhookLimit { current, adding, limit } => ApiError::otter(
+            StoreError::WebhookLimit {
+                current,
+                adding,
+                limit,
+            } => ApiError::otter(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "WebhooksOverLimitError",
                 format!(

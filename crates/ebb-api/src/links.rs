@@ -67,10 +67,9 @@ pub fn page(args: &QueryArgs, max: usize) -> Result<Page, ApiError> {
     let limit = match args.get("limit") {
         None => max,
         Some(text) => {
-            let value: i64 = text
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string()))?;
+            let value: i64 = text.trim().parse().map_err(|_| {
+                ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string())
+            })?;
             value.clamp(1, max as i64) as usize
         }
     };

@@ -5,8 +5,11 @@
 pub enum InvalidKind {
     /// The input does not have the documented shape (types, ranges, required or unknown keys).
     Schema,
-    /// `minEntities` is greater than `maxEntities`.
+    /// `minEntities` is greater than `maxEntities` (checked after every shape check).
     MinEntities,
+    /// A rule across fields of a valid shape, checked after the bounds
+    /// (the ServiceNet rule of Cloud Load Balancers).
+    Rule,
 }
 
 /// A rejected input, with a message that names the offending field.

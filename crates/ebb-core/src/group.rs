@@ -110,17 +110,23 @@ mod tests {
         let config = parse(json!({"name": "web", "cooldown": 60, "minEntities": 1})).unwrap();
         assert_eq!(config.max_entities, 1000);
         assert!(config.metadata.is_empty());
-        let config = parse(json!({"name": "web", "cooldown": 0, "minEntities": 1, "maxEntities": null})).unwrap();
+        let config =
+            parse(json!({"name": "web", "cooldown": 0, "minEntities": 1, "maxEntities": null}))
+                .unwrap();
         assert_eq!(config.max_entities, 1000);
     }
 
     #[test]
     fn bounds_are_checked_after_shape() {
-        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
+        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 5, "maxEntities": 4}))
+            .unwrap_err();
         assert_eq!(err.kind, InvalidKind::MinEntities);
-        let err = parse(json!({"name": "", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
+        let err = parse(json!({"name": "", "cooldown": 0, "minEntities": 5, "maxEntities": 4}))
+            .unwrap_err();
         assert_eq!(err.kind, InvalidKind::Schema);
-        assert!(parse(json!({"name": "w", "cooldown": 0, "minEntities": 4, "maxEntities": 4})).is_ok());
+        assert!(
+            parse(json!({"name": "w", "cooldown": 0, "minEntities": 4, "maxEntities": 4})).is_ok()
+        );
     }
 
     #[test]
@@ -156,7 +162,8 @@ mod tests {
     fn replace_requires_every_field() {
         let partial = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3});
         assert!(GroupConfig::parse(&partial, "", Mode::Replace).is_err());
-        let full = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
+        let full =
+            json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
         assert!(GroupConfig::parse(&full, "", Mode::Replace).is_ok());
     }
 }

@@ -20,7 +20,10 @@ pub fn show(value: &Value) -> String {
 }
 
 fn type_error(path: &str, value: &Value, expected: &str) -> Invalid {
-    Invalid::schema(format!("{path}: {} is not of type '{expected}'", show(value)))
+    Invalid::schema(format!(
+        "{path}: {} is not of type '{expected}'",
+        show(value)
+    ))
 }
 
 /// A JSON object under validation, remembering where it sits in the document.
@@ -168,7 +171,12 @@ pub fn integer(value: &Value, path: &str, min: i64, max: i64) -> Result<i64, Inv
     Ok(int)
 }
 
-fn range_error(path: &str, value: &Value, min: impl std::fmt::Display, max: impl std::fmt::Display) -> Invalid {
+fn range_error(
+    path: &str,
+    value: &Value,
+    min: impl std::fmt::Display,
+    max: impl std::fmt::Display,
+) -> Invalid {
     Invalid::schema(format!(
         "{path}: {} is out of range (it must be between {min} and {max})",
         show(value)
@@ -187,7 +195,12 @@ pub fn number(value: &Value, path: &str, min: f64, max: f64) -> Result<f64, Inva
 }
 
 /// A metadata object: keys of at most `max_key` characters, string values of at most `max_value`.
-pub fn metadata(value: &Value, path: &str, max_key: usize, max_value: usize) -> Result<(), Invalid> {
+pub fn metadata(
+    value: &Value,
+    path: &str,
+    max_key: usize,
+    max_value: usize,
+) -> Result<(), Invalid> {
     let obj = Obj::new(value, path)?;
     for (key, item) in obj.map() {
         if key.chars().count() > max_key {
@@ -203,7 +216,9 @@ pub fn metadata(value: &Value, path: &str, max_key: usize, max_value: usize) -> 
 
 /// A boolean.
 pub fn boolean(value: &Value, path: &str) -> Result<bool, Invalid> {
-    value.as_bool().ok_or_else(|| type_error(path, value, "boolean"))
+    value
+        .as_bool()
+        .ok_or_else(|| type_error(path, value, "boolean"))
 }
 
 /// An array of at most `max_items` items.
@@ -237,9 +252,24 @@ mod tests {
 
     #[test]
     fn integers_reject_floats_and_out_of_range_values() {
-        assert!(integer(&json!(1.5), "x", 0, 10).unwrap_err().message.contains("not of type 'integer'"));
-        assert!(integer(&json!(11), "x", 0, 10).unwrap_err().message.contains("out of range"));
-        assert!(integer(&json!(u64::MAX), "x", 0, 10).unwrap_err().message.contains("out of range"));
+        assert!(
+            integer(&json!(1.5), "x", 0, 10)
+                .unwrap_err()
+                .message
+                .contains("not of type 'integer'")
+        );
+        assert!(
+            integer(&json!(11), "x", 0, 10)
+                .unwrap_err()
+                .message
+                .contains("out of range")
+        );
+        assert!(
+            integer(&json!(u64::MAX), "x", 0, 10)
+                .unwrap_err()
+                .message
+                .contains("out of range")
+        );
         assert!(integer(&json!(1e300), "x", 0, 10).is_err());
         assert_eq!(integer(&json!(10), "x", 0, 10), Ok(10));
     }

@@ -37,7 +37,9 @@ pub fn parse_at(text: &str, now: Option<Timestamp>) -> Result<Timestamp, Invalid
             .all(|range| bytes[range].iter().all(u8::is_ascii_digit))
         && match &bytes[19..bytes.len() - 1] {
             [] => true,
-            [b'.', digits @ ..] => (1..=6).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit),
+            [b'.', digits @ ..] => {
+                (1..=6).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+            }
             _ => false,
         };
     if !shape_ok {
@@ -47,7 +49,9 @@ pub fn parse_at(text: &str, now: Option<Timestamp>) -> Result<Timestamp, Invalid
     if let Some(now) = now
         && instant <= now
     {
-        return Err(Invalid::schema(format!("Invalid \"{text}\" at entry: it must be in the future")));
+        return Err(Invalid::schema(format!(
+            "Invalid \"{text}\" at entry: it must be in the future"
+        )));
     }
     Ok(instant)
 }
@@ -114,14 +118,27 @@ mod tests {
             "2020-12-30T11:12:13Z",
             "2030-12-30T11:12:13+01:00",
         ] {
-            assert!(parse_at(text, Some(now())).is_err(), "should reject {text:?}");
+            assert!(
+                parse_at(text, Some(now())).is_err(),
+                "should reject {text:?}"
+            );
         }
-        assert!(parse_at("2020-12-30T11:12:13Z", None).is_ok(), "stored past times still parse");
+        assert!(
+            parse_at("2020-12-30T11:12:13Z", None).is_ok(),
+            "stored past times still parse"
+        );
     }
 
     #[test]
     fn cron_accepts_standard_five_field_expressions() {
-        for text in ["* * * * *", "0-59 0-23 1-31 1-12 0-6", "00 9,16 * * *", "00 02-11 * * *", "00 09-18 * * 1-5", "*/5 * * * *"] {
+        for text in [
+            "* * * * *",
+            "0-59 0-23 1-31 1-12 0-6",
+            "00 9,16 * * *",
+            "00 02-11 * * *",
+            "00 09-18 * * 1-5",
+            "*/5 * * * *",
+        ] {
             assert!(parse_cron(text).is_ok(), "should accept {text:?}");
         }
     }
@@ -129,12 +146,35 @@ mod tests {
     #[test]
     fn cron_rejects_every_documented_bad_form() {
         for text in [
-            "", " ", "*", "* * * *", "* * * * * * * *", "12345", "hello world", "- - - - -",
-            "@yearly", "@daily", "@hourly", "@reboot", "@weekly", "@monthly",
-            "60 * * * *", "* 24 * * *", "* * -32 * *", "* * * 13 *", "* * * * 6-0", "* * * * 2-", "$ * * * *",
+            "",
+            " ",
+            "*",
+            "* * * *",
+            "* * * * * * * *",
+            "12345",
+            "hello world",
+            "- - - - -",
+            "@yearly",
+            "@daily",
+            "@hourly",
+            "@reboot",
+            "@weekly",
+            "@monthly",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * -32 * *",
+            "* * * 13 *",
+            "* * * * 6-0",
+            "* * * * 2-",
+            "$ * * * *",
         ] {
             assert!(parse_cron(text).is_err(), "should reject {text:?}");
         }
-        assert!(parse_cron("0 * * * * *").unwrap_err().message.contains("Seconds not allowed"));
+        assert!(
+            parse_cron("0 * * * * *")
+                .unwrap_err()
+                .message
+                .contains("Seconds not allowed")
+        );
     }
 }

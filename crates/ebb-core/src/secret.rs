@@ -12,7 +12,10 @@ pub fn hash(secret: &str) -> String {
 
 /// Whether `text` looks like a capability hash: 64 lowercase hex characters.
 pub fn is_capability(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

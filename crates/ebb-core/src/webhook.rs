@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::json::{self, Obj};
 use crate::Invalid;
+use crate::json::{self, Obj};
 
 /// A validated webhook body.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,11 @@ impl WebhookBody {
         let obj = Obj::new(value, path)?;
         obj.only(&["name", "metadata"])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
-        let metadata_value = if replace { Some(obj.required("metadata")?) } else { obj.get("metadata") };
+        let metadata_value = if replace {
+            Some(obj.required("metadata")?)
+        } else {
+            obj.get("metadata")
+        };
         let metadata = match metadata_value {
             None => Map::new(),
             Some(value) => {
@@ -58,7 +62,10 @@ mod tests {
             json!({"name": "a", "other": 1}),
             json!({}),
         ] {
-            assert!(WebhookBody::parse(&body, "", false).is_err(), "should reject {body}");
+            assert!(
+                WebhookBody::parse(&body, "", false).is_err(),
+                "should reject {body}"
+            );
         }
     }
 }

@@ -38,22 +38,43 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError>;
 
     /// Stores a token of a tenant by the hash of its secret.
-    async fn create_token(&self, tenant: &str, role: Role, secret_hash: &str, now: Timestamp) -> Result<Token, StoreError>;
+    async fn create_token(
+        &self,
+        tenant: &str,
+        role: Role,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Token, StoreError>;
     /// Revokes a token of a tenant.
     async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError>;
     /// The token whose secret hashes to `secret_hash`, if any.
     async fn find_token(&self, secret_hash: &str) -> Result<Option<Token>, StoreError>;
 
     /// Creates a group with desired capacity at its minimum, and its initial policies.
-    async fn create_group(&self, group: NewGroup, limits: Limits, now: Timestamp) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError>;
+    async fn create_group(
+        &self,
+        group: NewGroup,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError>;
     /// A page of a tenant's groups, ascending by id.
     async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<GroupRecord>, StoreError>;
     /// One group of a tenant.
     async fn get_group(&self, tenant: &str, group: &str) -> Result<GroupRecord, StoreError>;
     /// Replaces a group's configuration and re-clamps its desired capacity to the new bounds.
-    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError>;
+    async fn replace_config(
+        &self,
+        tenant: &str,
+        group: &str,
+        config: GroupConfig,
+    ) -> Result<GroupRecord, StoreError>;
     /// Replaces a group's launch configuration.
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError>;
+    async fn replace_launch(
+        &self,
+        tenant: &str,
+        group: &str,
+        launch: Value,
+    ) -> Result<(), StoreError>;
     /// Pauses or resumes a group.
     async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError>;
     /// Deletes a group with its policies and webhooks. Without `force`, a group whose
@@ -61,31 +82,102 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError>;
     /// Executes a policy: decides with [`ebb_core::capacity::execute`] and, on a change,
     /// writes the new desired capacity and both cooldown timestamps, all in one transaction.
-    async fn execute_policy(&self, tenant: &str, group: &str, policy: &str, now: Timestamp) -> Result<Execution, StoreError>;
+    async fn execute_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        now: Timestamp,
+    ) -> Result<Execution, StoreError>;
 
     /// Creates policies in a group, all or none.
-    async fn create_policies(&self, tenant: &str, group: &str, bodies: Vec<Value>, limits: Limits, now: Timestamp) -> Result<Vec<PolicyRecord>, StoreError>;
+    async fn create_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        bodies: Vec<Value>,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<Vec<PolicyRecord>, StoreError>;
     /// A group's policies, ascending by id: one page, or all of them when `page` is `None`.
-    async fn list_policies(&self, tenant: &str, group: &str, page: Option<&Page>) -> Result<Vec<PolicyRecord>, StoreError>;
+    async fn list_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        page: Option<&Page>,
+    ) -> Result<Vec<PolicyRecord>, StoreError>;
     /// One policy of a group.
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError>;
+    async fn get_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+    ) -> Result<PolicyRecord, StoreError>;
     /// Replaces a policy's body.
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError>;
+    async fn replace_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        body: Value,
+    ) -> Result<(), StoreError>;
     /// Deletes a policy and its webhooks.
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError>;
+    async fn delete_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+    ) -> Result<(), StoreError>;
 
     /// Creates webhooks on a policy, all or none.
-    async fn create_webhooks(&self, tenant: &str, group: &str, policy: &str, webhooks: Vec<NewWebhook>, limits: Limits, now: Timestamp) -> Result<Vec<WebhookRecord>, StoreError>;
+    async fn create_webhooks(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhooks: Vec<NewWebhook>,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A policy's webhooks, ascending by id: one page, or all of them when `page` is `None`.
-    async fn list_webhooks(&self, tenant: &str, group: &str, policy: &str, page: Option<&Page>) -> Result<Vec<WebhookRecord>, StoreError>;
+    async fn list_webhooks(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        page: Option<&Page>,
+    ) -> Result<Vec<WebhookRecord>, StoreError>;
     /// One webhook of a policy.
-    async fn get_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<WebhookRecord, StoreError>;
+    async fn get_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+    ) -> Result<WebhookRecord, StoreError>;
     /// Replaces a webhook's name and metadata.
-    async fn replace_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str, name: String, metadata: serde_json::Map<String, Value>) -> Result<(), StoreError>;
+    async fn replace_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+        name: String,
+        metadata: serde_json::Map<String, Value>,
+    ) -> Result<(), StoreError>;
     /// Deletes a webhook; its capability URL stops working.
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError>;
+    async fn delete_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+    ) -> Result<(), StoreError>;
     /// What a capability URL executes, by the hash of its secret.
-    async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
+    async fn find_capability(
+        &self,
+        capability_hash: &str,
+    ) -> Result<Option<CapabilityTarget>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing).

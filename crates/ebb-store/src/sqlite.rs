@@ -20,8 +20,8 @@ use futures::future::BoxFuture;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +34,8 @@ use crate::model::*;
 const MAX_BATCH: usize = 512;
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// Ebb's store on an SQLite file.
 pub struct SqliteStore {
@@ -94,7 +95,9 @@ impl SqliteStore {
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -108,7 +111,10 @@ impl SqliteStore {
                 (ok, finish)
             })
         });
-        self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -187,7 +193,6 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-
 fn group_from_row(row: &SqliteRow) -> Result<GroupRecord, StoreError> {
     let config: GroupConfig = serde_json::from_str(&col::<String>(row, "config")?)
         .map_err(|err| StoreError::Corrupt(format!("group config: {err}")))?;
@@ -207,7 +212,10 @@ fn group_from_row(row: &SqliteRow) -> Result<GroupRecord, StoreError> {
             paused: col::<i64>(row, "paused")? != 0,
             status,
             errors,
-            touched_at: col::<Option<String>>(row, "touched_at")?.as_deref().map(parse_time).transpose()?,
+            touched_at: col::<Option<String>>(row, "touched_at")?
+                .as_deref()
+                .map(parse_time)
+                .transpose()?,
         },
         created_at: parse_time(&col::<String>(row, "created_at")?)?,
     })
@@ -218,14 +226,21 @@ fn policy_from_row(row: &SqliteRow) -> Result<PolicyRecord, StoreError> {
         id: col(row, "id")?,
         group_id: col(row, "group_id")?,
         body: parse_json(&col::<String>(row, "body")?)?,
-        touched_at: col::<Option<String>>(row, "touched_at")?.as_deref().map(parse_time).transpose()?,
+        touched_at: col::<Option<String>>(row, "touched_at")?
+            .as_deref()
+            .map(parse_time)
+            .transpose()?,
     })
 }
 
 fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
     let metadata = match parse_json(&col::<String>(row, "metadata")?)? {
         Value::Object(map) => map,
-        _ => return Err(StoreError::Corrupt("webhook metadata is not an object".into())),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "webhook metadata is not an object".into(),
+            ));
+        }
     };
     Ok(WebhookRecord {
         id: col(row, "id")?,
@@ -240,12 +255,17 @@ fn token_from_row(row: &SqliteRow) -> Result<Token, StoreError> {
     Ok(Token {
         id: col(row, "id")?,
         tenant_id: col(row, "tenant_id")?,
-        role: Role::parse(&role_text).ok_or_else(|| StoreError::Corrupt(format!("role {role_text:?}")))?,
+        role: Role::parse(&role_text)
+            .ok_or_else(|| StoreError::Corrupt(format!("role {role_text:?}")))?,
         created_at: parse_time(&col::<String>(row, "created_at")?)?,
     })
 }
 
-async fn fetch_group(conn: &mut SqliteConnection, tenant: &str, group: &str) -> Result<GroupRecord, StoreError> {
+async fn fetch_group(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group: &str,
+) -> Result<GroupRecord, StoreError> {
     let row = sqlx::query(
         "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at \
          FROM groups WHERE tenant_id = ? AND id = ?",
@@ -259,35 +279,48 @@ async fn fetch_group(conn: &mut SqliteConnection, tenant: &str, group: &str) -> 
     group_from_row(&row)
 }
 
-async fn fetch_policy(conn: &mut SqliteConnection, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
-    let row = sqlx::query("SELECT id, group_id, body, touched_at FROM policies WHERE group_id = ? AND id = ?")
-        .bind(group)
-        .bind(policy)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::backend("reading a policy"))?
-        .ok_or(StoreError::PolicyNotFound)?;
+async fn fetch_policy(
+    conn: &mut SqliteConnection,
+    group: &str,
+    policy: &str,
+) -> Result<PolicyRecord, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, group_id, body, touched_at FROM policies WHERE group_id = ? AND id = ?",
+    )
+    .bind(group)
+    .bind(policy)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::backend("reading a policy"))?
+    .ok_or(StoreError::PolicyNotFound)?;
     policy_from_row(&row)
 }
 
 /// Checks that a group of the tenant exists (and a policy of it, when given).
-async fn require(conn: &mut SqliteConnection, tenant: &str, group: &str, policy: Option<&str>) -> Result<(), StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE tenant_id = ? AND id = ?")
-        .bind(tenant)
-        .bind(group)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::backend("checking a group"))?;
+async fn require(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group: &str,
+    policy: Option<&str>,
+) -> Result<(), StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM groups WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(group)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::backend("checking a group"))?;
     if found.is_none() {
         return Err(StoreError::GroupNotFound);
     }
     if let Some(policy) = policy {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM policies WHERE group_id = ? AND id = ?")
-            .bind(group)
-            .bind(policy)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::backend("checking a policy"))?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM policies WHERE group_id = ? AND id = ?")
+                .bind(group)
+                .bind(policy)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(StoreError::backend("checking a policy"))?;
         if found.is_none() {
             return Err(StoreError::PolicyNotFound);
         }
@@ -295,7 +328,12 @@ async fn require(conn: &mut SqliteConnection, tenant: &str, group: &str, policy:
     Ok(())
 }
 
-async fn insert_policies(conn: &mut SqliteConnection, group: &str, bodies: Vec<Value>, now: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+async fn insert_policies(
+    conn: &mut SqliteConnection,
+    group: &str,
+    bodies: Vec<Value>,
+    now: &str,
+) -> Result<Vec<PolicyRecord>, StoreError> {
     let mut created = Vec::with_capacity(bodies.len());
     for body in bodies {
         let id = new_id();
@@ -373,7 +411,13 @@ impl crate::Store for SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn create_token(&self, tenant: &str, role: Role, secret_hash: &str, now: Timestamp) -> Result<Token, StoreError> {
+    async fn create_token(
+        &self,
+        tenant: &str,
+        role: Role,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Token, StoreError> {
         let _timer = self.metrics.time("create_token");
         let (tenant, secret_hash) = (tenant.to_string(), secret_hash.to_string());
         self.write(move |conn| {
@@ -429,15 +473,21 @@ impl crate::Store for SqliteStore {
 
     async fn find_token(&self, secret_hash: &str) -> Result<Option<Token>, StoreError> {
         let _timer = self.metrics.time("find_token");
-        let row = sqlx::query("SELECT id, tenant_id, role, created_at FROM tokens WHERE secret_hash = ?")
-            .bind(secret_hash)
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(StoreError::backend("reading a token"))?;
+        let row =
+            sqlx::query("SELECT id, tenant_id, role, created_at FROM tokens WHERE secret_hash = ?")
+                .bind(secret_hash)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(StoreError::backend("reading a token"))?;
         row.as_ref().map(token_from_row).transpose()
     }
 
-    async fn create_group(&self, group: NewGroup, limits: Limits, now: Timestamp) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
+    async fn create_group(
+        &self,
+        group: NewGroup,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
         let _timer = self.metrics.time("create_group");
         self.write(move |conn| {
             Box::pin(async move {
@@ -508,11 +558,20 @@ impl crate::Store for SqliteStore {
 
     async fn get_group(&self, tenant: &str, group: &str) -> Result<GroupRecord, StoreError> {
         let _timer = self.metrics.time("get_group");
-        let mut conn = self.readers.acquire().await.map_err(StoreError::backend("acquiring a connection"))?;
+        let mut conn = self
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend("acquiring a connection"))?;
         fetch_group(&mut conn, tenant, group).await
     }
 
-    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError> {
+    async fn replace_config(
+        &self,
+        tenant: &str,
+        group: &str,
+        config: GroupConfig,
+    ) -> Result<GroupRecord, StoreError> {
         let _timer = self.metrics.time("replace_config");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
@@ -540,18 +599,24 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError> {
+    async fn replace_launch(
+        &self,
+        tenant: &str,
+        group: &str,
+        launch: Value,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("replace_launch");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
             Box::pin(async move {
-                let updated = sqlx::query("UPDATE groups SET launch = ? WHERE tenant_id = ? AND id = ?")
-                    .bind(launch.to_string())
-                    .bind(&tenant)
-                    .bind(&group)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(StoreError::backend("updating a launch config"))?;
+                let updated =
+                    sqlx::query("UPDATE groups SET launch = ? WHERE tenant_id = ? AND id = ?")
+                        .bind(launch.to_string())
+                        .bind(&tenant)
+                        .bind(&group)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(StoreError::backend("updating a launch config"))?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::GroupNotFound);
                 }
@@ -566,13 +631,14 @@ impl crate::Store for SqliteStore {
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
             Box::pin(async move {
-                let updated = sqlx::query("UPDATE groups SET paused = ? WHERE tenant_id = ? AND id = ?")
-                    .bind(i64::from(paused))
-                    .bind(&tenant)
-                    .bind(&group)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(StoreError::backend("pausing a group"))?;
+                let updated =
+                    sqlx::query("UPDATE groups SET paused = ? WHERE tenant_id = ? AND id = ?")
+                        .bind(i64::from(paused))
+                        .bind(&tenant)
+                        .bind(&group)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(StoreError::backend("pausing a group"))?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::GroupNotFound);
                 }
@@ -602,7 +668,13 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn execute_policy(&self, tenant: &str, group: &str, policy: &str, now: Timestamp) -> Result<Execution, StoreError> {
+    async fn execute_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        now: Timestamp,
+    ) -> Result<Execution, StoreError> {
         let _timer = self.metrics.time("execute_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -654,17 +726,25 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn create_policies(&self, tenant: &str, group: &str, bodies: Vec<Value>, limits: Limits, now: Timestamp) -> Result<Vec<PolicyRecord>, StoreError> {
+    async fn create_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        bodies: Vec<Value>,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<Vec<PolicyRecord>, StoreError> {
         let _timer = self.metrics.time("create_policies");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
             Box::pin(async move {
                 require(conn, &tenant, &group, None).await?;
-                let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE group_id = ?")
-                    .bind(&group)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(StoreError::backend("counting policies"))?;
+                let current: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE group_id = ?")
+                        .bind(&group)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(StoreError::backend("counting policies"))?;
                 let current = current as usize;
                 if current + bodies.len() > limits.max_policies_per_group {
                     return Err(StoreError::PolicyLimit {
@@ -679,9 +759,18 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn list_policies(&self, tenant: &str, group: &str, page: Option<&Page>) -> Result<Vec<PolicyRecord>, StoreError> {
+    async fn list_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        page: Option<&Page>,
+    ) -> Result<Vec<PolicyRecord>, StoreError> {
         let _timer = self.metrics.time("list_policies");
-        let mut conn = self.readers.acquire().await.map_err(StoreError::backend("acquiring a connection"))?;
+        let mut conn = self
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend("acquiring a connection"))?;
         require(&mut conn, tenant, group, None).await?;
         let (marker, limit) = page_args(page);
         let rows = sqlx::query("SELECT id, group_id, body, touched_at FROM policies WHERE group_id = ? AND id > ? ORDER BY id LIMIT ?")
@@ -694,14 +783,29 @@ impl crate::Store for SqliteStore {
         rows.iter().map(policy_from_row).collect()
     }
 
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
+    async fn get_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+    ) -> Result<PolicyRecord, StoreError> {
         let _timer = self.metrics.time("get_policy");
-        let mut conn = self.readers.acquire().await.map_err(StoreError::backend("acquiring a connection"))?;
+        let mut conn = self
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend("acquiring a connection"))?;
         require(&mut conn, tenant, group, None).await?;
         fetch_policy(&mut conn, group, policy).await
     }
 
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError> {
+    async fn replace_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        body: Value,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("replace_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -719,7 +823,12 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+    async fn delete_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("delete_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -736,7 +845,15 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn create_webhooks(&self, tenant: &str, group: &str, policy: &str, webhooks: Vec<NewWebhook>, limits: Limits, now: Timestamp) -> Result<Vec<WebhookRecord>, StoreError> {
+    async fn create_webhooks(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhooks: Vec<NewWebhook>,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<Vec<WebhookRecord>, StoreError> {
         let _timer = self.metrics.time("create_webhooks");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -782,9 +899,19 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn list_webhooks(&self, tenant: &str, group: &str, policy: &str, page: Option<&Page>) -> Result<Vec<WebhookRecord>, StoreError> {
+    async fn list_webhooks(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        page: Option<&Page>,
+    ) -> Result<Vec<WebhookRecord>, StoreError> {
         let _timer = self.metrics.time("list_webhooks");
-        let mut conn = self.readers.acquire().await.map_err(StoreError::backend("acquiring a connection"))?;
+        let mut conn = self
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend("acquiring a connection"))?;
         require(&mut conn, tenant, group, Some(policy)).await?;
         let (marker, limit) = page_args(page);
         let rows = sqlx::query("SELECT id, policy_id, name, metadata FROM webhooks WHERE policy_id = ? AND id > ? ORDER BY id LIMIT ?")
@@ -797,34 +924,61 @@ impl crate::Store for SqliteStore {
         rows.iter().map(webhook_from_row).collect()
     }
 
-    async fn get_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<WebhookRecord, StoreError> {
+    async fn get_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+    ) -> Result<WebhookRecord, StoreError> {
         let _timer = self.metrics.time("get_webhook");
-        let mut conn = self.readers.acquire().await.map_err(StoreError::backend("acquiring a connection"))?;
-        require(&mut conn, tenant, group, Some(policy)).await?;
-        let row = sqlx::query("SELECT id, policy_id, name, metadata FROM webhooks WHERE policy_id = ? AND id = ?")
-            .bind(policy)
-            .bind(webhook)
-            .fetch_optional(&mut *conn)
+        let mut conn = self
+            .readers
+            .acquire()
             .await
-            .map_err(StoreError::backend("reading a webhook"))?
-            .ok_or(StoreError::WebhookNotFound)?;
+            .map_err(StoreError::backend("acquiring a connection"))?;
+        require(&mut conn, tenant, group, Some(policy)).await?;
+        let row = sqlx::query(
+            "SELECT id, policy_id, name, metadata FROM webhooks WHERE policy_id = ? AND id = ?",
+        )
+        .bind(policy)
+        .bind(webhook)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::backend("reading a webhook"))?
+        .ok_or(StoreError::WebhookNotFound)?;
         webhook_from_row(&row)
     }
 
-    async fn replace_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str, name: String, metadata: Map<String, Value>) -> Result<(), StoreError> {
+    async fn replace_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+        name: String,
+        metadata: Map<String, Value>,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("replace_webhook");
-        let (tenant, group, policy, webhook) = (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
+        let (tenant, group, policy, webhook) = (
+            tenant.to_string(),
+            group.to_string(),
+            policy.to_string(),
+            webhook.to_string(),
+        );
         self.write(move |conn| {
             Box::pin(async move {
                 require(conn, &tenant, &group, Some(&policy)).await?;
-                let updated = sqlx::query("UPDATE webhooks SET name = ?, metadata = ? WHERE policy_id = ? AND id = ?")
-                    .bind(&name)
-                    .bind(Value::Object(metadata).to_string())
-                    .bind(&policy)
-                    .bind(&webhook)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(StoreError::backend("updating a webhook"))?;
+                let updated = sqlx::query(
+                    "UPDATE webhooks SET name = ?, metadata = ? WHERE policy_id = ? AND id = ?",
+                )
+                .bind(&name)
+                .bind(Value::Object(metadata).to_string())
+                .bind(&policy)
+                .bind(&webhook)
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::backend("updating a webhook"))?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::WebhookNotFound);
                 }
@@ -834,9 +988,20 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError> {
+    async fn delete_webhook(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        webhook: &str,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("delete_webhook");
-        let (tenant, group, policy, webhook) = (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
+        let (tenant, group, policy, webhook) = (
+            tenant.to_string(),
+            group.to_string(),
+            policy.to_string(),
+            webhook.to_string(),
+        );
         self.write(move |conn| {
             Box::pin(async move {
                 require(conn, &tenant, &group, Some(&policy)).await?;
@@ -855,7 +1020,10 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError> {
+    async fn find_capability(
+        &self,
+        capability_hash: &str,
+    ) -> Result<Option<CapabilityTarget>, StoreError> {
         let _timer = self.metrics.time("find_capability");
         let row = sqlx::query(
             "SELECT g.tenant_id AS tenant_id, g.id AS group_id, p.id AS policy_id \

@@ -1,1 +1,50 @@
-fn main() {}
+//! The `ebb` binary: `ebb serve` runs the service; every other subcommand is a client of
+//! its HTTP API.
+//!
+//! Exit codes: 0 on success, 1 when the API answered with an error, 2 when the command
+//! could not run (bad arguments, unreadable files, unreachable server).
+
+mod cli;
+mod config;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Ebb, an autoscaler: the Auto Scale API v1.0 on a durable store.
+#[derive(Debug, Parser)]
+#[command(name = "ebb", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(serve::ServeArgs),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.command {
+        Command::Serve(serve_args) => match runtime.block_on(serve::run(serve_args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Client(command) => runtime.block_on(cli::run(command)),
+    }
+}

@@ -1,0 +1,435 @@
+//! Groups: create, list, show, delete; their configuration, launch configuration and state;
+//! pause, resume and converge; and their servers (members).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ebb_core::group::{GroupConfig, Mode};
+use ebb_core::json::{self as checks, Obj};
+use ebb_core::launch::LaunchConfig;
+use ebb_core::limits::PAGE_LIMIT;
+use ebb_core::policy::{Origin, Policy};
+use ebb_core::{Invalid, InvalidKind};
+use ebb_store::{GroupRecord, NewGroup, PolicyRecord};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::{GroupPath, Ids, ServerPath, TenantPath, view};
+use crate::body::{JsonBody, QueryArgs};
+use crate::error::{ApiError, Scope};
+use crate::links::{self, Links, self_links};
+use crate::state::AppState;
+
+/// A validated `POST /groups` body.
+struct CreateBody {
+    config: GroupConfig,
+    launch: LaunchConfig,
+    policies: Vec<Value>,
+}
+
+/// Validates a `POST /groups` body in Otter's order: every shape check first, then
+/// `minEntities <= maxEntities`, then cross-field rules such as ServiceNet.
+fn parse_create(body: &Value, now: Timestamp) -> Result<CreateBody, Invalid> {
+    let obj = Obj::new(body, "")?;
+    obj.only(&[
+        "groupConfiguration",
+        "launchConfiguration",
+        "scalingPolicies",
+    ])?;
+    let config = GroupConfig::parse(
+        obj.required("groupConfiguration")?,
+        "groupConfiguration",
+        Mode::Create,
+    );
+    let launch = LaunchConfig::parse(obj.required("launchConfiguration")?, "launchConfiguration");
+    let mut policies = Vec::new();
+    let mut policy_error = None;
+    if let Some(list) = obj.get("scalingPolicies") {
+        for (index, item) in checks::array(list, "scalingPolicies", PAGE_LIMIT)?
+            .iter()
+            .enumerate()
+        {
+            if let Err(err) = Policy::parse(
+                item,
+                &format!("scalingPolicies[{index}]"),
+                Origin::Submitted(now),
+            ) {
+                policy_error.get_or_insert(err);
+            }
+            policies.push(item.clone());
+        }
+    }
+    let errors = [
+        config.as_ref().err(),
+        launch.as_ref().err(),
+        policy_error.as_ref(),
+    ];
+    for kind in [
+        InvalidKind::Schema,
+        InvalidKind::MinEntities,
+        InvalidKind::Rule,
+    ] {
+        if let Some(err) = errors.iter().flatten().find(|err| err.kind == kind) {
+            return Err((*err).clone());
+        }
+    }
+    match (config, launch) {
+        (Ok(config), Ok(launch)) => Ok(CreateBody {
+            config,
+            launch,
+            policies,
+        }),
+        (Err(err), _) | (_, Err(err)) => Err(err),
+    }
+}
+
+/// The whole group document (`{"group": ...}` of create and show).
+fn manifest(
+    links: &Links,
+    group: &GroupRecord,
+    policies: &[PolicyRecord],
+    webhooks: Option<&[Vec<Value>]>,
+) -> Value {
+    let tenant = &group.tenant_id;
+    let policy_list: Vec<Value> = policies
+        .iter()
+        .enumerate()
+        .map(|(index, policy)| {
+            let mut object = view::policy(links, tenant, policy);
+            if let Some(all) = webhooks {
+                object["webhooks"] = Value::Array(all[index].clone());
+                object["webhooks_links"] =
+                    json!([{"href": links.webhooks(tenant, &group.id, &policy.id), "rel": "webhooks"}]);
+            }
+            object
+        })
+        .collect();
+    let policies_url = links.policies(tenant, &group.id);
+    let mut policy_links = vec![json!({"href": policies_url, "rel": "policies"})];
+    if policies.len() >= PAGE_LIMIT
+        && let Some(last) = policies.get(PAGE_LIMIT - 1)
+    {
+        policy_links.push(json!({"href": format!("{policies_url}?limit={PAGE_LIMIT}&marker={}", last.id), "rel": "next"}));
+    }
+    json!({"group": {
+        "id": group.id,
+        "links": self_links(links.group(tenant, &group.id)),
+        "groupConfiguration": group.config,
+        "launchConfiguration": group.launch,
+        "state": view::state(group),
+        "scalingPolicies": policy_list,
+        "scalingPolicies_links": policy_links,
+    }})
+}
+
+/// `POST /v1.0/{tenant}/groups`.
+pub async fn create(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let parsed = parse_create(&body, state.now())?;
+    let new_group = NewGroup {
+        tenant_id: path.tenant.clone(),
+        config: parsed.config,
+        launch: parsed.launch.document,
+        policies: parsed.policies,
+    };
+    let scope = Scope {
+        tenant: &path.tenant,
+        ..Scope::default()
+    };
+    let (group, policies) = state
+        .store()
+        .create_group(new_group, state.config.limits, state.now())
+        .await
+        .map_err(|err| scope.error(err))?;
+    tracing::info!(tenant = %group.tenant_id, group = %group.id, desired = group.state.desired, "group created");
+    let location = state.links.group(&group.tenant_id, &group.id);
+    let body = manifest(&state.links, &group, &policies, None);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `GET /v1.0/{tenant}/groups`.
+pub async fn list(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+    args: QueryArgs,
+) -> Result<Json<Value>, ApiError> {
+    let page = links::page(&args, PAGE_LIMIT)?;
+    let scope = Scope {
+        tenant: &path.tenant,
+        ..Scope::default()
+    };
+    let groups = state
+        .store()
+        .list_groups(&path.tenant, &page)
+        .await
+        .map_err(|err| scope.error(err))?;
+    let next = links::next_links(
+        &state.links.groups(&path.tenant),
+        &page,
+        groups.last().map(|g| g.id.as_str()),
+        groups.len(),
+    );
+    Ok(Json(json!({
+        "groups": groups.iter().map(|g| view::group_summary(&state.links, g)).collect::<Vec<_>>(),
+        "groups_links": next,
+    })))
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}`; `?webhooks=true` embeds every policy's webhooks.
+pub async fn show(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    args: QueryArgs,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store();
+    let scope = path.scope();
+    let group = store
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| scope.error(err))?;
+    let policies = store
+        .list_policies(&path.tenant, &path.group, None)
+        .await
+        .map_err(|err| scope.error(err))?;
+    let webhooks = if args.flag("webhooks") {
+        let mut all = Vec::with_capacity(policies.len());
+        for policy in &policies {
+            let list = store
+                .list_webhooks(&path.tenant, &path.group, &policy.id, None)
+                .await
+                .map_err(|err| scope.error(err))?;
+            all.push(
+                list.iter()
+                    .map(|webhook| {
+                        view::webhook(&state.links, &path.tenant, &path.group, webhook, None)
+                    })
+                    .collect(),
+            );
+        }
+        Some(all)
+    } else {
+        None
+    };
+    Ok(Json(manifest(
+        &state.links,
+        &group,
+        &policies,
+        webhooks.as_deref(),
+    )))
+}
+
+/// `DELETE /v1.0/{tenant}/groups/{group}`; `?force=true` deletes a group that still has
+/// a desired capacity.
+pub async fn delete(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    args: QueryArgs,
+) -> Result<StatusCode, ApiError> {
+    let force = args.boolean("force", false)?;
+    state
+        .store()
+        .delete_group(&path.tenant, &path.group, force)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    tracing::info!(tenant = %path.tenant, group = %path.group, force, "group deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}/state`.
+pub async fn get_state(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<Value>, ApiError> {
+    let group = state
+        .store()
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    Ok(Json(json!({"group": view::state(&group)})))
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}/config`.
+pub async fn get_config(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<Value>, ApiError> {
+    let group = state
+        .store()
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    Ok(Json(json!({"groupConfiguration": group.config})))
+}
+
+/// `PUT /v1.0/{tenant}/groups/{group}/config`: every field required; desired capacity is
+/// re-clamped to the new bounds.
+pub async fn put_config(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let config = GroupConfig::parse(&body, "", Mode::Replace)?;
+    let group = state
+        .store()
+        .replace_config(&path.tenant, &path.group, config)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    tracing::info!(tenant = %path.tenant, group = %path.group, desired = group.state.desired, "group config replaced");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}/launch`.
+pub async fn get_launch(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<Value>, ApiError> {
+    let group = state
+        .store()
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    Ok(Json(json!({"launchConfiguration": group.launch})))
+}
+
+/// `PUT /v1.0/{tenant}/groups/{group}/launch`: replaces the whole launch configuration.
+pub async fn put_launch(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let launch = LaunchConfig::parse(&body, "")?;
+    state
+        .store()
+        .replace_launch(&path.tenant, &path.group, launch.document)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1.0/{tenant}/groups/{group}/pause`.
+pub async fn pause(state: State<AppState>, path: Ids<GroupPath>) -> Result<StatusCode, ApiError> {
+    set_paused(state, path, true).await
+}
+
+/// `POST /v1.0/{tenant}/groups/{group}/resume`.
+pub async fn resume(state: State<AppState>, path: Ids<GroupPath>) -> Result<StatusCode, ApiError> {
+    set_paused(state, path, false).await
+}
+
+async fn set_paused(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    paused: bool,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store()
+        .set_paused(&path.tenant, &path.group, paused)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    tracing::info!(tenant = %path.tenant, group = %path.group, paused, "group pause changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1.0/{tenant}/groups/{group}/converge`: refused while paused.
+///
+/// Until providers run members there is nothing to reconcile, so an accepted request only
+/// confirms the group exists and is not paused.
+pub async fn converge(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<StatusCode, ApiError> {
+    let group = state
+        .store()
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    if group.state.paused {
+        return Err(ApiError::otter(
+            StatusCode::FORBIDDEN,
+            "GroupPausedError",
+            format!(
+                "Cannot converge for group {} for tenant {} because group is paused",
+                path.group, path.tenant
+            ),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET .../servers` and `GET .../servers/{server}`: not implemented, as in Otter.
+pub async fn servers_not_implemented() -> ApiError {
+    ApiError::otter(
+        StatusCode::NOT_IMPLEMENTED,
+        "NotImplementedError",
+        "Listing servers is not implemented",
+    )
+}
+
+/// `DELETE /v1.0/{tenant}/groups/{group}/servers/{server}`: checks its arguments and the
+/// group; no member exists yet, so every server is unknown.
+pub async fn delete_server(
+    State(state): State<AppState>,
+    Ids(path): Ids<ServerPath>,
+    args: QueryArgs,
+) -> Result<StatusCode, ApiError> {
+    args.boolean("replace", true)?;
+    args.boolean("purge", true)?;
+    let scope = Scope {
+        tenant: &path.tenant,
+        group: &path.group,
+        ..Scope::default()
+    };
+    state
+        .store()
+        .get_group(&path.tenant, &path.group)
+        .await
+        .map_err(|err| scope.error(err))?;
+    Err(ApiError::otter(
+        StatusCode::NOT_FOUND,
+        "ServerNotFoundError",
+        format!(
+            "Active server {} not found in tenant {}'s group {}",
+            path.server, path.tenant, path.group
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn shape_errors_come_before_bounds_and_bounds_before_servicenet() {
+        let body = json!({
+            "groupConfiguration": {"name": "g", "cooldown": 0, "minEntities": 5, "maxEntities": 1},
+            "launchConfiguration": {"type": "launch_server", "args": {"server": {}}},
+        });
+        assert_eq!(
+            parse_create(&body, now()).err().unwrap().kind,
+            InvalidKind::Schema
+        );
+        let body = json!({
+            "groupConfiguration": {"name": "g", "cooldown": 0, "minEntities": 5, "maxEntities": 1},
+            "launchConfiguration": {"type": "launch_server", "args": {
+                "server": {"flavorRef": "2", "imageRef": "i", "networks": []},
+                "loadBalancers": [{"loadBalancerId": 1, "port": 80}]}},
+        });
+        assert_eq!(
+            parse_create(&body, now()).err().unwrap().kind,
+            InvalidKind::MinEntities
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! The Auto Scale API v1.0 (Otter's), under `/v1.0`.
+//!
+//! Layout: [`groups`] (groups, their config, launch, state, pause/resume, converge, servers),
+//! [`policies`] (policies and executing them), [`webhooks`] (webhooks and capability URLs),
+//! [`limits`]. [`view`] renders records in Otter's JSON shapes.
+
+pub mod groups;
+pub mod limits;
+pub mod policies;
+pub mod view;
+pub mod webhooks;
+
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::PathRejection;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Scope};
+
+/// Path parameters, with bad ones answered as a JSON 404 rather than the framework's text.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Ids<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::NotFound(format!("bad path parameters: {}", rejection.body_text()))
+    }
+}
+
+/// `/v1.0/{tenant}/...`.
+#[derive(Debug, Deserialize)]
+pub struct TenantPath {
+    /// The tenant.
+    pub tenant: String,
+}
+
+/// `/v1.0/{tenant}/groups/{group}/...`.
+#[derive(Debug, Deserialize)]
+pub struct GroupPath {
+    /// The tenant.
+    pub tenant: String,
+    /// The group.
+    pub group: String,
+}
+
+impl GroupPath {
+    /// The scope for error messages.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            tenant: &self.tenant,
+            group: &self.group,
+            ..Scope::default()
+        }
+    }
+}
+
+/// `/v1.0/{tenant}/groups/{group}/policies/{policy}/...`.
+#[derive(Debug, Deserialize)]
+pub struct PolicyPath {
+    /// The tenant.
+    pub tenant: String,
+    /// The group.
+    pub group: String,
+    /// The policy.
+    pub policy: String,
+}
+
+impl PolicyPath {
+    /// The scope for error messages.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            tenant: &self.tenant,
+            group: &self.group,
+            policy: &self.policy,
+            ..Scope::default()
+        }
+    }
+}
+
+/// `/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}`.
+#[derive(Debug, Deserialize)]
+pub struct WebhookPath {
+    /// The tenant.
+    pub tenant: String,
+    /// The group.
+    pub group: String,
+    /// The policy.
+    pub policy: String,
+    /// The webhook.
+    pub webhook: String,
+}
+
+impl WebhookPath {
+    /// The scope for error messages.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            tenant: &self.tenant,
+            group: &self.group,
+            policy: &self.policy,
+            webhook: &self.webhook,
+        }
+    }
+}
+
+/// `/v1.0/{tenant}/groups/{group}/servers/{server}`.
+#[derive(Debug, Deserialize)]
+pub struct ServerPath {
+    /// The tenant.
+    pub tenant: String,
+    /// The group.
+    pub group: String,
+    /// The server (member).
+    pub server: String,
+}

@@ -1,0 +1,80 @@
+//! A small HTTP client for the API: sends JSON, returns JSON, and turns error answers into
+//! one readable line.
+
+use anyhow::Context;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::{Connection, Failure};
+
+/// The API at one URL with one token.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client for the connection flags.
+    pub fn new(connection: &Connection) -> Result<Self, Failure> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Client {
+            http,
+            base: connection.url.trim_end_matches('/').to_string(),
+            token: connection.token.clone(),
+        })
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), Failure> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("cannot read the response")?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            return Err(Failure::Api(error_line(status, &value)));
+        }
+        Ok((status, value))
+    }
+}
+
+/// `404 NoSuchScalingGroupError: No such scaling group ...`.
+fn error_line(status: StatusCode, body: &Value) -> String {
+    match body.get("error") {
+        Some(error) => format!(
+            "{} {}: {}",
+            status.as_u16(),
+            error.get("type").and_then(Value::as_str).unwrap_or("Error"),
+            error.get("message").and_then(Value::as_str).unwrap_or("")
+        ),
+        None => format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        ),
+    }
+}

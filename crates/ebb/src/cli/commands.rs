@@ -1,0 +1,592 @@
+//! The client subcommands and what each one calls.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::input::{metadata, read_document};
+use super::output::{self, col};
+use super::{Client, Connection, Failure};
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create { id: String },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a tenant and print its secret (shown only now).
+    Create {
+        tenant: String,
+        #[arg(long, value_parser = ["admin", "observer"], default_value = "admin")]
+        role: String,
+    },
+    /// Revoke a token.
+    Delete { tenant: String, token: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group from a JSON or YAML file (`-` for standard input).
+    Create {
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// List groups.
+    List {
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        marker: Option<String>,
+    },
+    /// Show a group with its configuration and policies.
+    Show {
+        group: String,
+        /// Include every policy's webhooks.
+        #[arg(long)]
+        webhooks: bool,
+    },
+    /// Show a group's state.
+    State { group: String },
+    /// Replace a group's configuration from a file.
+    SetConfig {
+        group: String,
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Replace a group's launch configuration from a file.
+    SetLaunch {
+        group: String,
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Pause a group: policies stop executing.
+    Pause { group: String },
+    /// Resume a paused group.
+    Resume { group: String },
+    /// Converge a group now.
+    Converge { group: String },
+    /// Delete a group.
+    Delete {
+        group: String,
+        /// Delete even when the group still has a desired capacity.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Create policies from a file holding one policy or an array of them.
+    Create {
+        group: String,
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// List a group's policies.
+    List { group: String },
+    /// Show a policy.
+    Show { group: String, policy: String },
+    /// Replace a policy from a file.
+    Update {
+        group: String,
+        policy: String,
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Delete a policy and its webhooks.
+    Delete { group: String, policy: String },
+    /// Execute a policy now.
+    Execute { group: String, policy: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Create a webhook and print its capability URL (shown only now).
+    Create {
+        group: String,
+        policy: String,
+        #[arg(long)]
+        name: String,
+        /// Metadata as key=value; repeatable.
+        #[arg(long = "metadata")]
+        metadata: Vec<String>,
+    },
+    /// List a policy's webhooks.
+    List { group: String, policy: String },
+    /// Show a webhook.
+    Show {
+        group: String,
+        policy: String,
+        webhook: String,
+    },
+    /// Replace a webhook's name and metadata.
+    Update {
+        group: String,
+        policy: String,
+        webhook: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "metadata")]
+        metadata: Vec<String>,
+    },
+    /// Delete a webhook; its capability URL stops working.
+    Delete {
+        group: String,
+        policy: String,
+        webhook: String,
+    },
+}
+
+fn tenant_of(connection: &Connection) -> Result<String, Failure> {
+    connection
+        .tenant
+        .clone()
+        .ok_or_else(|| Failure::Usage(anyhow!("no tenant: pass --tenant or set EBB_TENANT")))
+}
+
+/// Percent-encodes a path segment given by the user.
+fn seg(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+const GROUP_COLUMNS: &[output::Column] = &[
+    col("ID", "/id"),
+    col("NAME", "/state/name"),
+    col("DESIRED", "/state/desiredCapacity"),
+    col("ACTIVE", "/state/activeCapacity"),
+    col("PENDING", "/state/pendingCapacity"),
+    col("PAUSED", "/state/paused"),
+    col("STATUS", "/state/status"),
+];
+
+const STATE_COLUMNS: &[output::Column] = &[
+    col("name", "/name"),
+    col("status", "/status"),
+    col("paused", "/paused"),
+    col("desiredCapacity", "/desiredCapacity"),
+    col("activeCapacity", "/activeCapacity"),
+    col("pendingCapacity", "/pendingCapacity"),
+    col("errors", "/errors"),
+];
+
+const POLICY_COLUMNS: &[output::Column] = &[
+    col("ID", "/id"),
+    col("NAME", "/name"),
+    col("TYPE", "/type"),
+    col("COOLDOWN", "/cooldown"),
+    col("CHANGE", "/change"),
+    col("CHANGE %", "/changePercent"),
+    col("DESIRED", "/desiredCapacity"),
+    col("ARGS", "/args"),
+];
+
+const WEBHOOK_COLUMNS: &[output::Column] = &[
+    col("ID", "/id"),
+    col("NAME", "/name"),
+    col("METADATA", "/metadata"),
+    col("CAPABILITY URL", "/capability"),
+];
+
+/// Adds a top-level `capability` field with the capability link, for tables.
+fn with_capability(webhook: &Value) -> Value {
+    let mut row = webhook.clone();
+    let capability = webhook["links"]
+        .as_array()
+        .and_then(|links| links.iter().find(|l| l["rel"] == "capability"))
+        .map(|l| l["href"].clone())
+        .unwrap_or(Value::Null);
+    row["capability"] = capability;
+    row
+}
+
+fn list(value: &Value, key: &str) -> Vec<Value> {
+    value[key].as_array().cloned().unwrap_or_default()
+}
+
+pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    match command {
+        TenantCommand::Create { id } => {
+            let (_, body) = client
+                .call(Method::POST, "/admin/v1/tenants", Some(&json!({"id": id})))
+                .await?;
+            output::record(
+                connection.output,
+                &body,
+                &body["tenant"],
+                &[col("id", "/id"), col("created_at", "/created_at")],
+            );
+        }
+        TenantCommand::List => {
+            let (_, body) = client.call(Method::GET, "/admin/v1/tenants", None).await?;
+            output::rows(
+                connection.output,
+                &body,
+                &list(&body, "tenants"),
+                &[col("ID", "/id"), col("CREATED", "/created_at")],
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(command: TokenCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    match command {
+        TokenCommand::Create { tenant, role } => {
+            let path = format!("/admin/v1/tenants/{}/tokens", seg(&tenant));
+            let (_, body) = client
+                .call(Method::POST, &path, Some(&json!({"role": role})))
+                .await?;
+            output::record(
+                connection.output,
+                &body,
+                &body["token"],
+                &[
+                    col("id", "/id"),
+                    col("tenant", "/tenant"),
+                    col("role", "/role"),
+                    col("secret", "/secret"),
+                ],
+            );
+        }
+        TokenCommand::Delete { tenant, token } => {
+            let path = format!("/admin/v1/tenants/{}/tokens/{}", seg(&tenant), seg(&token));
+            let (_, body) = client.call(Method::DELETE, &path, None).await?;
+            output::done(connection.output, "token revoked", &body);
+        }
+    }
+    Ok(())
+}
+
+pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
+    match command {
+        GroupCommand::Create { file } => {
+            let document = read_document(&file)?;
+            let (_, body) = client.call(Method::POST, &groups, Some(&document)).await?;
+            output::record(
+                connection.output,
+                &body,
+                &body["group"],
+                &[
+                    col("id", "/id"),
+                    col("name", "/groupConfiguration/name"),
+                    col("desiredCapacity", "/state/desiredCapacity"),
+                ],
+            );
+        }
+        GroupCommand::List { limit, marker } => {
+            let mut query = Vec::new();
+            if let Some(limit) = limit {
+                query.push(format!("limit={limit}"));
+            }
+            if let Some(marker) = marker {
+                query.push(format!("marker={}", seg(&marker)));
+            }
+            let path = if query.is_empty() {
+                groups
+            } else {
+                format!("{groups}?{}", query.join("&"))
+            };
+            let (_, body) = client.call(Method::GET, &path, None).await?;
+            output::rows(
+                connection.output,
+                &body,
+                &list(&body, "groups"),
+                GROUP_COLUMNS,
+            );
+        }
+        GroupCommand::Show { group, webhooks } => {
+            let suffix = if webhooks { "?webhooks=true" } else { "" };
+            let (_, body) = client
+                .call(
+                    Method::GET,
+                    &format!("{groups}/{}{suffix}", seg(&group)),
+                    None,
+                )
+                .await?;
+            match connection.output {
+                super::Output::Json => output::json(&body),
+                super::Output::Table => {
+                    let manifest = &body["group"];
+                    output::record(
+                        connection.output,
+                        &body,
+                        manifest,
+                        &[
+                            col("id", "/id"),
+                            col("name", "/groupConfiguration/name"),
+                            col("cooldown", "/groupConfiguration/cooldown"),
+                            col("minEntities", "/groupConfiguration/minEntities"),
+                            col("maxEntities", "/groupConfiguration/maxEntities"),
+                            col("metadata", "/groupConfiguration/metadata"),
+                            col("launch type", "/launchConfiguration/type"),
+                            col("desiredCapacity", "/state/desiredCapacity"),
+                            col("status", "/state/status"),
+                            col("paused", "/state/paused"),
+                        ],
+                    );
+                    output::rows(
+                        connection.output,
+                        &body,
+                        &list(manifest, "scalingPolicies"),
+                        POLICY_COLUMNS,
+                    );
+                }
+            }
+        }
+        GroupCommand::State { group } => {
+            let (_, body) = client
+                .call(
+                    Method::GET,
+                    &format!("{groups}/{}/state", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::record(connection.output, &body, &body["group"], STATE_COLUMNS);
+        }
+        GroupCommand::SetConfig { group, file } => {
+            let document = read_document(&file)?;
+            let (_, body) = client
+                .call(
+                    Method::PUT,
+                    &format!("{groups}/{}/config", seg(&group)),
+                    Some(&document),
+                )
+                .await?;
+            output::done(connection.output, "group configuration replaced", &body);
+        }
+        GroupCommand::SetLaunch { group, file } => {
+            let document = read_document(&file)?;
+            let (_, body) = client
+                .call(
+                    Method::PUT,
+                    &format!("{groups}/{}/launch", seg(&group)),
+                    Some(&document),
+                )
+                .await?;
+            output::done(connection.output, "launch configuration replaced", &body);
+        }
+        GroupCommand::Pause { group } => {
+            let (_, body) = client
+                .call(
+                    Method::POST,
+                    &format!("{groups}/{}/pause", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::done(connection.output, "group paused", &body);
+        }
+        GroupCommand::Resume { group } => {
+            let (_, body) = client
+                .call(
+                    Method::POST,
+                    &format!("{groups}/{}/resume", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::done(connection.output, "group resumed", &body);
+        }
+        GroupCommand::Converge { group } => {
+            let (_, body) = client
+                .call(
+                    Method::POST,
+                    &format!("{groups}/{}/converge", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::done(connection.output, "convergence triggered", &body);
+        }
+        GroupCommand::Delete { group, force } => {
+            let suffix = if force { "?force=true" } else { "" };
+            let (_, body) = client
+                .call(
+                    Method::DELETE,
+                    &format!("{groups}/{}{suffix}", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::done(connection.output, "group deleted", &body);
+        }
+    }
+    Ok(())
+}
+
+pub async fn policy(command: PolicyCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
+    match command {
+        PolicyCommand::Create { group, file } => {
+            let document = match read_document(&file)? {
+                Value::Array(items) => Value::Array(items),
+                single => Value::Array(vec![single]),
+            };
+            let (_, body) = client
+                .call(
+                    Method::POST,
+                    &format!("{groups}/{}/policies", seg(&group)),
+                    Some(&document),
+                )
+                .await?;
+            output::rows(
+                connection.output,
+                &body,
+                &list(&body, "policies"),
+                POLICY_COLUMNS,
+            );
+        }
+        PolicyCommand::List { group } => {
+            let (_, body) = client
+                .call(
+                    Method::GET,
+                    &format!("{groups}/{}/policies", seg(&group)),
+                    None,
+                )
+                .await?;
+            output::rows(
+                connection.output,
+                &body,
+                &list(&body, "policies"),
+                POLICY_COLUMNS,
+            );
+        }
+        PolicyCommand::Show { group, policy } => {
+            let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
+            let (_, body) = client.call(Method::GET, &path, None).await?;
+            output::rows(
+                connection.output,
+                &body,
+                std::slice::from_ref(&body["policy"]),
+                POLICY_COLUMNS,
+            );
+        }
+        PolicyCommand::Update {
+            group,
+            policy,
+            file,
+        } => {
+            let document = read_document(&file)?;
+            let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
+            let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
+            output::done(connection.output, "policy replaced", &body);
+        }
+        PolicyCommand::Delete { group, policy } => {
+            let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
+            let (_, body) = client.call(Method::DELETE, &path, None).await?;
+            output::done(connection.output, "policy deleted", &body);
+        }
+        PolicyCommand::Execute { group, policy } => {
+            let path = format!("{groups}/{}/policies/{}/execute", seg(&group), seg(&policy));
+            let (_, body) = client.call(Method::POST, &path, None).await?;
+            output::done(connection.output, "policy executed", &body);
+        }
+    }
+    Ok(())
+}
+
+pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
+    match command {
+        WebhookCommand::Create {
+            group,
+            policy,
+            name,
+            metadata: pairs,
+        } => {
+            let document = json!([{"name": name, "metadata": metadata(&pairs)?}]);
+            let path = format!(
+                "{groups}/{}/policies/{}/webhooks",
+                seg(&group),
+                seg(&policy)
+            );
+            let (_, body) = client.call(Method::POST, &path, Some(&document)).await?;
+            let rows: Vec<Value> = list(&body, "webhooks")
+                .iter()
+                .map(with_capability)
+                .collect();
+            output::rows(connection.output, &body, &rows, WEBHOOK_COLUMNS);
+        }
+        WebhookCommand::List { group, policy } => {
+            let path = format!(
+                "{groups}/{}/policies/{}/webhooks",
+                seg(&group),
+                seg(&policy)
+            );
+            let (_, body) = client.call(Method::GET, &path, None).await?;
+            output::rows(
+                connection.output,
+                &body,
+                &list(&body, "webhooks"),
+                &WEBHOOK_COLUMNS[..3],
+            );
+        }
+        WebhookCommand::Show {
+            group,
+            policy,
+            webhook,
+        } => {
+            let path = format!(
+                "{groups}/{}/policies/{}/webhooks/{}",
+                seg(&group),
+                seg(&policy),
+                seg(&webhook)
+            );
+            let (_, body) = client.call(Method::GET, &path, None).await?;
+            output::rows(
+                connection.output,
+                &body,
+                std::slice::from_ref(&body["webhook"]),
+                &WEBHOOK_COLUMNS[..3],
+            );
+        }
+        WebhookCommand::Update {
+            group,
+            policy,
+            webhook,
+            name,
+            metadata: pairs,
+        } => {
+            let document = json!({"name": name, "metadata": metadata(&pairs)?});
+            let path = format!(
+                "{groups}/{}/policies/{}/webhooks/{}",
+                seg(&group),
+                seg(&policy),
+                seg(&webhook)
+            );
+            let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
+            output::done(connection.output, "webhook replaced", &body);
+        }
+        WebhookCommand::Delete {
+            group,
+            policy,
+            webhook,
+        } => {
+            let path = format!(
+                "{groups}/{}/policies/{}/webhooks/{}",
+                seg(&group),
+                seg(&policy),
+                seg(&webhook)
+            );
+            let (_, body) = client.call(Method::DELETE, &path, None).await?;
+            output::done(connection.output, "webhook deleted", &body);
+        }
+    }
+    Ok(())
+}

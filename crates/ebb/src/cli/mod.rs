@@ -1,0 +1,139 @@
+//! The CLI client: one subcommand per API resource and verb.
+//!
+//! Output is a table by default and the API's JSON with `-o json`. An API error is printed
+//! as one line (`error: 404 NoSuchScalingGroupError: ...`) and exits with 1.
+
+mod client;
+mod commands;
+mod input;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+pub use client::Client;
+use commands::{GroupCommand, PolicyCommand, TenantCommand, TokenCommand, WebhookCommand};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable tables.
+    Table,
+    /// The API's JSON, for scripts.
+    Json,
+}
+
+/// Connection flags shared by every client command.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Base URL of the Ebb server.
+    #[arg(
+        long,
+        env = "EBB_URL",
+        default_value = "http://127.0.0.1:9000",
+        global = true
+    )]
+    pub url: String,
+    /// API token (a tenant token, or the operator token).
+    #[arg(long, env = "EBB_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Tenant whose resources to act on.
+    #[arg(long, env = "EBB_TENANT", global = true)]
+    pub tenant: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table", global = true)]
+    pub output: Output,
+}
+
+/// The client subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Manage tenants (operator token).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Manage tenant tokens (operator token).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Manage scaling groups.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Manage scaling policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Manage webhooks and their capability URLs.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// The API answered with an error.
+    Api(String),
+    /// The command could not run.
+    Usage(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::Usage(err)
+    }
+}
+
+/// Runs a client command and turns its outcome into an exit code.
+pub async fn run(command: ClientCommand) -> ExitCode {
+    let result = match command {
+        ClientCommand::Tenant {
+            command,
+            connection,
+        } => commands::tenant(command, &connection).await,
+        ClientCommand::Token {
+            command,
+            connection,
+        } => commands::token(command, &connection).await,
+        ClientCommand::Group {
+            command,
+            connection,
+        } => commands::group(command, &connection).await,
+        ClientCommand::Policy {
+            command,
+            connection,
+        } => commands::policy(command, &connection).await,
+        ClientCommand::Webhook {
+            command,
+            connection,
+        } => commands::webhook(command, &connection).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Api(line)) => {
+            eprintln!("error: {line}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Settings of `ebb serve`: each from a flag, else its environment variable, else the TOML
+//! file given with `--config`, else a default.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The `--config` file: the same settings as the flags, in snake case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub store: Option<String>,
+    pub public_url: Option<String>,
+    pub tenant_requests_per_minute: Option<u32>,
+    pub capability_requests_per_second: Option<u32>,
+    pub max_groups: Option<usize>,
+    pub max_policies_per_group: Option<usize>,
+    pub max_webhooks_per_policy: Option<usize>,
+}
+
+impl FileConfig {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub listen: String,
+    pub store: String,
+    pub public_url: Option<String>,
+    pub tenant_requests_per_minute: u32,
+    pub capability_requests_per_second: u32,
+    pub limits: ebb_core::limits::Limits,
+}
+
+impl Settings {
+    /// Flag-or-environment values first, then the file, then defaults.
+    pub fn resolve(flags: FileConfig, file: FileConfig) -> Settings {
+        let defaults = ebb_core::limits::Limits::default();
+        Settings {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:9000".to_string()),
+            store: flags
+                .store
+                .or(file.store)
+                .unwrap_or_else(|| "sqlite://ebb.db".to_string()),
+            public_url: flags.public_url.or(file.public_url),
+            tenant_requests_per_minute: flags
+                .tenant_requests_per_minute
+                .or(file.tenant_requests_per_minute)
+                .unwrap_or(1000),
+            capability_requests_per_second: flags
+                .capability_requests_per_second
+                .or(file.capability_requests_per_second)
+                .unwrap_or(10),
+            limits: ebb_core::limits::Limits {
+                max_groups: flags
+                    .max_groups
+                    .or(file.max_groups)
+                    .unwrap_or(defaults.max_groups),
+                max_policies_per_group: flags
+                    .max_policies_per_group
+                    .or(file.max_policies_per_group)
+                    .unwrap_or(defaults.max_policies_per_group),
+                max_webhooks_per_policy: flags
+                    .max_webhooks_per_policy
+                    .or(file.max_webhooks_per_policy)
+                    .unwrap_or(defaults.max_webhooks_per_policy),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let flags = FileConfig {
+            listen: Some("127.0.0.1:1".into()),
+            ..FileConfig::default()
+        };
+        let file: FileConfig = toml::from_str("listen = \"127.0.0.1:2\"\nstore = \"sqlite://x.db\"\ncapability_requests_per_second = 5").unwrap();
+        let settings = Settings::resolve(flags, file);
+        assert_eq!(settings.listen, "127.0.0.1:1");
+        assert_eq!(settings.store, "sqlite://x.db");
+        assert_eq!(settings.capability_requests_per_second, 5);
+        assert_eq!(settings.tenant_requests_per_minute, 1000);
+        assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! `ebb serve`: opens the store, finds or creates the operator token, and serves the API
+//! until SIGINT or SIGTERM (a second signal exits at once).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use ebb_api::{ApiConfig, AppState};
+use ebb_engine::{Engine, EngineMetrics, SystemClock};
+use ebb_store::StoreMetrics;
+use prometheus_client::registry::Registry;
+
+use crate::config::{FileConfig, Settings};
+
+/// Flags of `ebb serve`; each also reads an environment variable.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:9000].
+    #[arg(long, env = "EBB_LISTEN")]
+    listen: Option<String>,
+    /// The store [default: sqlite://ebb.db].
+    #[arg(long, env = "EBB_STORE")]
+    store: Option<String>,
+    /// Base of generated links [default: http:// and the listen address].
+    #[arg(long, env = "EBB_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A TOML file with the same settings.
+    #[arg(long, env = "EBB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Requests a tenant may make per minute [default: 1000].
+    #[arg(long, env = "EBB_TENANT_REQUESTS_PER_MINUTE")]
+    tenant_requests_per_minute: Option<u32>,
+    /// Requests one capability URL may take per second [default: 10].
+    #[arg(long, env = "EBB_CAPABILITY_REQUESTS_PER_SECOND")]
+    capability_requests_per_second: Option<u32>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "EBB_LOG_JSON")]
+    log_json: bool,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EBB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Where the generated operator token lives: beside the SQLite file.
+fn token_file(store_url: &str) -> PathBuf {
+    let path = store_url
+        .strip_prefix("sqlite://")
+        .or_else(|| store_url.strip_prefix("sqlite:"))
+        .unwrap_or("ebb.db");
+    PathBuf::from(format!("{path}.operator-token"))
+}
+
+/// The operator token: `EBB_OPERATOR_TOKEN`, else the token file, else a new one written
+/// to the token file (mode 0600). The token itself is never logged.
+fn operator_token(store_url: &str) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("EBB_OPERATOR_TOKEN")
+        && !token.trim().is_empty()
+    {
+        tracing::info!("operator token taken from EBB_OPERATOR_TOKEN");
+        return Ok(token.trim().to_string());
+    }
+    let path = token_file(store_url);
+    match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => {
+            tracing::info!(path = %path.display(), "operator token read from file");
+            return Ok(token.trim().to_string());
+        }
+        Ok(_) => anyhow::bail!(
+            "operator token file {} is empty; delete it to have a new token made",
+            path.display()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("cannot read operator token file {}", path.display()));
+        }
+    }
+    let token = format!(
+        "ebb_op_{}",
+        ebb_api::otter::webhooks::random_hex().map_err(|err| anyhow::anyhow!("{err}"))?
+    );
+    write_secret(&path, &token)?;
+    tracing::info!(path = %path.display(), "new operator token written");
+    Ok(token)
+}
+
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create operator token file {}", path.display()))?;
+    writeln!(file, "{secret}")
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        // Without a SIGTERM handler, SIGINT alone stops the server.
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down; a second signal exits at once");
+    tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(130);
+    });
+}
+
+/// Runs the service.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_json);
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let settings = Settings::resolve(
+        FileConfig {
+            listen: args.listen,
+            store: args.store,
+            public_url: args.public_url,
+            tenant_requests_per_minute: args.tenant_requests_per_minute,
+            capability_requests_per_second: args.capability_requests_per_second,
+            ..FileConfig::default()
+        },
+        file,
+    );
+    let mut registry = Registry::default();
+    let store = ebb_store::open(&settings.store, StoreMetrics::new(&mut registry))
+        .await
+        .with_context(|| format!("cannot open store {}", settings.store))?;
+    let operator_token = operator_token(&settings.store)?;
+    let engine = Arc::new(Engine::new(
+        store,
+        Arc::new(SystemClock),
+        EngineMetrics::new(&mut registry),
+    ));
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listen address")?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let config = ApiConfig {
+        public_url: public_url.clone(),
+        limits: settings.limits,
+        operator_token_hash: ebb_core::secret::hash(&operator_token),
+        tenant_requests_per_minute: settings.tenant_requests_per_minute,
+        capability_requests_per_second: settings.capability_requests_per_second,
+    };
+    let state = AppState::new(engine, config, registry);
+    tracing::info!(%address, %public_url, store = %settings.store, "listening");
+    // One line on stdout for scripts and tests to learn the address (useful with port 0).
+    println!("listening on http://{address}");
+    ebb_api::router::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
