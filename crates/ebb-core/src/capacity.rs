@@ -75,8 +75,15 @@ pub fn execute(input: &ExecutionInput) -> Result<u32, Refusal> {
     Ok(clamped)
 }
 
+/// Whether `now` lies within `cooldown` seconds after `touched`.
+///
+/// `now` is when the request arrived, which may be a moment before the time stamped by an
+/// execution that was applied ahead of it; a zero cooldown never refuses, whatever the order.
 fn in_cooldown(now: Timestamp, touched: Option<Timestamp>, cooldown: f64) -> bool {
     let Some(touched) = touched else { return false };
+    if cooldown <= 0.0 {
+        return false;
+    }
     let elapsed = now.duration_since(touched).as_secs_f64();
     elapsed < cooldown
 }
@@ -200,6 +207,16 @@ mod tests {
         run.group_cooldown = 30;
         run.group_touched = Some(t0() - SignedDuration::from_secs(10));
         assert_eq!(execute(&run), Err(Refusal::Cooldown));
+    }
+
+    #[test]
+    fn a_zero_cooldown_never_refuses_even_when_now_precedes_the_last_execution() {
+        let mut run = input(1, 0, 10, Adjustment::Change(1));
+        run.policy_touched = Some(t0() + SignedDuration::from_millis(5));
+        run.group_touched = Some(t0() + SignedDuration::from_millis(5));
+        assert_eq!(execute(&run), Ok(2));
+        run.policy_cooldown = 1.0;
+        assert_eq!(execute(&run), Err(Refusal::Cooldown), "an earlier arrival is within a real cooldown");
     }
 
     #[test]

@@ -23,7 +23,11 @@ pub struct Ids<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::NotFound(format!("bad path parameters: {}", rejection.body_text()))
+        ApiError::otter(
+            axum::http::StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no such resource: {}", rejection.body_text()),
+        )
     }
 }
 

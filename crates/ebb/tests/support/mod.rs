@@ -1,0 +1,354 @@
+//! Test support: a real `ebb serve` on a free port with its own SQLite file, and an HTTP
+//! client that checks what every response must carry.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+pub const OPERATOR_TOKEN: &str = "operator-secret-for-tests";
+
+/// The `ebb` binary under test.
+pub fn ebb_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ebb")
+}
+
+/// A running `ebb serve`; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    extra: Vec<String>,
+    port: u16,
+    log_level: &'static str,
+}
+
+impl Server {
+    /// A server with default settings.
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server with extra `ebb serve` flags.
+    pub fn start_with(extra: &[&str]) -> Server {
+        Server::launch(extra, "warn")
+    }
+
+    /// A server that logs everything, down to debug lines.
+    pub fn start_verbose() -> Server {
+        Server::launch(&[], "debug")
+    }
+
+    fn launch(extra: &[&str], log_level: &'static str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            port: 0,
+            log_level,
+        };
+        server.spawn();
+        server
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("ebb.db")
+    }
+
+    fn spawn(&mut self) {
+        let store = format!("sqlite://{}", self.store_path().display());
+        let listen = format!("127.0.0.1:{}", self.port);
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(ebb_bin())
+            .args(["serve", "--listen", &listen, "--store", &store])
+            .args(&self.extra)
+            .env("EBB_OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .env("EBB_LOG", self.log_level)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("ebb serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read listen line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log: {}", self.log()))
+            .to_string();
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as `kill -9`: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+    }
+
+    /// Starts again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
+        assert!(status.success());
+        child.wait().expect("wait")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A client with the operator token.
+    pub fn operator(&self) -> Api {
+        Api::new(&self.url, Some(OPERATOR_TOKEN))
+    }
+
+    /// A client with no token.
+    pub fn anonymous(&self) -> Api {
+        Api::new(&self.url, None)
+    }
+
+    /// Creates a tenant and returns a client with an admin token of it.
+    pub async fn tenant(&self, id: &str) -> Api {
+        self.operator().post("/admin/v1/tenants", json!({"id": id})).await.ok(201);
+        let secret = self.token(id, "admin").await;
+        let mut api = Api::new(&self.url, Some(&secret));
+        api.tenant = id.to_string();
+        api
+    }
+
+    /// Creates a token of a tenant; returns its secret.
+    pub async fn token(&self, tenant: &str, role: &str) -> String {
+        let reply = self
+            .operator()
+            .post(&format!("/admin/v1/tenants/{tenant}/tokens"), json!({"role": role}))
+            .await;
+        reply.ok(201);
+        reply.body["token"]["secret"].as_str().expect("secret").to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// An HTTP client for the API.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+    pub tenant: String,
+}
+
+/// A response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// Asserts the status (printing the body when it differs).
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an error answer: the status, the documented body shape, and the type.
+    #[track_caller]
+    pub fn error(&self, status: u16, kind: &str) -> &Self {
+        self.ok(status);
+        let error = &self.body["error"];
+        assert_eq!(error["type"], kind, "error type; body: {}", self.text);
+        assert_eq!(error["code"], status, "error code equals status; body: {}", self.text);
+        assert!(error["message"].is_string(), "message; body: {}", self.text);
+        assert!(error["details"].is_string(), "details; body: {}", self.text);
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Api {
+    pub fn new(base: &str, token: Option<&str>) -> Api {
+        Api {
+            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client"),
+            base: base.trim_end_matches('/').to_string(),
+            token: token.map(str::to_string),
+            tenant: String::new(),
+        }
+    }
+
+    /// The same client with another token.
+    pub fn with_token(&self, token: &str) -> Api {
+        let mut api = self.clone();
+        api.token = Some(token.to_string());
+        api
+    }
+
+    /// `/v1.0/{tenant}` + `rest`.
+    pub fn t(&self, rest: &str) -> String {
+        format!("/v1.0/{}{rest}", self.tenant)
+    }
+
+    /// Sends raw bytes with extra headers; checks the headers every response carries.
+    pub async fn raw(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Reply {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let mut request = self.http.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.header("X-Auth-Token", token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap_or_else(|err| panic!("request to {url} failed: {err}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        if !path.starts_with("/metrics") {
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(
+                content_type == "application/json" || content_type == "application/xml",
+                "content-type of {path} was {content_type:?}"
+            );
+        }
+        assert!(headers.contains_key("x-response-id"), "x-response-id missing on {path}");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.raw(method, path, body.map(|b| b.to_string().into_bytes()), &[]).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn post_empty(&self, path: &str) -> Reply {
+        self.send(Method::POST, path, None).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates a group; returns its id.
+    pub async fn create_group(&self, body: Value) -> String {
+        let reply = self.post(&self.t("/groups"), body).await;
+        reply.ok(201);
+        reply.body["group"]["id"].as_str().expect("group id").to_string()
+    }
+
+    /// Creates one policy; returns its id.
+    pub async fn create_policy(&self, group: &str, policy: Value) -> String {
+        let reply = self.post(&self.t(&format!("/groups/{group}/policies")), json!([policy])).await;
+        reply.ok(201);
+        reply.body["policies"][0]["id"].as_str().expect("policy id").to_string()
+    }
+
+    /// Creates one webhook; returns (id, capability URL).
+    pub async fn create_webhook(&self, group: &str, policy: &str) -> (String, String) {
+        let reply = self
+            .post(&self.t(&format!("/groups/{group}/policies/{policy}/webhooks")), json!([{"name": "hook"}]))
+            .await;
+        reply.ok(201);
+        let webhook = &reply.body["webhooks"][0];
+        let capability = webhook["links"]
+            .as_array()
+            .and_then(|links| links.iter().find(|l| l["rel"] == "capability"))
+            .and_then(|l| l["href"].as_str())
+            .expect("capability link")
+            .to_string();
+        (webhook["id"].as_str().expect("webhook id").to_string(), capability)
+    }
+
+    /// The group's desired capacity.
+    pub async fn desired(&self, group: &str) -> i64 {
+        let reply = self.get(&self.t(&format!("/groups/{group}/state"))).await;
+        reply.ok(200);
+        reply.body["group"]["desiredCapacity"].as_i64().expect("desiredCapacity")
+    }
+}
+
+/// A valid `launch_server` launch configuration.
+pub fn launch_server() -> Value {
+    json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "a09e7493-7429-41e1-8d3f-384d7ece09c0"}}})
+}
+
+/// A valid `local_process` launch configuration.
+pub fn local_process() -> Value {
+    json!({"type": "local_process", "args": {"process": {"command": "ebb", "args": ["demo-app"]}, "loadBalancers": [{"type": "builtin", "port": 18080}]}})
+}
+
+/// A group body with the given bounds.
+pub fn group(min: i64, max: i64) -> Value {
+    json!({
+        "groupConfiguration": {"name": "web", "cooldown": 0, "minEntities": min, "maxEntities": max},
+        "launchConfiguration": launch_server(),
+    })
+}
+
+/// A webhook policy changing by `change` with no cooldown.
+pub fn change(change: i64) -> Value {
+    json!({"name": format!("change {change}"), "type": "webhook", "cooldown": 0, "change": change})
+}
+
+/// Polls `probe` until it returns true, for at most `seconds`.
+pub async fn eventually<F, Fut>(seconds: u64, mut probe: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if probe().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
