@@ -216,7 +216,11 @@ mod tests {
         run.group_touched = Some(t0() + SignedDuration::from_millis(5));
         assert_eq!(execute(&run), Ok(2));
         run.policy_cooldown = 1.0;
-        assert_eq!(execute(&run), Err(Refusal::Cooldown), "an earlier arrival is within a real cooldown");
+        assert_eq!(
+            execute(&run),
+            Err(Refusal::Cooldown),
+            "an earlier arrival is within a real cooldown"
+        );
     }
 
     #[test]
