@@ -126,12 +126,9 @@ async fn run_writer(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) 
         let mut finishes = Vec::with_capacity(batch.len());
         let begun = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await;
         if let Err(err) = begun {
-            let failure = StoreError::backend("beginning a transaction")(err);
-            for job in batch.drain(..) {
-                // Run nothing: answer every caller with the failure.
-                drop(job);
-            }
-            tracing::error!(error = %failure, "store writer could not begin a transaction");
+            tracing::error!(error = %err, "store writer could not begin a transaction");
+            // Dropping the jobs unrun answers each caller with an error.
+            batch.clear();
             continue;
         }
         for job in batch.drain(..) {
