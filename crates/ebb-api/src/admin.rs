@@ -38,9 +38,7 @@ fn parse_tenant_id(body: &Value) -> Result<String, Invalid> {
     obj.only(&["id"])?;
     let id = json::string(obj.required("id")?, "id", 64)?;
     let valid = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
     if !valid {
         return Err(Invalid::schema(format!(
             "id: {} must be 1 to 64 letters, digits, '_', '-', '.' or ':', starting with a letter or digit",
@@ -51,43 +49,19 @@ fn parse_tenant_id(body: &Value) -> Result<String, Invalid> {
 }
 
 /// `POST /admin/v1/tenants`.
-pub async fn create_tenant(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+pub async fn create_tenant(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let id = parse_tenant_id(&body)?;
-    let scope = Scope {
-        tenant: &id,
-        ..Scope::default()
-    };
-    let tenant = state
-        .store()
-        .create_tenant(&id, state.now())
-        .await
-        .map_err(|err| scope.error(err))?;
-    let location = format!(
-        "{}/admin/v1/tenants/{}/",
-        state.config.public_url.trim_end_matches('/'),
-        tenant.id
-    );
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(json!({"tenant": tenant_json(&tenant)})),
-    )
+    let scope = Scope { tenant: &id, ..Scope::default() };
+    let tenant = state.store().create_tenant(&id, state.now()).await.map_err(|err| scope.error(err))?;
+    let location = format!("{}/admin/v1/tenants/{}/", state.config.public_url.trim_end_matches('/'), tenant.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"tenant": tenant_json(&tenant)})))
         .into_response())
 }
 
 /// `GET /admin/v1/tenants`.
 pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let tenants = state
-        .store()
-        .list_tenants()
-        .await
-        .map_err(|err| Scope::default().error(err))?;
-    Ok(Json(
-        json!({"tenants": tenants.iter().map(tenant_json).collect::<Vec<_>>()}),
-    ))
+    let tenants = state.store().list_tenants().await.map_err(|err| Scope::default().error(err))?;
+    Ok(Json(json!({"tenants": tenants.iter().map(tenant_json).collect::<Vec<_>>()})))
 }
 
 /// `POST /admin/v1/tenants/{tenant}/tokens`: the secret is in the answer, and only there.
@@ -100,24 +74,13 @@ pub async fn create_token(
     obj.only(&["role"])?;
     let role_value = obj.required("role")?;
     let role = role_value.as_str().and_then(Role::parse).ok_or_else(|| {
-        ApiError::Validation(format!(
-            "role: {} is not one of 'admin', 'observer'",
-            json::show(role_value)
-        ))
+        ApiError::Validation(format!("role: {} is not one of 'admin', 'observer'", json::show(role_value)))
     })?;
     let secret = crate::otter::webhooks::random_hex().map(|hex| format!("ebb_{hex}"))?;
-    let scope = Scope {
-        tenant: &path.tenant,
-        ..Scope::default()
-    };
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     let token = state
         .store()
-        .create_token(
-            &path.tenant,
-            role,
-            &ebb_core::secret::hash(&secret),
-            state.now(),
-        )
+        .create_token(&path.tenant, role, &ebb_core::secret::hash(&secret), state.now())
         .await
         .map_err(|err| scope.error(err))?;
     let body = json!({"token": {
@@ -131,18 +94,8 @@ pub async fn create_token(
 }
 
 /// `DELETE /admin/v1/tenants/{tenant}/tokens/{token}`.
-pub async fn delete_token(
-    State(state): State<AppState>,
-    Ids(path): Ids<TokenPath>,
-) -> Result<StatusCode, ApiError> {
-    let scope = Scope {
-        tenant: &path.tenant,
-        ..Scope::default()
-    };
-    state
-        .store()
-        .delete_token(&path.tenant, &path.token)
-        .await
-        .map_err(|err| scope.error(err))?;
+pub async fn delete_token(State(state): State<AppState>, Ids(path): Ids<TokenPath>) -> Result<StatusCode, ApiError> {
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    state.store().delete_token(&path.tenant, &path.token).await.map_err(|err| scope.error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,45 +30,30 @@ pub enum Caller {
 }
 
 fn presented_secret(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let (scheme, secret) = value.trim().split_once(' ')?;
         if scheme.eq_ignore_ascii_case("bearer") {
             return Some(secret.trim());
         }
         return None;
     }
-    headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    headers.get("x-auth-token").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// Identifies the caller from the request headers.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let Some(secret) = presented_secret(headers).filter(|s| !s.is_empty()) else {
         return Err(ApiError::Unauthorized(
-            "No credentials: send 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'"
-                .to_string(),
+            "No credentials: send 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'".to_string(),
         ));
     };
     let hash = ebb_core::secret::hash(secret);
-    if bool::from(
-        hash.as_bytes()
-            .ct_eq(state.config.operator_token_hash.as_bytes()),
-    ) {
+    if bool::from(hash.as_bytes().ct_eq(state.config.operator_token_hash.as_bytes())) {
         return Ok(Caller::Operator);
     }
     match state.store().find_token(&hash).await {
-        Ok(Some(token)) => Ok(Caller::Tenant {
-            tenant: token.tenant_id,
-            role: token.role,
-        }),
-        Ok(None) => Err(ApiError::Unauthorized(
-            "Unknown or revoked token".to_string(),
-        )),
+        Ok(Some(token)) => Ok(Caller::Tenant { tenant: token.tenant_id, role: token.role }),
+        Ok(None) => Err(ApiError::Unauthorized("Unknown or revoked token".to_string())),
         Err(err) => Err(ApiError::Internal(err.to_string())),
     }
 }
@@ -79,31 +64,17 @@ fn is_read(method: &Method) -> bool {
 
 /// Middleware of `/v1.0/{tenant}/...`: the caller must be the operator or a token of that
 /// tenant, with the `admin` role to write; then the tenant's request budget applies.
-pub async fn require_tenant(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let tenant = request
-        .uri()
-        .path()
-        .split('/')
-        .nth(2)
-        .unwrap_or_default()
-        .to_string();
+pub async fn require_tenant(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let tenant = request.uri().path().split('/').nth(2).unwrap_or_default().to_string();
     let caller = identify(&state, request.headers()).await?;
     match &caller {
         Caller::Operator => {}
         Caller::Tenant { tenant: own, role } => {
             if *own != tenant {
-                return Err(ApiError::Forbidden(format!(
-                    "This token may not act for tenant {tenant}"
-                )));
+                return Err(ApiError::Forbidden(format!("This token may not act for tenant {tenant}")));
             }
             if *role == Role::Observer && !is_read(request.method()) {
-                return Err(ApiError::Forbidden(
-                    "An observer token may only read".to_string(),
-                ));
+                return Err(ApiError::Forbidden("An observer token may only read".to_string()));
             }
         }
     }
@@ -119,8 +90,6 @@ pub async fn require_operator(
 ) -> Result<Response, ApiError> {
     match identify(&state, request.headers()).await? {
         Caller::Operator => Ok(next.run(request).await),
-        Caller::Tenant { .. } => Err(ApiError::Forbidden(
-            "Only the operator token may manage tenants".to_string(),
-        )),
+        Caller::Tenant { .. } => Err(ApiError::Forbidden("Only the operator token may manage tenants".to_string())),
     }
 }

@@ -23,19 +23,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|err| {
-                let too_large = std::error::Error::source(&err)
-                    .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-                if too_large {
-                    ApiError::PayloadTooLarge {
-                        limit: MAX_BODY_BYTES,
-                    }
-                } else {
-                    ApiError::InvalidJson(format!("could not read the request body: {err}"))
-                }
-            })?;
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|err| {
+            let too_large =
+                std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else {
+                ApiError::InvalidJson(format!("could not read the request body: {err}"))
+            }
+        })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|err| ApiError::InvalidJson(format!("request body is not valid JSON: {err}")))
@@ -68,8 +64,7 @@ fn decode(text: &str) -> Result<String, ApiError> {
     let spaced = text.replace('+', " ");
     let bytes = percent_decode(&spaced)
         .ok_or_else(|| ApiError::InvalidQueryArgument(format!("Invalid query string: {text:?}")))?;
-    String::from_utf8(bytes)
-        .map_err(|_| ApiError::InvalidQueryArgument(format!("Invalid query string: {text:?}")))
+    String::from_utf8(bytes).map_err(|_| ApiError::InvalidQueryArgument(format!("Invalid query string: {text:?}")))
 }
 
 fn percent_decode(text: &str) -> Option<Vec<u8>> {
@@ -105,9 +100,7 @@ impl QueryArgs {
 
     /// A boolean flag that is true only when `true` (any case); anything else is false.
     pub fn flag(&self, name: &str) -> bool {
-        self.0
-            .get(name)
-            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+        self.0.get(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
     }
 
     /// A string argument.

@@ -68,11 +68,7 @@ pub enum ApiError {
 impl ApiError {
     /// An Otter error with its type name.
     pub fn otter(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Otter {
-            status,
-            kind,
-            message: message.into(),
-        }
+        ApiError::Otter { status, kind, message: message.into() }
     }
 
     /// The status and type name of this error.
@@ -124,9 +120,7 @@ impl IntoResponse for ApiError {
         }});
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         response
     }
@@ -148,12 +142,7 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// Maps a store error to the Otter error for this resource.
     pub fn error(&self, err: StoreError) -> ApiError {
-        let Scope {
-            tenant: t,
-            group: g,
-            policy: p,
-            webhook: w,
-        } = *self;
+        let Scope { tenant: t, group: g, policy: p, webhook: w } = *self;
         match err {
             StoreError::GroupNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,
@@ -170,27 +159,19 @@ impl Scope<'_> {
                 "NoSuchWebhookError",
                 format!("No such webhook {w} for policy {p} in group {g} for tenant {t}"),
             ),
-            StoreError::TenantNotFound => ApiError::otter(
-                StatusCode::NOT_FOUND,
-                "NoSuchTenantError",
-                format!("No such tenant {t}"),
-            ),
-            StoreError::TokenNotFound => ApiError::otter(
-                StatusCode::NOT_FOUND,
-                "NoSuchTokenError",
-                format!("No such token for tenant {t}"),
-            ),
+            StoreError::TenantNotFound => {
+                ApiError::otter(StatusCode::NOT_FOUND, "NoSuchTenantError", format!("No such tenant {t}"))
+            }
+            StoreError::TokenNotFound => {
+                ApiError::otter(StatusCode::NOT_FOUND, "NoSuchTokenError", format!("No such token for tenant {t}"))
+            }
             StoreError::TenantExists => ApiError::Conflict(format!("Tenant {t} exists already")),
             StoreError::GroupLimit { limit } => ApiError::otter(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "ScalingGroupOverLimitError",
                 format!("Allowed limit of {limit} scaling groups reached by tenant {t}"),
             ),
-            StoreError::PolicyLimit {
-                current,
-                adding,
-                limit,
-            } => ApiError::otter(
+            StoreError::PolicyLimit { current, adding, limit } => ApiError::otter(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "PoliciesOverLimitError",
                 format!(
@@ -198,11 +179,7 @@ impl Scope<'_> {
                      Creating {adding} new policies would exceed the policy limit of {limit} per group."
                 ),
             ),
-            StoreError::WebhookLimit {
-                current,
-                adding,
-                limit,
-            } => ApiError::otter(
+            StoreError::WebhookLimit { current, adding, limit } => ApiError::otter(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "WebhooksOverLimitError",
                 format!(

@@ -15,9 +15,7 @@ pub struct Links {
 impl Links {
     /// Links under `public_url` (with or without a trailing slash).
     pub fn new(public_url: &str) -> Self {
-        Links {
-            base: public_url.trim_end_matches('/').to_string(),
-        }
+        Links { base: public_url.trim_end_matches('/').to_string() }
     }
 
     /// `{base}/v1.0/{tenant}/groups/`.
@@ -67,16 +65,14 @@ pub fn page(args: &QueryArgs, max: usize) -> Result<Page, ApiError> {
     let limit = match args.get("limit") {
         None => max,
         Some(text) => {
-            let value: i64 = text.trim().parse().map_err(|_| {
-                ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string())
-            })?;
+            let value: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string()))?;
             value.clamp(1, max as i64) as usize
         }
     };
-    Ok(Page {
-        marker: args.get("marker").map(str::to_string),
-        limit,
-    })
+    Ok(Page { marker: args.get("marker").map(str::to_string), limit })
 }
 
 /// The `*_links` of a list: a `next` link when the page is full, else nothing.

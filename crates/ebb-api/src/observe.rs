@@ -43,10 +43,8 @@ fn latency_histogram() -> Histogram {
 impl RequestMetrics {
     /// Creates and registers `ebb_http_requests_total` and `ebb_http_request_duration_seconds`.
     pub fn new(registry: &mut Registry) -> Self {
-        let metrics = RequestMetrics {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
-        };
+        let metrics =
+            RequestMetrics { requests: Family::default(), latency: Family::new_with_constructor(latency_histogram) };
         registry.register(
             "ebb_http_requests",
             "HTTP requests by method, route pattern and status",
@@ -76,27 +74,18 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     if let Ok(value) = HeaderValue::from_str(&response_id) {
         headers.insert("x-response-id", value);
     }
-    headers
-        .entry(header::CONTENT_TYPE)
-        .or_insert(HeaderValue::from_static("application/json"));
+    headers.entry(header::CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     state
         .request_metrics
         .requests
-        .get_or_create(&RequestLabels {
-            method: method.clone(),
-            route: route.clone(),
-            status,
-        })
+        .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status })
         .inc();
     state
         .request_metrics
         .latency
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
         .observe(elapsed.as_secs_f64());
     tracing::debug!(%method, %route, status, micros = elapsed.as_micros() as u64, %response_id, "request");
     response

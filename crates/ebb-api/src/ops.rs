@@ -17,11 +17,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "healthy": healthy,
         "store": {"healthy": healthy, "error": store.err().map(|err| err.to_string())},
     });
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 
@@ -29,21 +25,12 @@ pub async fn health(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut text = String::new();
     {
-        let registry = state
-            .registry
-            .lock()
-            .map_err(|_| ApiError::Internal("metrics registry lock poisoned".to_string()))?;
+        let registry =
+            state.registry.lock().map_err(|_| ApiError::Internal("metrics registry lock poisoned".to_string()))?;
         prometheus_client::encoding::text::encode(&mut text, &registry)
             .map_err(|err| ApiError::Internal(format!("encoding metrics: {err}")))?;
     }
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }
 
 /// `GET /openapi.json`.

@@ -45,9 +45,7 @@ impl RateLimits {
         }
         limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            ApiError::RateLimited {
-                retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            }
+            ApiError::RateLimited { retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
         })
     }
 }

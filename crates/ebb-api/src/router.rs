@@ -64,15 +64,7 @@ where
         && !path.ends_with("/resume")
         && !path.ends_with("/converge")
         && !path.contains("/execute/");
-    Route {
-        method,
-        path,
-        summary,
-        access,
-        success,
-        body,
-        handler: on(filter, handler),
-    }
+    Route { method, path, summary, access, success, body, handler: on(filter, handler) }
 }
 
 /// Every route of the API.
@@ -80,46 +72,11 @@ pub fn routes() -> Vec<Route> {
     use Access::{Operator, Public, Tenant};
     use Method as M;
     vec![
-        route(
-            M::GET,
-            "/health",
-            "Health of the service and its store",
-            Public,
-            200,
-            ops::health,
-        ),
-        route(
-            M::GET,
-            "/metrics",
-            "Prometheus metrics",
-            Public,
-            200,
-            ops::metrics,
-        ),
-        route(
-            M::GET,
-            "/openapi.json",
-            "This document",
-            Public,
-            200,
-            ops::openapi,
-        ),
-        route(
-            M::POST,
-            "/admin/v1/tenants",
-            "Create a tenant",
-            Operator,
-            201,
-            admin::create_tenant,
-        ),
-        route(
-            M::GET,
-            "/admin/v1/tenants",
-            "List tenants",
-            Operator,
-            200,
-            admin::list_tenants,
-        ),
+        route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health),
+        route(M::GET, "/metrics", "Prometheus metrics", Public, 200, ops::metrics),
+        route(M::GET, "/openapi.json", "This document", Public, 200, ops::openapi),
+        route(M::POST, "/admin/v1/tenants", "Create a tenant", Operator, 201, admin::create_tenant),
+        route(M::GET, "/admin/v1/tenants", "List tenants", Operator, 200, admin::list_tenants),
         route(
             M::POST,
             "/admin/v1/tenants/{tenant}/tokens",
@@ -144,14 +101,7 @@ pub fn routes() -> Vec<Route> {
             200,
             limits::limits,
         ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups",
-            "List groups with their state",
-            Tenant,
-            200,
-            groups::list,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list),
         route(
             M::POST,
             "/v1.0/{tenant}/groups",
@@ -176,14 +126,7 @@ pub fn routes() -> Vec<Route> {
             204,
             groups::delete,
         ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/state",
-            "A group's state",
-            Tenant,
-            200,
-            groups::get_state,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/state", "A group's state", Tenant, 200, groups::get_state),
         route(
             M::GET,
             "/v1.0/{tenant}/groups/{group}/config",
@@ -216,30 +159,9 @@ pub fn routes() -> Vec<Route> {
             204,
             groups::put_launch,
         ),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/pause",
-            "Pause a group",
-            Tenant,
-            204,
-            groups::pause,
-        ),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/resume",
-            "Resume a group",
-            Tenant,
-            204,
-            groups::resume,
-        ),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/converge",
-            "Converge a group now",
-            Tenant,
-            204,
-            groups::converge,
-        ),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/pause", "Pause a group", Tenant, 204, groups::pause),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/resume", "Resume a group", Tenant, 204, groups::resume),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/converge", "Converge a group now", Tenant, 204, groups::converge),
         route(
             M::GET,
             "/v1.0/{tenant}/groups/{group}/servers",
@@ -264,14 +186,7 @@ pub fn routes() -> Vec<Route> {
             202,
             groups::delete_server,
         ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/policies",
-            "List policies",
-            Tenant,
-            200,
-            policies::list,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list),
         route(
             M::POST,
             "/v1.0/{tenant}/groups/{group}/policies",
@@ -280,14 +195,7 @@ pub fn routes() -> Vec<Route> {
             201,
             policies::create,
         ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}",
-            "Show a policy",
-            Tenant,
-            200,
-            policies::show,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Show a policy", Tenant, 200, policies::show),
         route(
             M::PUT,
             "/v1.0/{tenant}/groups/{group}/policies/{policy}",
@@ -383,28 +291,17 @@ pub fn router(state: AppState) -> Router {
             Access::Operator => operator = operator.route(route.path, route.handler),
         }
     }
-    let tenant = tenant.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_tenant,
-    ));
-    let operator = operator.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_operator,
-    ));
+    let tenant = tenant.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_tenant));
+    let operator = operator.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_operator));
     public
         .merge(tenant)
         .merge(operator)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
         .layer(CatchPanicLayer::custom(|_panic| {
-            axum::response::IntoResponse::into_response(ApiError::Internal(
-                "a request handler panicked".to_string(),
-            ))
+            axum::response::IntoResponse::into_response(ApiError::Internal("a request handler panicked".to_string()))
         }))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }
 
@@ -421,9 +318,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = axum::ServiceExt::<Request>::into_make_service(app(state));
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 /// The OpenAPI 3.1 document of [`routes`].
@@ -446,17 +341,14 @@ pub fn openapi() -> Value {
             },
         });
         if route.body {
-            operation["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": {}}}});
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {}}}});
         }
         match route.access {
             Access::Public => operation["security"] = json!([]),
             Access::Tenant => operation["security"] = json!([{"bearer": []}, {"authToken": []}]),
             Access::Operator => operation["security"] = json!([{"bearer": []}]),
         }
-        let item = paths
-            .entry(route.path.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let item = paths.entry(route.path.to_string()).or_insert_with(|| Value::Object(Map::new()));
         item[route.method.as_str().to_ascii_lowercase()] = operation;
     }
     json!({

@@ -59,11 +59,7 @@ pub enum Refusal {
 /// A refused execution starts no cooldown (the caller writes nothing).
 pub fn execute(input: &ExecutionInput) -> Result<u32, Refusal> {
     if in_cooldown(input.now, input.policy_touched, input.policy_cooldown)
-        || in_cooldown(
-            input.now,
-            input.group_touched,
-            f64::from(input.group_cooldown),
-        )
+        || in_cooldown(input.now, input.group_touched, f64::from(input.group_cooldown))
     {
         return Err(Refusal::Cooldown);
     }
@@ -106,11 +102,7 @@ pub fn target(current: u32, adjustment: Adjustment) -> i128 {
 pub fn percent_delta(current: u32, percent: f64) -> i128 {
     let exact = f64::from(current) * percent / 100.0;
     if !exact.is_finite() {
-        return if exact > 0.0 {
-            i128::from(i64::MAX)
-        } else {
-            i128::from(i64::MIN)
-        };
+        return if exact > 0.0 { i128::from(i64::MAX) } else { i128::from(i64::MIN) };
     }
     let nearest = exact.round();
     let rounded = if (exact - nearest).abs() < 1e-9 {
@@ -149,14 +141,7 @@ mod tests {
     #[test]
     fn change_percent_rounds_away_from_zero() {
         // The table of otter-api.md §4.2, with current = 5.
-        for (percent, expected) in [
-            (50.0, 8),
-            (5.0, 6),
-            (75.0, 9),
-            (-50.0, 2),
-            (-5.0, 4),
-            (-75.0, 1),
-        ] {
+        for (percent, expected) in [(50.0, 8), (5.0, 6), (75.0, 9), (-50.0, 2), (-5.0, 4), (-75.0, 1)] {
             let got = execute(&input(5, 0, 100, Adjustment::ChangePercent(percent))).unwrap();
             assert_eq!(got, expected, "{percent}%");
         }
@@ -168,32 +153,14 @@ mod tests {
     #[test]
     fn results_are_clamped_and_no_change_is_refused() {
         assert_eq!(execute(&input(3, 1, 5, Adjustment::Change(10))), Ok(5));
-        assert_eq!(
-            execute(&input(5, 1, 5, Adjustment::Change(1))),
-            Err(Refusal::NoChange)
-        );
+        assert_eq!(execute(&input(5, 1, 5, Adjustment::Change(1))), Err(Refusal::NoChange));
         assert_eq!(execute(&input(3, 1, 5, Adjustment::Change(-10))), Ok(1));
-        assert_eq!(
-            execute(&input(1, 1, 5, Adjustment::Change(-1))),
-            Err(Refusal::NoChange)
-        );
-        assert_eq!(
-            execute(&input(3, 1, 5, Adjustment::DesiredCapacity(3))),
-            Err(Refusal::NoChange)
-        );
-        assert_eq!(
-            execute(&input(3, 0, 1000, Adjustment::Change(i64::MAX))),
-            Ok(1000)
-        );
-        assert_eq!(
-            execute(&input(3, 0, 1000, Adjustment::Change(i64::MIN))),
-            Ok(0)
-        );
+        assert_eq!(execute(&input(1, 1, 5, Adjustment::Change(-1))), Err(Refusal::NoChange));
+        assert_eq!(execute(&input(3, 1, 5, Adjustment::DesiredCapacity(3))), Err(Refusal::NoChange));
+        assert_eq!(execute(&input(3, 0, 1000, Adjustment::Change(i64::MAX))), Ok(1000));
+        assert_eq!(execute(&input(3, 0, 1000, Adjustment::Change(i64::MIN))), Ok(0));
         assert_eq!(execute(&input(3, 2, 2, Adjustment::Change(1))), Ok(2));
-        assert_eq!(
-            execute(&input(2, 2, 2, Adjustment::Change(-1))),
-            Err(Refusal::NoChange)
-        );
+        assert_eq!(execute(&input(2, 2, 2, Adjustment::Change(-1))), Err(Refusal::NoChange));
     }
 
     #[test]
@@ -216,11 +183,7 @@ mod tests {
         run.group_touched = Some(t0() + SignedDuration::from_millis(5));
         assert_eq!(execute(&run), Ok(2));
         run.policy_cooldown = 1.0;
-        assert_eq!(
-            execute(&run),
-            Err(Refusal::Cooldown),
-            "an earlier arrival is within a real cooldown"
-        );
+        assert_eq!(execute(&run), Err(Refusal::Cooldown), "an earlier arrival is within a real cooldown");
     }
 
     #[test]

@@ -25,9 +25,6 @@ pub struct Invalid {
 impl Invalid {
     /// A shape error with the given message.
     pub fn schema(message: impl Into<String>) -> Self {
-        Invalid {
-            kind: InvalidKind::Schema,
-            message: message.into(),
-        }
+        Invalid { kind: InvalidKind::Schema, message: message.into() }
     }
 }

@@ -42,18 +42,8 @@ impl GroupConfig {
         let obj = Obj::new(value, path)?;
         obj.only(&["name", "cooldown", "minEntities", "maxEntities", "metadata"])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
-        let cooldown = json::integer(
-            obj.required("cooldown")?,
-            &obj.path_of("cooldown"),
-            0,
-            MAX_COOLDOWN,
-        )?;
-        let min = json::integer(
-            obj.required("minEntities")?,
-            &obj.path_of("minEntities"),
-            0,
-            MAX_ENTITIES,
-        )?;
+        let cooldown = json::integer(obj.required("cooldown")?, &obj.path_of("cooldown"), 0, MAX_COOLDOWN)?;
+        let min = json::integer(obj.required("minEntities")?, &obj.path_of("minEntities"), 0, MAX_ENTITIES)?;
         let max_value = match mode {
             Mode::Create => obj.get("maxEntities"),
             Mode::Replace => Some(obj.required("maxEntities")?),
@@ -110,23 +100,17 @@ mod tests {
         let config = parse(json!({"name": "web", "cooldown": 60, "minEntities": 1})).unwrap();
         assert_eq!(config.max_entities, 1000);
         assert!(config.metadata.is_empty());
-        let config =
-            parse(json!({"name": "web", "cooldown": 0, "minEntities": 1, "maxEntities": null}))
-                .unwrap();
+        let config = parse(json!({"name": "web", "cooldown": 0, "minEntities": 1, "maxEntities": null})).unwrap();
         assert_eq!(config.max_entities, 1000);
     }
 
     #[test]
     fn bounds_are_checked_after_shape() {
-        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 5, "maxEntities": 4}))
-            .unwrap_err();
+        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
         assert_eq!(err.kind, InvalidKind::MinEntities);
-        let err = parse(json!({"name": "", "cooldown": 0, "minEntities": 5, "maxEntities": 4}))
-            .unwrap_err();
+        let err = parse(json!({"name": "", "cooldown": 0, "minEntities": 5, "maxEntities": 4})).unwrap_err();
         assert_eq!(err.kind, InvalidKind::Schema);
-        assert!(
-            parse(json!({"name": "w", "cooldown": 0, "minEntities": 4, "maxEntities": 4})).is_ok()
-        );
+        assert!(parse(json!({"name": "w", "cooldown": 0, "minEntities": 4, "maxEntities": 4})).is_ok());
     }
 
     #[test]
@@ -162,8 +146,7 @@ mod tests {
     fn replace_requires_every_field() {
         let partial = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3});
         assert!(GroupConfig::parse(&partial, "", Mode::Replace).is_err());
-        let full =
-            json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
+        let full = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
         assert!(GroupConfig::parse(&full, "", Mode::Replace).is_ok());
     }
 }

@@ -20,10 +20,7 @@ pub fn show(value: &Value) -> String {
 }
 
 fn type_error(path: &str, value: &Value, expected: &str) -> Invalid {
-    Invalid::schema(format!(
-        "{path}: {} is not of type '{expected}'",
-        show(value)
-    ))
+    Invalid::schema(format!("{path}: {} is not of type '{expected}'", show(value)))
 }
 
 /// A JSON object under validation, remembering where it sits in the document.
@@ -36,21 +33,14 @@ impl<'a> Obj<'a> {
     /// Checks that `value` is an object.
     pub fn new(value: &'a Value, path: &str) -> Result<Self, Invalid> {
         match value {
-            Value::Object(map) => Ok(Obj {
-                path: path.to_string(),
-                map,
-            }),
+            Value::Object(map) => Ok(Obj { path: path.to_string(), map }),
             other => Err(type_error(path, other, "object")),
         }
     }
 
     /// The path of a key of this object, for messages.
     pub fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
 
     /// The path of this object.
@@ -65,40 +55,22 @@ impl<'a> Obj<'a> {
 
     /// Rejects keys outside `allowed`.
     pub fn only(&self, allowed: &[&str]) -> Result<(), Invalid> {
-        let mut unexpected: Vec<&str> = self
-            .map
-            .keys()
-            .filter(|key| !allowed.contains(&key.as_str()))
-            .map(String::as_str)
-            .collect();
+        let mut unexpected: Vec<&str> =
+            self.map.keys().filter(|key| !allowed.contains(&key.as_str())).map(String::as_str).collect();
         if unexpected.is_empty() {
             return Ok(());
         }
         unexpected.sort_unstable();
-        let list = unexpected
-            .iter()
-            .map(|key| format!("'{key}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = unexpected.iter().map(|key| format!("'{key}'")).collect::<Vec<_>>().join(", ");
         let verb = if unexpected.len() == 1 { "was" } else { "were" };
-        let at = if self.path.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", self.path)
-        };
-        Err(Invalid::schema(format!(
-            "{at}Additional properties are not allowed ({list} {verb} unexpected)"
-        )))
+        let at = if self.path.is_empty() { String::new() } else { format!("{}: ", self.path) };
+        Err(Invalid::schema(format!("{at}Additional properties are not allowed ({list} {verb} unexpected)")))
     }
 
     /// The value of a key that must be present (`null` counts as present).
     pub fn required(&self, key: &str) -> Result<&'a Value, Invalid> {
         self.map.get(key).ok_or_else(|| {
-            let at = if self.path.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", self.path)
-            };
+            let at = if self.path.is_empty() { String::new() } else { format!("{}: ", self.path) };
             Invalid::schema(format!("{at}'{key}' is a required property"))
         })
     }
@@ -120,10 +92,7 @@ pub fn string<'v>(value: &'v Value, path: &str, max_len: usize) -> Result<&'v st
         return Err(type_error(path, value, "string"));
     };
     if text.chars().count() > max_len {
-        return Err(Invalid::schema(format!(
-            "{path}: {} is too long (at most {max_len} characters)",
-            show(value)
-        )));
+        return Err(Invalid::schema(format!("{path}: {} is too long (at most {max_len} characters)", show(value))));
     }
     Ok(text)
 }
@@ -171,16 +140,8 @@ pub fn integer(value: &Value, path: &str, min: i64, max: i64) -> Result<i64, Inv
     Ok(int)
 }
 
-fn range_error(
-    path: &str,
-    value: &Value,
-    min: impl std::fmt::Display,
-    max: impl std::fmt::Display,
-) -> Invalid {
-    Invalid::schema(format!(
-        "{path}: {} is out of range (it must be between {min} and {max})",
-        show(value)
-    ))
+fn range_error(path: &str, value: &Value, min: impl std::fmt::Display, max: impl std::fmt::Display) -> Invalid {
+    Invalid::schema(format!("{path}: {} is out of range (it must be between {min} and {max})", show(value)))
 }
 
 /// A number (integer or float) within `min..=max`.
@@ -195,12 +156,7 @@ pub fn number(value: &Value, path: &str, min: f64, max: f64) -> Result<f64, Inva
 }
 
 /// A metadata object: keys of at most `max_key` characters, string values of at most `max_value`.
-pub fn metadata(
-    value: &Value,
-    path: &str,
-    max_key: usize,
-    max_value: usize,
-) -> Result<(), Invalid> {
+pub fn metadata(value: &Value, path: &str, max_key: usize, max_value: usize) -> Result<(), Invalid> {
     let obj = Obj::new(value, path)?;
     for (key, item) in obj.map() {
         if key.chars().count() > max_key {
@@ -216,9 +172,7 @@ pub fn metadata(
 
 /// A boolean.
 pub fn boolean(value: &Value, path: &str) -> Result<bool, Invalid> {
-    value
-        .as_bool()
-        .ok_or_else(|| type_error(path, value, "boolean"))
+    value.as_bool().ok_or_else(|| type_error(path, value, "boolean"))
 }
 
 /// An array of at most `max_items` items.
@@ -244,32 +198,14 @@ mod tests {
     fn unknown_keys_are_named_in_order() {
         let value = json!({"a": 1, "zz": 2, "b": 3});
         let err = Obj::new(&value, "thing").unwrap().only(&["a"]).unwrap_err();
-        assert_eq!(
-            err.message,
-            "thing: Additional properties are not allowed ('b', 'zz' were unexpected)"
-        );
+        assert_eq!(err.message, "thing: Additional properties are not allowed ('b', 'zz' were unexpected)");
     }
 
     #[test]
     fn integers_reject_floats_and_out_of_range_values() {
-        assert!(
-            integer(&json!(1.5), "x", 0, 10)
-                .unwrap_err()
-                .message
-                .contains("not of type 'integer'")
-        );
-        assert!(
-            integer(&json!(11), "x", 0, 10)
-                .unwrap_err()
-                .message
-                .contains("out of range")
-        );
-        assert!(
-            integer(&json!(u64::MAX), "x", 0, 10)
-                .unwrap_err()
-                .message
-                .contains("out of range")
-        );
+        assert!(integer(&json!(1.5), "x", 0, 10).unwrap_err().message.contains("not of type 'integer'"));
+        assert!(integer(&json!(11), "x", 0, 10).unwrap_err().message.contains("out of range"));
+        assert!(integer(&json!(u64::MAX), "x", 0, 10).unwrap_err().message.contains("out of range"));
         assert!(integer(&json!(1e300), "x", 0, 10).is_err());
         assert_eq!(integer(&json!(10), "x", 0, 10), Ok(10));
     }

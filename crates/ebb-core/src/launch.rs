@@ -16,9 +16,7 @@ use crate::json::{self, Obj};
 pub const SERVICENET: &str = "11111111-1111-1111-1111-111111111111";
 
 /// The signals a `local_process` member may be stopped with.
-pub const STOP_SIGNALS: &[&str] = &[
-    "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGKILL",
-];
+pub const STOP_SIGNALS: &[&str] = &["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGKILL"];
 
 /// A validated launch configuration: its type and the document as it is stored and shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,9 +62,7 @@ impl LaunchConfig {
         match kind {
             LaunchKind::Server => {
                 check_server_args(args, &args_path)?;
-                if let Some(server) = document
-                    .pointer_mut("/args/server")
-                    .and_then(Value::as_object_mut)
+                if let Some(server) = document.pointer_mut("/args/server").and_then(Value::as_object_mut)
                     && server.get("metadata") == Some(&Value::Null)
                 {
                     server.remove("metadata");
@@ -86,20 +82,11 @@ fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {
     obj.only(&["server", "loadBalancers", "draining_timeout"])?;
     let server_path = obj.path_of("server");
     let server = Obj::new(obj.required("server")?, &server_path)?;
-    json::token(
-        server.required("flavorRef")?,
-        &server.path_of("flavorRef"),
-        1024,
-    )?;
+    json::token(server.required("flavorRef")?, &server.path_of("flavorRef"), 1024)?;
 
-    let has_bdm = ["block_device_mapping", "block_device_mapping_v2"]
-        .iter()
-        .any(|key| {
-            server.get(key).is_some_and(|v| {
-                v.as_array()
-                    .is_some_and(|items| items.iter().all(Value::is_object))
-            })
-        });
+    let has_bdm = ["block_device_mapping", "block_device_mapping_v2"].iter().any(|key| {
+        server.get(key).is_some_and(|v| v.as_array().is_some_and(|items| items.iter().all(Value::is_object)))
+    });
     match server.get("imageRef") {
         Some(Value::String(text)) if text.is_empty() && has_bdm => {}
         None | Some(Value::Null) if has_bdm => {}
@@ -114,24 +101,14 @@ fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {
     }
     if let Some(personality) = server.get("personality") {
         let personality_path = server.path_of("personality");
-        for (index, file) in json::array(personality, &personality_path, usize::MAX)?
-            .iter()
-            .enumerate()
-        {
+        for (index, file) in json::array(personality, &personality_path, usize::MAX)?.iter().enumerate() {
             let file = Obj::new(file, &format!("{personality_path}[{index}]"))?;
             file.only(&["path", "contents"])?;
             let file_path = json::string(file.required("path")?, &file.path_of("path"), 255)?;
             if file_path.is_empty() {
-                return Err(Invalid::schema(format!(
-                    "{}: must not be empty",
-                    file.path_of("path")
-                )));
+                return Err(Invalid::schema(format!("{}: must not be empty", file.path_of("path"))));
             }
-            let contents = json::string(
-                file.required("contents")?,
-                &file.path_of("contents"),
-                usize::MAX,
-            )?;
+            let contents = json::string(file.required("contents")?, &file.path_of("contents"), usize::MAX)?;
             if contents.is_empty() || data_encoding::BASE64.decode(contents.as_bytes()).is_err() {
                 return Err(Invalid::schema(format!(
                     "Invalid base64 encoding for contents of path {}",
@@ -145,9 +122,7 @@ fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {
         let obj = Obj::new(metadata, &metadata_path)?;
         for (key, value) in obj.map() {
             let key_ok = (1..=255).contains(&key.chars().count())
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c));
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c));
             if !key_ok {
                 return Err(Invalid::schema(format!(
                     "{metadata_path}: key {} does not match '^[a-zA-Z0-9-_:. ]{{1,255}}$'",
@@ -172,9 +147,7 @@ fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {
     }
     if has_clb && let Some(networks) = server.get("networks") {
         let servicenet = serde_json::json!({"uuid": SERVICENET});
-        let ok = networks
-            .as_array()
-            .is_some_and(|list| list.contains(&servicenet));
+        let ok = networks.as_array().is_some_and(|list| list.contains(&servicenet));
         if !ok {
             return Err(Invalid {
                 kind: crate::InvalidKind::Rule,
@@ -201,11 +174,7 @@ fn check_otter_balancer(item: &Value, path: &str) -> Result<bool, Invalid> {
     let id = obj.required("loadBalancerId")?;
     match obj.get("type") {
         None | Some(Value::String(_))
-            if obj
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("CloudLoadBalancer")
-                == "CloudLoadBalancer" =>
+            if obj.get("type").and_then(Value::as_str).unwrap_or("CloudLoadBalancer") == "CloudLoadBalancer" =>
         {
             obj.only(&["loadBalancerId", "port", "type"])?;
             if !id.is_i64() {
@@ -381,20 +350,8 @@ impl LocalProcessLaunch {
         let obj = Obj::new(args, path)?;
         obj.only(&["process", "loadBalancers", "draining_timeout"])?;
         let process = Obj::new(obj.required("process")?, &obj.path_of("process"))?;
-        process.only(&[
-            "command",
-            "args",
-            "env",
-            "cwd",
-            "readiness",
-            "stop_signal",
-            "stop_timeout",
-        ])?;
-        json::non_blank(
-            process.required("command")?,
-            &process.path_of("command"),
-            4096,
-        )?;
+        process.only(&["command", "args", "env", "cwd", "readiness", "stop_signal", "stop_timeout"])?;
+        json::non_blank(process.required("command")?, &process.path_of("command"), 4096)?;
         if let Some(list) = process.get("args") {
             let args_path = process.path_of("args");
             for (index, item) in json::array(list, &args_path, 1024)?.iter().enumerate() {
@@ -450,16 +407,9 @@ impl LocalProcessLaunch {
                         json::show(kind)
                     )));
                 }
-                let port = json::integer(
-                    balancer.required("port")?,
-                    &balancer.path_of("port"),
-                    1,
-                    65535,
-                )?;
+                let port = json::integer(balancer.required("port")?, &balancer.path_of("port"), 1, 65535)?;
                 if ports.contains(&port) {
-                    return Err(Invalid::schema(format!(
-                        "{lb_path}: port {port} is used twice"
-                    )));
+                    return Err(Invalid::schema(format!("{lb_path}: port {port} is used twice")));
                 }
                 ports.push(port);
             }
@@ -467,8 +417,7 @@ impl LocalProcessLaunch {
         if let Some(timeout) = obj.get("draining_timeout") {
             json::number(timeout, &obj.path_of("draining_timeout"), 0.0, 3600.0)?;
         }
-        serde_json::from_value(args.clone())
-            .map_err(|err| Invalid::schema(format!("{path}: {err}")))
+        serde_json::from_value(args.clone()).map_err(|err| Invalid::schema(format!("{path}: {err}")))
     }
 }
 
@@ -476,19 +425,14 @@ fn check_readiness(value: &Value, path: &str) -> Result<(), Invalid> {
     let obj = Obj::new(value, path)?;
     obj.only(&["http", "tcp", "none"])?;
     if obj.map().len() != 1 {
-        return Err(Invalid::schema(format!(
-            "{path}: exactly one of 'http', 'tcp' and 'none' is required"
-        )));
+        return Err(Invalid::schema(format!("{path}: exactly one of 'http', 'tcp' and 'none' is required")));
     }
     if let Some(http) = obj.get("http") {
         let http = Obj::new(http, &obj.path_of("http"))?;
         http.only(&["path"])?;
         let probe = json::token(http.required("path")?, &http.path_of("path"), 2048)?;
         if !probe.starts_with('/') {
-            return Err(Invalid::schema(format!(
-                "{}: must start with '/'",
-                http.path_of("path")
-            )));
+            return Err(Invalid::schema(format!("{}: must start with '/'", http.path_of("path"))));
         }
     }
     for key in ["tcp", "none"] {
@@ -505,10 +449,7 @@ mod tests {
     use serde_json::json;
 
     fn server(args: Value) -> Result<LaunchConfig, Invalid> {
-        LaunchConfig::parse(
-            &json!({"type": "launch_server", "args": args}),
-            "launchConfiguration",
-        )
+        LaunchConfig::parse(&json!({"type": "launch_server", "args": args}), "launchConfiguration")
     }
 
     #[test]
@@ -516,21 +457,18 @@ mod tests {
         assert!(server(json!({"server": {"flavorRef": "2", "imageRef": "img"}})).is_ok());
         let bdm = json!([{"boot_index": 0}]);
         for image in [json!(""), json!(null)] {
-            assert!(server(json!({"server": {"flavorRef": "2", "imageRef": image, "block_device_mapping": bdm}})).is_ok());
+            assert!(
+                server(json!({"server": {"flavorRef": "2", "imageRef": image, "block_device_mapping": bdm}})).is_ok()
+            );
         }
-        assert!(
-            server(json!({"server": {"flavorRef": "2", "block_device_mapping_v2": bdm}})).is_ok()
-        );
+        assert!(server(json!({"server": {"flavorRef": "2", "block_device_mapping_v2": bdm}})).is_ok());
         let ok = server(json!({
             "server": {"flavorRef": "2", "imageRef": "i", "metadata": null, "networks": [{"uuid": SERVICENET}]},
             "loadBalancers": [{"loadBalancerId": 1, "port": 80}, {"loadBalancerId": "abc", "type": "RackConnectV3"}],
             "draining_timeout": 30
         }))
         .unwrap();
-        assert!(
-            ok.document.pointer("/args/server/metadata").is_none(),
-            "null metadata is dropped"
-        );
+        assert!(ok.document.pointer("/args/server/metadata").is_none(), "null metadata is dropped");
     }
 
     #[test]
@@ -578,7 +516,13 @@ mod tests {
     fn top_level_needs_exactly_type_and_args() {
         assert!(LaunchConfig::parse(&json!({"type": "launch_server"}), "l").is_err());
         assert!(LaunchConfig::parse(&json!({"type": "other", "args": {}}), "l").is_err());
-        assert!(LaunchConfig::parse(&json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}, "x": 1}), "l").is_err());
+        assert!(
+            LaunchConfig::parse(
+                &json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}, "x": 1}),
+                "l"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -594,15 +538,9 @@ mod tests {
         .unwrap();
         assert_eq!(config.kind, LaunchKind::LocalProcess);
         let typed = LocalProcessLaunch::parse(&config.document["args"], "args").unwrap();
-        assert_eq!(
-            typed.process.readiness,
-            Readiness::Http {
-                path: "/health".into()
-            }
-        );
+        assert_eq!(typed.process.readiness, Readiness::Http { path: "/health".into() });
         assert_eq!(typed.load_balancers[0].port, 8080);
-        let minimal =
-            LocalProcessLaunch::parse(&json!({"process": {"command": "x"}}), "args").unwrap();
+        let minimal = LocalProcessLaunch::parse(&json!({"process": {"command": "x"}}), "args").unwrap();
         assert_eq!(minimal.process.readiness, Readiness::Tcp);
         assert_eq!(minimal.process.stop_signal, "SIGTERM");
     }
@@ -632,10 +570,7 @@ mod tests {
         ];
         for args in cases {
             let doc = json!({"type": "local_process", "args": args});
-            assert!(
-                LaunchConfig::parse(&doc, "l").is_err(),
-                "should reject {args}"
-            );
+            assert!(LaunchConfig::parse(&doc, "l").is_err(), "should reject {args}");
         }
     }
 

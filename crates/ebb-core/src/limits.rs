@@ -23,10 +23,6 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_groups: 1000,
-            max_policies_per_group: 100,
-            max_webhooks_per_policy: 25,
-        }
+        Limits { max_groups: 1000, max_policies_per_group: 100, max_webhooks_per_policy: 25 }
     }
 }

@@ -71,15 +71,7 @@ impl Policy {
     /// Validates a policy body found at `path`.
     pub fn parse(value: &Value, path: &str, origin: Origin) -> Result<Self, Invalid> {
         let obj = Obj::new(value, path)?;
-        obj.only(&[
-            "name",
-            "type",
-            "cooldown",
-            "change",
-            "changePercent",
-            "desiredCapacity",
-            "args",
-        ])?;
+        obj.only(&["name", "type", "cooldown", "change", "changePercent", "desiredCapacity", "args"])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
         let kind_value = obj.required("type")?;
         let kind = match kind_value.as_str() {
@@ -94,44 +86,22 @@ impl Policy {
                 )));
             }
         };
-        let cooldown = json::number(
-            obj.required("cooldown")?,
-            &obj.path_of("cooldown"),
-            0.0,
-            MAX_COOLDOWN as f64,
-        )?;
-        let present: Vec<&str> = ["change", "changePercent", "desiredCapacity"]
-            .into_iter()
-            .filter(|key| obj.has(key))
-            .collect();
+        let cooldown = json::number(obj.required("cooldown")?, &obj.path_of("cooldown"), 0.0, MAX_COOLDOWN as f64)?;
+        let present: Vec<&str> =
+            ["change", "changePercent", "desiredCapacity"].into_iter().filter(|key| obj.has(key)).collect();
         let adjustment = match present.as_slice() {
             ["change"] => {
-                let change = json::integer(
-                    obj.required("change")?,
-                    &obj.path_of("change"),
-                    i64::MIN,
-                    i64::MAX,
-                )?;
+                let change = json::integer(obj.required("change")?, &obj.path_of("change"), i64::MIN, i64::MAX)?;
                 if change == 0 {
-                    return Err(Invalid::schema(format!(
-                        "{}: must not be 0",
-                        obj.path_of("change")
-                    )));
+                    return Err(Invalid::schema(format!("{}: must not be 0", obj.path_of("change"))));
                 }
                 Adjustment::Change(change)
             }
             ["changePercent"] => {
-                let percent = json::number(
-                    obj.required("changePercent")?,
-                    &obj.path_of("changePercent"),
-                    f64::MIN,
-                    f64::MAX,
-                )?;
+                let percent =
+                    json::number(obj.required("changePercent")?, &obj.path_of("changePercent"), f64::MIN, f64::MAX)?;
                 if percent == 0.0 {
-                    return Err(Invalid::schema(format!(
-                        "{}: must not be 0",
-                        obj.path_of("changePercent")
-                    )));
+                    return Err(Invalid::schema(format!("{}: must not be 0", obj.path_of("changePercent"))));
                 }
                 Adjustment::ChangePercent(percent)
             }
@@ -142,11 +112,7 @@ impl Policy {
                 i64::MAX,
             )?),
             _ => {
-                let at = if obj.path().is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", obj.path())
-                };
+                let at = if obj.path().is_empty() { String::new() } else { format!("{}: ", obj.path()) };
                 return Err(Invalid::schema(format!(
                     "{at}exactly one of 'change', 'changePercent' and 'desiredCapacity' is required"
                 )));
@@ -155,18 +121,11 @@ impl Policy {
         let schedule = match kind {
             PolicyType::Webhook => {
                 if obj.has("args") {
-                    return Err(Invalid::schema(format!(
-                        "{}: webhook policies take no args",
-                        obj.path_of("args")
-                    )));
+                    return Err(Invalid::schema(format!("{}: webhook policies take no args", obj.path_of("args"))));
                 }
                 None
             }
-            PolicyType::Schedule => Some(parse_schedule_args(
-                obj.required("args")?,
-                &obj.path_of("args"),
-                origin,
-            )?),
+            PolicyType::Schedule => Some(parse_schedule_args(obj.required("args")?, &obj.path_of("args"), origin)?),
             PolicyType::CloudMonitoring => {
                 let args = Obj::new(obj.required("args")?, &obj.path_of("args"))?;
                 args.only(&["alarm_criteria", "check"])?;
@@ -175,21 +134,11 @@ impl Policy {
                 return Err(Invalid::schema("cloud_monitoring policy disabled"));
             }
         };
-        Ok(Policy {
-            name: name.to_string(),
-            kind,
-            cooldown,
-            adjustment,
-            schedule,
-        })
+        Ok(Policy { name: name.to_string(), kind, cooldown, adjustment, schedule })
     }
 
     /// Checks a replacement body: same rules, and the type may not change.
-    pub fn parse_replacement(
-        value: &Value,
-        current: &Policy,
-        now: Timestamp,
-    ) -> Result<Self, Invalid> {
+    pub fn parse_replacement(value: &Value, current: &Policy, now: Timestamp) -> Result<Self, Invalid> {
         let replacement = Policy::parse(value, "", Origin::Submitted(now))?;
         if replacement.kind != current.kind {
             return Err(Invalid::schema("Cannot change type of a scaling policy"));
@@ -215,9 +164,7 @@ fn parse_schedule_args(value: &Value, path: &str, origin: Origin) -> Result<Sche
             schedule::parse_cron(text)?;
             Ok(Schedule::Cron(text.to_string()))
         }
-        _ => Err(Invalid::schema(format!(
-            "{path}: exactly one of 'at' and 'cron' is required"
-        ))),
+        _ => Err(Invalid::schema(format!("{path}: exactly one of 'at' and 'cron' is required"))),
     }
 }
 
@@ -236,20 +183,18 @@ mod tests {
 
     #[test]
     fn accepts_each_adjustment() {
-        let p =
-            parse(json!({"name": "up", "type": "webhook", "cooldown": 1.5, "change": 1})).unwrap();
+        let p = parse(json!({"name": "up", "type": "webhook", "cooldown": 1.5, "change": 1})).unwrap();
         assert_eq!(p.adjustment, Adjustment::Change(1));
-        let p = parse(json!({"name": "up", "type": "webhook", "cooldown": 0, "change": i64::MAX}))
-            .unwrap();
+        let p = parse(json!({"name": "up", "type": "webhook", "cooldown": 0, "change": i64::MAX})).unwrap();
         assert_eq!(p.adjustment, Adjustment::Change(i64::MAX));
-        let p =
-            parse(json!({"name": "p", "type": "webhook", "cooldown": 0, "changePercent": -12.5}))
-                .unwrap();
+        let p = parse(json!({"name": "p", "type": "webhook", "cooldown": 0, "changePercent": -12.5})).unwrap();
         assert_eq!(p.adjustment, Adjustment::ChangePercent(-12.5));
-        let p = parse(json!({"name": "d", "type": "webhook", "cooldown": 0, "desiredCapacity": 0}))
-            .unwrap();
+        let p = parse(json!({"name": "d", "type": "webhook", "cooldown": 0, "desiredCapacity": 0})).unwrap();
         assert_eq!(p.adjustment, Adjustment::DesiredCapacity(0));
-        let p = parse(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "0 8 * * 1-5"}})).unwrap();
+        let p = parse(
+            json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "0 8 * * 1-5"}}),
+        )
+        .unwrap();
         assert_eq!(p.schedule, Some(Schedule::Cron("0 8 * * 1-5".into())));
     }
 
@@ -290,8 +235,7 @@ mod tests {
 
     #[test]
     fn replacement_may_not_change_type() {
-        let current =
-            parse(json!({"name": "a", "type": "webhook", "cooldown": 0, "change": 1})).unwrap();
+        let current = parse(json!({"name": "a", "type": "webhook", "cooldown": 0, "change": 1})).unwrap();
         let err = Policy::parse_replacement(
             &json!({"name": "a", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "* * * * *"}}),
             &current,

@@ -12,10 +12,7 @@ pub fn hash(secret: &str) -> String {
 
 /// Whether `text` looks like a capability hash: 64 lowercase hex characters.
 pub fn is_capability(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -24,10 +21,7 @@ mod tests {
 
     #[test]
     fn hash_is_lowercase_hex_sha256() {
-        assert_eq!(
-            hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(is_capability(&hash("x")));
         assert!(!is_capability(&hash("x").to_uppercase()));
         assert!(!is_capability("abc"));

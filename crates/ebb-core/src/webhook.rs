@@ -20,11 +20,7 @@ impl WebhookBody {
         let obj = Obj::new(value, path)?;
         obj.only(&["name", "metadata"])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
-        let metadata_value = if replace {
-            Some(obj.required("metadata")?)
-        } else {
-            obj.get("metadata")
-        };
+        let metadata_value = if replace { Some(obj.required("metadata")?) } else { obj.get("metadata") };
         let metadata = match metadata_value {
             None => Map::new(),
             Some(value) => {
@@ -32,10 +28,7 @@ impl WebhookBody {
                 value.as_object().cloned().unwrap_or_default()
             }
         };
-        Ok(WebhookBody {
-            name: name.to_string(),
-            metadata,
-        })
+        Ok(WebhookBody { name: name.to_string(), metadata })
     }
 }
 
@@ -62,10 +55,7 @@ mod tests {
             json!({"name": "a", "other": 1}),
             json!({}),
         ] {
-            assert!(
-                WebhookBody::parse(&body, "", false).is_err(),
-                "should reject {body}"
-            );
+            assert!(WebhookBody::parse(&body, "", false).is_err(), "should reject {body}");
         }
     }
 }

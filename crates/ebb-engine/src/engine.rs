@@ -18,11 +18,7 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store`, reading time from `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: EngineMetrics) -> Self {
-        Engine {
-            store,
-            clock,
-            metrics,
-        }
+        Engine { store, clock, metrics }
     }
 
     /// The store the engine writes to.
@@ -41,12 +37,7 @@ impl Engine {
     }
 
     /// Executes a policy on behalf of an API caller.
-    pub async fn execute_policy(
-        &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-    ) -> Result<Execution, StoreError> {
+    pub async fn execute_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
         self.execute(Source::Api, tenant, group, policy).await
     }
 
@@ -58,8 +49,7 @@ impl Engine {
         let target = match self.store.find_capability(capability_hash).await {
             Ok(Some(target)) => target,
             Ok(None) => {
-                self.metrics
-                    .execution(Source::Capability, Outcome::NotFound);
+                self.metrics.execution(Source::Capability, Outcome::NotFound);
                 tracing::info!("capability execution for an unknown capability");
                 return;
             }
@@ -70,27 +60,11 @@ impl Engine {
             }
         };
         // The outcome is recorded by `execute`; the caller has long had its 202.
-        let _ = self
-            .execute(
-                Source::Capability,
-                &target.tenant_id,
-                &target.group_id,
-                &target.policy_id,
-            )
-            .await;
+        let _ = self.execute(Source::Capability, &target.tenant_id, &target.group_id, &target.policy_id).await;
     }
 
-    async fn execute(
-        &self,
-        source: Source,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-    ) -> Result<Execution, StoreError> {
-        let result = self
-            .store
-            .execute_policy(tenant, group, policy, self.clock.now())
-            .await;
+    async fn execute(&self, source: Source, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
+        let result = self.store.execute_policy(tenant, group, policy, self.clock.now()).await;
         let outcome = match &result {
             Ok(Execution::Scaled { from, to }) => {
                 tracing::info!(tenant, group, policy, from, to, ?source, "policy executed");
@@ -106,14 +80,7 @@ impl Engine {
             }
         };
         if outcome != Outcome::Scaled {
-            tracing::debug!(
-                tenant,
-                group,
-                policy,
-                ?outcome,
-                ?source,
-                "policy execution changed nothing"
-            );
+            tracing::debug!(tenant, group, policy, ?outcome, ?source, "policy execution changed nothing");
         }
         self.metrics.execution(source, outcome);
         result

@@ -68,12 +68,3 @@ pub enum StoreError {
     #[error("the store is closed")]
     Closed,
 }
-
-impl StoreError {
-    pub(crate) fn backend(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |err| StoreError::Backend {
-            context,
-            message: err.to_string(),
-        }
-    }
-}

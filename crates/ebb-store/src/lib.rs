@@ -62,19 +62,9 @@ pub trait Store: Send + Sync + 'static {
     /// One group of a tenant.
     async fn get_group(&self, tenant: &str, group: &str) -> Result<GroupRecord, StoreError>;
     /// Replaces a group's configuration and re-clamps its desired capacity to the new bounds.
-    async fn replace_config(
-        &self,
-        tenant: &str,
-        group: &str,
-        config: GroupConfig,
-    ) -> Result<GroupRecord, StoreError>;
+    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError>;
     /// Replaces a group's launch configuration.
-    async fn replace_launch(
-        &self,
-        tenant: &str,
-        group: &str,
-        launch: Value,
-    ) -> Result<(), StoreError>;
+    async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError>;
     /// Pauses or resumes a group.
     async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError>;
     /// Deletes a group with its policies and webhooks. Without `force`, a group whose
@@ -107,27 +97,11 @@ pub trait Store: Send + Sync + 'static {
         page: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError>;
     /// One policy of a group.
-    async fn get_policy(
-        &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-    ) -> Result<PolicyRecord, StoreError>;
+    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError>;
     /// Replaces a policy's body.
-    async fn replace_policy(
-        &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        body: Value,
-    ) -> Result<(), StoreError>;
+    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError>;
     /// Deletes a policy and its webhooks.
-    async fn delete_policy(
-        &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-    ) -> Result<(), StoreError>;
+    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError>;
 
     /// Creates webhooks on a policy, all or none.
     async fn create_webhooks(
@@ -166,18 +140,9 @@ pub trait Store: Send + Sync + 'static {
         metadata: serde_json::Map<String, Value>,
     ) -> Result<(), StoreError>;
     /// Deletes a webhook; its capability URL stops working.
-    async fn delete_webhook(
-        &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
-    ) -> Result<(), StoreError>;
+    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError>;
     /// What a capability URL executes, by the hash of its secret.
-    async fn find_capability(
-        &self,
-        capability_hash: &str,
-    ) -> Result<Option<CapabilityTarget>, StoreError>;
+    async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing).

@@ -37,18 +37,12 @@ impl StoreMetrics {
 
     /// Histograms not exported anywhere, for tests and tools.
     pub fn unregistered() -> Self {
-        StoreMetrics {
-            latency: Family::new_with_constructor(latency_histogram),
-        }
+        StoreMetrics { latency: Family::new_with_constructor(latency_histogram) }
     }
 
     /// Starts timing an operation; the time is recorded when the guard drops.
     pub(crate) fn time(&self, operation: &'static str) -> Timer<'_> {
-        Timer {
-            metrics: self,
-            operation,
-            started: Instant::now(),
-        }
+        Timer { metrics: self, operation, started: Instant::now() }
     }
 }
 
@@ -63,9 +57,7 @@ impl Drop for Timer<'_> {
     fn drop(&mut self) {
         self.metrics
             .latency
-            .get_or_create(&OperationLabels {
-                operation: self.operation,
-            })
+            .get_or_create(&OperationLabels { operation: self.operation })
             .observe(self.started.elapsed().as_secs_f64());
     }
 }

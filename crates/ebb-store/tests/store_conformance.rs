@@ -97,7 +97,8 @@ async fn groups_start_at_their_minimum_and_list_in_pages(store: Arc<dyn Store>) 
     store.create_tenant("a", t0()).await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let (group, policies) = store.create_group(new_group("a", 3, 7, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+        let (group, policies) =
+            store.create_group(new_group("a", 3, 7, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
         assert_eq!(group.state.desired, 3);
         assert_eq!(policies.len(), 1);
         ids.push(group.id);
@@ -122,16 +123,17 @@ async fn the_group_limit_is_enforced_per_tenant(store: Arc<dyn Store>) {
     for _ in 0..2 {
         store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await.unwrap();
     }
-    assert!(matches!(store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await, Err(StoreError::GroupLimit { limit: 2 })));
+    assert!(matches!(
+        store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await,
+        Err(StoreError::GroupLimit { limit: 2 })
+    ));
     store.create_group(new_group("b", 0, 1, vec![]), limits, t0()).await.unwrap();
 }
 
 async fn executions_decide_with_cooldowns_and_bounds(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
-    let (group, policies) = store
-        .create_group(new_group("a", 1, 4, vec![change(2, 60.0)]), Limits::default(), t0())
-        .await
-        .unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 1, 4, vec![change(2, 60.0)]), Limits::default(), t0()).await.unwrap();
     let p = &policies[0].id;
     assert_eq!(store.execute_policy("a", &group.id, p, t0()).await.unwrap(), Execution::Scaled { from: 1, to: 3 });
     let soon = t0() + SignedDuration::from_secs(59);
@@ -139,7 +141,10 @@ async fn executions_decide_with_cooldowns_and_bounds(store: Arc<dyn Store>) {
     let later = t0() + SignedDuration::from_secs(60);
     assert_eq!(store.execute_policy("a", &group.id, p, later).await.unwrap(), Execution::Scaled { from: 3, to: 4 });
     let much_later = t0() + SignedDuration::from_secs(600);
-    assert_eq!(store.execute_policy("a", &group.id, p, much_later).await.unwrap(), Execution::Refused(Refusal::NoChange));
+    assert_eq!(
+        store.execute_policy("a", &group.id, p, much_later).await.unwrap(),
+        Execution::Refused(Refusal::NoChange)
+    );
     let stored = store.get_policy("a", &group.id, p).await.unwrap();
     assert_eq!(stored.touched_at, Some(later), "a refusal starts no cooldown");
     assert_eq!(store.get_group("a", &group.id).await.unwrap().state.touched_at, Some(later));
@@ -149,7 +154,8 @@ async fn executions_decide_with_cooldowns_and_bounds(store: Arc<dyn Store>) {
 
 async fn paused_groups_refuse_before_the_policy_is_looked_up(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
-    let (group, policies) = store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     store.set_paused("a", &group.id, true).await.unwrap();
     assert_eq!(store.execute_policy("a", &group.id, "nope", t0()).await.unwrap(), Execution::Paused);
     store.set_paused("a", &group.id, false).await.unwrap();
@@ -166,12 +172,16 @@ async fn config_replacement_reclamps(store: Arc<dyn Store>) {
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
-    let (group, policies) = store.create_group(new_group("a", 1, 3, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 1, 3, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let p = &policies[0].id;
     let hook = NewWebhook { name: "w".into(), metadata: Default::default(), capability_hash: "cap".into() };
     store.create_webhooks("a", &group.id, p, vec![hook], Limits::default(), t0()).await.unwrap();
     let target = store.find_capability("cap").await.unwrap().unwrap();
-    assert_eq!((target.tenant_id.as_str(), target.group_id.as_str(), target.policy_id.as_str()), ("a", group.id.as_str(), p.as_str()));
+    assert_eq!(
+        (target.tenant_id.as_str(), target.group_id.as_str(), target.policy_id.as_str()),
+        ("a", group.id.as_str(), p.as_str())
+    );
     assert!(matches!(store.delete_group("a", &group.id, false).await, Err(StoreError::GroupNotEmpty)));
     store.delete_group("a", &group.id, true).await.unwrap();
     assert!(store.find_capability("cap").await.unwrap().is_none());
@@ -187,7 +197,15 @@ async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {
     assert!(matches!(over, Err(StoreError::PolicyLimit { current: 2, adding: 2, limit: 3 })));
     let policies = store.list_policies("a", &group.id, None).await.unwrap();
     assert_eq!(policies.len(), 2, "none of a refused batch was stored");
-    let hooks = |n: usize| (0..n).map(|i| NewWebhook { name: format!("w{i}"), metadata: Default::default(), capability_hash: format!("h{i}-{n}") }).collect::<Vec<_>>();
+    let hooks = |n: usize| {
+        (0..n)
+            .map(|i| NewWebhook {
+                name: format!("w{i}"),
+                metadata: Default::default(),
+                capability_hash: format!("h{i}-{n}"),
+            })
+            .collect::<Vec<_>>()
+    };
     let over = store.create_webhooks("a", &group.id, &policies[0].id, hooks(3), limits, t0()).await;
     assert!(matches!(over, Err(StoreError::WebhookLimit { current: 0, adding: 3, limit: 2 })));
     assert!(store.list_webhooks("a", &group.id, &policies[0].id, None).await.unwrap().is_empty());
@@ -212,7 +230,8 @@ async fn a_failed_write_does_not_disturb_the_writes_committed_with_it(store: Arc
 
 async fn concurrent_executions_are_serialized(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
-    let (group, policies) = store.create_group(new_group("a", 0, 1000, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 0, 1000, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let runs = (0..500).map(|_| {
         let store = store.clone();
         let (g, p) = (group.id.clone(), policies[0].id.clone());

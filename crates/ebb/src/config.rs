@@ -23,8 +23,8 @@ pub struct FileConfig {
 impl FileConfig {
     /// Reads and checks a TOML file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 }
@@ -45,14 +45,8 @@ impl Settings {
     pub fn resolve(flags: FileConfig, file: FileConfig) -> Settings {
         let defaults = ebb_core::limits::Limits::default();
         Settings {
-            listen: flags
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:9000".to_string()),
-            store: flags
-                .store
-                .or(file.store)
-                .unwrap_or_else(|| "sqlite://ebb.db".to_string()),
+            listen: flags.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9000".to_string()),
+            store: flags.store.or(file.store).unwrap_or_else(|| "sqlite://ebb.db".to_string()),
             public_url: flags.public_url.or(file.public_url),
             tenant_requests_per_minute: flags
                 .tenant_requests_per_minute
@@ -63,10 +57,7 @@ impl Settings {
                 .or(file.capability_requests_per_second)
                 .unwrap_or(10),
             limits: ebb_core::limits::Limits {
-                max_groups: flags
-                    .max_groups
-                    .or(file.max_groups)
-                    .unwrap_or(defaults.max_groups),
+                max_groups: flags.max_groups.or(file.max_groups).unwrap_or(defaults.max_groups),
                 max_policies_per_group: flags
                     .max_policies_per_group
                     .or(file.max_policies_per_group)
@@ -86,11 +77,10 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let flags = FileConfig {
-            listen: Some("127.0.0.1:1".into()),
-            ..FileConfig::default()
-        };
-        let file: FileConfig = toml::from_str("listen = \"127.0.0.1:2\"\nstore = \"sqlite://x.db\"\ncapability_requests_per_second = 5").unwrap();
+        let flags = FileConfig { listen: Some("127.0.0.1:1".into()), ..FileConfig::default() };
+        let file: FileConfig =
+            toml::from_str("listen = \"127.0.0.1:2\"\nstore = \"sqlite://x.db\"\ncapability_requests_per_second = 5")
+                .unwrap();
         let settings = Settings::resolve(flags, file);
         assert_eq!(settings.listen, "127.0.0.1:1");
         assert_eq!(settings.store, "sqlite://x.db");

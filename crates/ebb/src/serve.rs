@@ -44,9 +44,7 @@ pub struct ServeArgs {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("EBB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -56,10 +54,7 @@ fn init_logging(json: bool) {
 
 /// Where the generated operator token lives: beside the SQLite file.
 fn token_file(store_url: &str) -> PathBuf {
-    let path = store_url
-        .strip_prefix("sqlite://")
-        .or_else(|| store_url.strip_prefix("sqlite:"))
-        .unwrap_or("ebb.db");
+    let path = store_url.strip_prefix("sqlite://").or_else(|| store_url.strip_prefix("sqlite:")).unwrap_or("ebb.db");
     PathBuf::from(format!("{path}.operator-token"))
 }
 
@@ -78,20 +73,13 @@ fn operator_token(store_url: &str) -> anyhow::Result<String> {
             tracing::info!(path = %path.display(), "operator token read from file");
             return Ok(token.trim().to_string());
         }
-        Ok(_) => anyhow::bail!(
-            "operator token file {} is empty; delete it to have a new token made",
-            path.display()
-        ),
+        Ok(_) => anyhow::bail!("operator token file {} is empty; delete it to have a new token made", path.display()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => {
-            return Err(err)
-                .with_context(|| format!("cannot read operator token file {}", path.display()));
+            return Err(err).with_context(|| format!("cannot read operator token file {}", path.display()));
         }
     }
-    let token = format!(
-        "ebb_op_{}",
-        ebb_api::otter::webhooks::random_hex().map_err(|err| anyhow::anyhow!("{err}"))?
-    );
+    let token = format!("ebb_op_{}", ebb_api::otter::webhooks::random_hex().map_err(|err| anyhow::anyhow!("{err}"))?);
     write_secret(&path, &token)?;
     tracing::info!(path = %path.display(), "new operator token written");
     Ok(token)
@@ -150,21 +138,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open store {}", settings.store))?;
     let operator_token = operator_token(&settings.store)?;
-    let engine = Arc::new(Engine::new(
-        store,
-        Arc::new(SystemClock),
-        EngineMetrics::new(&mut registry),
-    ));
+    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), EngineMetrics::new(&mut registry)));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the listen address")?;
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+    let address = listener.local_addr().context("cannot read the listen address")?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
     let config = ApiConfig {
         public_url: public_url.clone(),
         limits: settings.limits,
@@ -176,9 +155,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%address, %public_url, store = %settings.store, "listening");
     // One line on stdout for scripts and tests to learn the address (useful with port 0).
     println!("listening on http://{address}");
-    ebb_api::router::serve(listener, state, shutdown_signal())
-        .await
-        .context("server failed")?;
+    ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

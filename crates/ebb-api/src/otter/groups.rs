@@ -32,65 +32,33 @@ struct CreateBody {
 /// `minEntities <= maxEntities`, then cross-field rules such as ServiceNet.
 fn parse_create(body: &Value, now: Timestamp) -> Result<CreateBody, Invalid> {
     let obj = Obj::new(body, "")?;
-    obj.only(&[
-        "groupConfiguration",
-        "launchConfiguration",
-        "scalingPolicies",
-    ])?;
-    let config = GroupConfig::parse(
-        obj.required("groupConfiguration")?,
-        "groupConfiguration",
-        Mode::Create,
-    );
+    obj.only(&["groupConfiguration", "launchConfiguration", "scalingPolicies"])?;
+    let config = GroupConfig::parse(obj.required("groupConfiguration")?, "groupConfiguration", Mode::Create);
     let launch = LaunchConfig::parse(obj.required("launchConfiguration")?, "launchConfiguration");
     let mut policies = Vec::new();
     let mut policy_error = None;
     if let Some(list) = obj.get("scalingPolicies") {
-        for (index, item) in checks::array(list, "scalingPolicies", PAGE_LIMIT)?
-            .iter()
-            .enumerate()
-        {
-            if let Err(err) = Policy::parse(
-                item,
-                &format!("scalingPolicies[{index}]"),
-                Origin::Submitted(now),
-            ) {
+        for (index, item) in checks::array(list, "scalingPolicies", PAGE_LIMIT)?.iter().enumerate() {
+            if let Err(err) = Policy::parse(item, &format!("scalingPolicies[{index}]"), Origin::Submitted(now)) {
                 policy_error.get_or_insert(err);
             }
             policies.push(item.clone());
         }
     }
-    let errors = [
-        config.as_ref().err(),
-        launch.as_ref().err(),
-        policy_error.as_ref(),
-    ];
-    for kind in [
-        InvalidKind::Schema,
-        InvalidKind::MinEntities,
-        InvalidKind::Rule,
-    ] {
+    let errors = [config.as_ref().err(), launch.as_ref().err(), policy_error.as_ref()];
+    for kind in [InvalidKind::Schema, InvalidKind::MinEntities, InvalidKind::Rule] {
         if let Some(err) = errors.iter().flatten().find(|err| err.kind == kind) {
             return Err((*err).clone());
         }
     }
     match (config, launch) {
-        (Ok(config), Ok(launch)) => Ok(CreateBody {
-            config,
-            launch,
-            policies,
-        }),
+        (Ok(config), Ok(launch)) => Ok(CreateBody { config, launch, policies }),
         (Err(err), _) | (_, Err(err)) => Err(err),
     }
 }
 
 /// The whole group document (`{"group": ...}` of create and show).
-fn manifest(
-    links: &Links,
-    group: &GroupRecord,
-    policies: &[PolicyRecord],
-    webhooks: Option<&[Vec<Value>]>,
-) -> Value {
+fn manifest(links: &Links, group: &GroupRecord, policies: &[PolicyRecord], webhooks: Option<&[Vec<Value>]>) -> Value {
     let tenant = &group.tenant_id;
     let policy_list: Vec<Value> = policies
         .iter()
@@ -110,7 +78,8 @@ fn manifest(
     if policies.len() >= PAGE_LIMIT
         && let Some(last) = policies.get(PAGE_LIMIT - 1)
     {
-        policy_links.push(json!({"href": format!("{policies_url}?limit={PAGE_LIMIT}&marker={}", last.id), "rel": "next"}));
+        policy_links
+            .push(json!({"href": format!("{policies_url}?limit={PAGE_LIMIT}&marker={}", last.id), "rel": "next"}));
     }
     json!({"group": {
         "id": group.id,
@@ -121,6 +90,11 @@ fn manifest(
         "scalingPolicies": policy_list,
         "scalingPolicies_links": policy_links,
     }})
+}
+
+/// The group named by the path.
+async fn load(state: &AppState, path: &GroupPath) -> Result<GroupRecord, ApiError> {
+    state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))
 }
 
 /// `POST /v1.0/{tenant}/groups`.
@@ -136,10 +110,7 @@ pub async fn create(
         launch: parsed.launch.document,
         policies: parsed.policies,
     };
-    let scope = Scope {
-        tenant: &path.tenant,
-        ..Scope::default()
-    };
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     let (group, policies) = state
         .store()
         .create_group(new_group, state.config.limits, state.now())
@@ -148,12 +119,7 @@ pub async fn create(
     tracing::info!(tenant = %group.tenant_id, group = %group.id, desired = group.state.desired, "group created");
     let location = state.links.group(&group.tenant_id, &group.id);
     let body = manifest(&state.links, &group, &policies, None);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
 /// `GET /v1.0/{tenant}/groups`.
@@ -163,21 +129,10 @@ pub async fn list(
     args: QueryArgs,
 ) -> Result<Json<Value>, ApiError> {
     let page = links::page(&args, PAGE_LIMIT)?;
-    let scope = Scope {
-        tenant: &path.tenant,
-        ..Scope::default()
-    };
-    let groups = state
-        .store()
-        .list_groups(&path.tenant, &page)
-        .await
-        .map_err(|err| scope.error(err))?;
-    let next = links::next_links(
-        &state.links.groups(&path.tenant),
-        &page,
-        groups.last().map(|g| g.id.as_str()),
-        groups.len(),
-    );
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let groups = state.store().list_groups(&path.tenant, &page).await.map_err(|err| scope.error(err))?;
+    let next =
+        links::next_links(&state.links.groups(&path.tenant), &page, groups.last().map(|g| g.id.as_str()), groups.len());
     Ok(Json(json!({
         "groups": groups.iter().map(|g| view::group_summary(&state.links, g)).collect::<Vec<_>>(),
         "groups_links": next,
@@ -192,14 +147,8 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store();
     let scope = path.scope();
-    let group = store
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| scope.error(err))?;
-    let policies = store
-        .list_policies(&path.tenant, &path.group, None)
-        .await
-        .map_err(|err| scope.error(err))?;
+    let group = store.get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
+    let policies = store.list_policies(&path.tenant, &path.group, None).await.map_err(|err| scope.error(err))?;
     let webhooks = if args.flag("webhooks") {
         let mut all = Vec::with_capacity(policies.len());
         for policy in &policies {
@@ -209,9 +158,7 @@ pub async fn show(
                 .map_err(|err| scope.error(err))?;
             all.push(
                 list.iter()
-                    .map(|webhook| {
-                        view::webhook(&state.links, &path.tenant, &path.group, webhook, None)
-                    })
+                    .map(|webhook| view::webhook(&state.links, &path.tenant, &path.group, webhook, None))
                     .collect(),
             );
         }
@@ -219,12 +166,7 @@ pub async fn show(
     } else {
         None
     };
-    Ok(Json(manifest(
-        &state.links,
-        &group,
-        &policies,
-        webhooks.as_deref(),
-    )))
+    Ok(Json(manifest(&state.links, &group, &policies, webhooks.as_deref())))
 }
 
 /// `DELETE /v1.0/{tenant}/groups/{group}`; `?force=true` deletes a group that still has
@@ -235,38 +177,20 @@ pub async fn delete(
     args: QueryArgs,
 ) -> Result<StatusCode, ApiError> {
     let force = args.boolean("force", false)?;
-    state
-        .store()
-        .delete_group(&path.tenant, &path.group, force)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    state.store().delete_group(&path.tenant, &path.group, force).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, force, "group deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/state`.
-pub async fn get_state(
-    State(state): State<AppState>,
-    Ids(path): Ids<GroupPath>,
-) -> Result<Json<Value>, ApiError> {
-    let group = state
-        .store()
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+pub async fn get_state(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = load(&state, &path).await?;
     Ok(Json(json!({"group": view::state(&group)})))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/config`.
-pub async fn get_config(
-    State(state): State<AppState>,
-    Ids(path): Ids<GroupPath>,
-) -> Result<Json<Value>, ApiError> {
-    let group = state
-        .store()
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+pub async fn get_config(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = load(&state, &path).await?;
     Ok(Json(json!({"groupConfiguration": group.config})))
 }
 
@@ -278,25 +202,15 @@ pub async fn put_config(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let config = GroupConfig::parse(&body, "", Mode::Replace)?;
-    let group = state
-        .store()
-        .replace_config(&path.tenant, &path.group, config)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    let group =
+        state.store().replace_config(&path.tenant, &path.group, config).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, desired = group.state.desired, "group config replaced");
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/launch`.
-pub async fn get_launch(
-    State(state): State<AppState>,
-    Ids(path): Ids<GroupPath>,
-) -> Result<Json<Value>, ApiError> {
-    let group = state
-        .store()
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+pub async fn get_launch(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = load(&state, &path).await?;
     Ok(Json(json!({"launchConfiguration": group.launch})))
 }
 
@@ -330,11 +244,7 @@ async fn set_paused(
     Ids(path): Ids<GroupPath>,
     paused: bool,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store()
-        .set_paused(&path.tenant, &path.group, paused)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    state.store().set_paused(&path.tenant, &path.group, paused).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, paused, "group pause changed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -343,23 +253,13 @@ async fn set_paused(
 ///
 /// Until providers run members there is nothing to reconcile, so an accepted request only
 /// confirms the group exists and is not paused.
-pub async fn converge(
-    State(state): State<AppState>,
-    Ids(path): Ids<GroupPath>,
-) -> Result<StatusCode, ApiError> {
-    let group = state
-        .store()
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+pub async fn converge(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<StatusCode, ApiError> {
+    let group = load(&state, &path).await?;
     if group.state.paused {
         return Err(ApiError::otter(
             StatusCode::FORBIDDEN,
             "GroupPausedError",
-            format!(
-                "Cannot converge for group {} for tenant {} because group is paused",
-                path.group, path.tenant
-            ),
+            format!("Cannot converge for group {} for tenant {} because group is paused", path.group, path.tenant),
         ));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -367,11 +267,7 @@ pub async fn converge(
 
 /// `GET .../servers` and `GET .../servers/{server}`: not implemented, as in Otter.
 pub async fn servers_not_implemented() -> ApiError {
-    ApiError::otter(
-        StatusCode::NOT_IMPLEMENTED,
-        "NotImplementedError",
-        "Listing servers is not implemented",
-    )
+    ApiError::otter(StatusCode::NOT_IMPLEMENTED, "NotImplementedError", "Listing servers is not implemented")
 }
 
 /// `DELETE /v1.0/{tenant}/groups/{group}/servers/{server}`: checks its arguments and the
@@ -383,23 +279,12 @@ pub async fn delete_server(
 ) -> Result<StatusCode, ApiError> {
     args.boolean("replace", true)?;
     args.boolean("purge", true)?;
-    let scope = Scope {
-        tenant: &path.tenant,
-        group: &path.group,
-        ..Scope::default()
-    };
-    state
-        .store()
-        .get_group(&path.tenant, &path.group)
-        .await
-        .map_err(|err| scope.error(err))?;
+    let scope = Scope { tenant: &path.tenant, group: &path.group, ..Scope::default() };
+    state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
     Err(ApiError::otter(
         StatusCode::NOT_FOUND,
         "ServerNotFoundError",
-        format!(
-            "Active server {} not found in tenant {}'s group {}",
-            path.server, path.tenant, path.group
-        ),
+        format!("Active server {} not found in tenant {}'s group {}", path.server, path.tenant, path.group),
     ))
 }
 
@@ -417,19 +302,13 @@ mod tests {
             "groupConfiguration": {"name": "g", "cooldown": 0, "minEntities": 5, "maxEntities": 1},
             "launchConfiguration": {"type": "launch_server", "args": {"server": {}}},
         });
-        assert_eq!(
-            parse_create(&body, now()).err().unwrap().kind,
-            InvalidKind::Schema
-        );
+        assert_eq!(parse_create(&body, now()).err().unwrap().kind, InvalidKind::Schema);
         let body = json!({
             "groupConfiguration": {"name": "g", "cooldown": 0, "minEntities": 5, "maxEntities": 1},
             "launchConfiguration": {"type": "launch_server", "args": {
                 "server": {"flavorRef": "2", "imageRef": "i", "networks": []},
                 "loadBalancers": [{"loadBalancerId": 1, "port": 80}]}},
         });
-        assert_eq!(
-            parse_create(&body, now()).err().unwrap().kind,
-            InvalidKind::MinEntities
-        );
+        assert_eq!(parse_create(&body, now()).err().unwrap().kind, InvalidKind::MinEntities);
     }
 }

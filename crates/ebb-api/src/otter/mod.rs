@@ -50,11 +50,7 @@ pub struct GroupPath {
 impl GroupPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope {
-            tenant: &self.tenant,
-            group: &self.group,
-            ..Scope::default()
-        }
+        Scope { tenant: &self.tenant, group: &self.group, ..Scope::default() }
     }
 }
 
@@ -72,12 +68,7 @@ pub struct PolicyPath {
 impl PolicyPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope {
-            tenant: &self.tenant,
-            group: &self.group,
-            policy: &self.policy,
-            ..Scope::default()
-        }
+        Scope { tenant: &self.tenant, group: &self.group, policy: &self.policy, ..Scope::default() }
     }
 }
 
@@ -97,12 +88,7 @@ pub struct WebhookPath {
 impl WebhookPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope {
-            tenant: &self.tenant,
-            group: &self.group,
-            policy: &self.policy,
-            webhook: &self.webhook,
-        }
+        Scope { tenant: &self.tenant, group: &self.group, policy: &self.policy, webhook: &self.webhook }
     }
 }
 

@@ -19,15 +19,10 @@ use crate::state::AppState;
 
 /// A batch body: a JSON array of 1 to 100 items.
 pub fn batch<'v>(body: &'v Value, what: &str) -> Result<&'v [Value], ApiError> {
-    let items = checks::array(body, "", PAGE_LIMIT).map_err(|_| {
-        ApiError::Validation(format!(
-            "the body must be an array of 1 to {PAGE_LIMIT} {what}"
-        ))
-    })?;
+    let items = checks::array(body, "", PAGE_LIMIT)
+        .map_err(|_| ApiError::Validation(format!("the body must be an array of 1 to {PAGE_LIMIT} {what}")))?;
     if items.is_empty() {
-        return Err(ApiError::Validation(format!(
-            "the body must be an array of 1 to {PAGE_LIMIT} {what}, not []"
-        )));
+        return Err(ApiError::Validation(format!("the body must be an array of 1 to {PAGE_LIMIT} {what}, not []")));
     }
     Ok(items)
 }
@@ -45,23 +40,13 @@ pub async fn create(
     }
     let created = state
         .store()
-        .create_policies(
-            &path.tenant,
-            &path.group,
-            items.to_vec(),
-            state.config.limits,
-            now,
-        )
+        .create_policies(&path.tenant, &path.group, items.to_vec(), state.config.limits, now)
         .await
         .map_err(|err| path.scope().error(err))?;
     let location = state.links.policies(&path.tenant, &path.group);
-    let body = json!({"policies": created.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect::<Vec<_>>()});
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    let body =
+        json!({"policies": created.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect::<Vec<_>>()});
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
 /// `GET .../groups/{group}/policies`.
@@ -89,18 +74,13 @@ pub async fn list(
 }
 
 /// `GET .../policies/{policy}`.
-pub async fn show(
-    State(state): State<AppState>,
-    Ids(path): Ids<PolicyPath>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) -> Result<Json<Value>, ApiError> {
     let policy = state
         .store()
         .get_policy(&path.tenant, &path.group, &path.policy)
         .await
         .map_err(|err| path.scope().error(err))?;
-    Ok(Json(
-        json!({"policy": view::policy(&state.links, &path.tenant, &policy)}),
-    ))
+    Ok(Json(json!({"policy": view::policy(&state.links, &path.tenant, &policy)})))
 }
 
 /// `PUT .../policies/{policy}`: a full body of the same type.
@@ -110,29 +90,17 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
-    let current = store
-        .get_policy(&path.tenant, &path.group, &path.policy)
-        .await
-        .map_err(|err| path.scope().error(err))?;
-    let current = Policy::parse(&current.body, "", Origin::Stored).map_err(|err| {
-        ApiError::Internal(format!(
-            "stored policy {} does not parse: {err}",
-            path.policy
-        ))
-    })?;
+    let current =
+        store.get_policy(&path.tenant, &path.group, &path.policy).await.map_err(|err| path.scope().error(err))?;
+    let current = Policy::parse(&current.body, "", Origin::Stored)
+        .map_err(|err| ApiError::Internal(format!("stored policy {} does not parse: {err}", path.policy)))?;
     Policy::parse_replacement(&body, &current, state.now())?;
-    store
-        .replace_policy(&path.tenant, &path.group, &path.policy, body)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    store.replace_policy(&path.tenant, &path.group, &path.policy, body).await.map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE .../policies/{policy}`: its webhooks go with it.
-pub async fn delete(
-    State(state): State<AppState>,
-    Ids(path): Ids<PolicyPath>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) -> Result<StatusCode, ApiError> {
     state
         .store()
         .delete_policy(&path.tenant, &path.group, &path.policy)
@@ -142,20 +110,13 @@ pub async fn delete(
 }
 
 /// `POST .../policies/{policy}/execute`: 202 `{}` when desired capacity changed.
-pub async fn execute(
-    State(state): State<AppState>,
-    Ids(path): Ids<PolicyPath>,
-) -> Result<Response, ApiError> {
+pub async fn execute(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) -> Result<Response, ApiError> {
     let execution = state
         .engine
         .execute_policy(&path.tenant, &path.group, &path.policy)
         .await
         .map_err(|err| path.scope().error(err))?;
-    let PolicyPath {
-        tenant: t,
-        group: g,
-        policy: p,
-    } = &path;
+    let PolicyPath { tenant: t, group: g, policy: p } = &path;
     let refusal = |why: &str| {
         ApiError::otter(
             StatusCode::FORBIDDEN,
@@ -170,9 +131,7 @@ pub async fn execute(
         Execution::Paused => Err(ApiError::otter(
             StatusCode::FORBIDDEN,
             "GroupPausedError",
-            format!(
-                "Cannot execute policy {p} for group {g} for tenant {t} because group is paused"
-            ),
+            format!("Cannot execute policy {p} for group {g} for tenant {t} because group is paused"),
         )),
     }
 }

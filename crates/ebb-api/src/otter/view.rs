@@ -22,12 +22,7 @@ pub fn state(group: &GroupRecord) -> Value {
         "active": [],
     });
     if group.state.status == GroupStatus::Error {
-        object["errors"] = group
-            .state
-            .errors
-            .iter()
-            .map(|message| json!({"message": message}))
-            .collect();
+        object["errors"] = group.state.errors.iter().map(|message| json!({"message": message})).collect();
     }
     object
 }
@@ -48,10 +43,7 @@ pub fn policy(links: &Links, tenant: &str, policy: &PolicyRecord) -> Value {
         _ => Map::new(),
     };
     object.insert("id".into(), json!(policy.id));
-    object.insert(
-        "links".into(),
-        self_links(links.policy(tenant, &policy.group_id, &policy.id)),
-    );
+    object.insert("links".into(), self_links(links.policy(tenant, &policy.group_id, &policy.id)));
     Value::Object(object)
 }
 

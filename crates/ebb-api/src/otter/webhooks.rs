@@ -25,8 +25,7 @@ use crate::state::AppState;
 /// 32 bytes of OS randomness as 64 lowercase hex characters.
 pub fn random_hex() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| ApiError::Internal(format!("no OS randomness: {err}")))?;
+    getrandom::fill(&mut bytes).map_err(|err| ApiError::Internal(format!("no OS randomness: {err}")))?;
     Ok(data_encoding::HEXLOWER.encode(&bytes))
 }
 
@@ -54,38 +53,16 @@ pub async fn create(
     }
     let created = state
         .store()
-        .create_webhooks(
-            &path.tenant,
-            &path.group,
-            &path.policy,
-            new_webhooks,
-            state.config.limits,
-            state.now(),
-        )
+        .create_webhooks(&path.tenant, &path.group, &path.policy, new_webhooks, state.config.limits, state.now())
         .await
         .map_err(|err| path.scope().error(err))?;
     let list: Vec<Value> = created
         .iter()
         .zip(&secrets)
-        .map(|(webhook, secret)| {
-            view::webhook(
-                &state.links,
-                &path.tenant,
-                &path.group,
-                webhook,
-                Some(secret),
-            )
-        })
+        .map(|(webhook, secret)| view::webhook(&state.links, &path.tenant, &path.group, webhook, Some(secret)))
         .collect();
-    let location = state
-        .links
-        .webhooks(&path.tenant, &path.group, &path.policy);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(json!({"webhooks": list})),
-    )
-        .into_response())
+    let location = state.links.webhooks(&path.tenant, &path.group, &path.policy);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"webhooks": list}))).into_response())
 }
 
 /// `GET .../policies/{policy}/webhooks`.
@@ -101,9 +78,7 @@ pub async fn list(
         .await
         .map_err(|err| path.scope().error(err))?;
     let next = links::next_links(
-        &state
-            .links
-            .webhooks(&path.tenant, &path.group, &path.policy),
+        &state.links.webhooks(&path.tenant, &path.group, &path.policy),
         &page,
         webhooks.last().map(|w| w.id.as_str()),
         webhooks.len(),
@@ -115,18 +90,13 @@ pub async fn list(
 }
 
 /// `GET .../webhooks/{webhook}`.
-pub async fn show(
-    State(state): State<AppState>,
-    Ids(path): Ids<WebhookPath>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, Ids(path): Ids<WebhookPath>) -> Result<Json<Value>, ApiError> {
     let webhook = state
         .store()
         .get_webhook(&path.tenant, &path.group, &path.policy, &path.webhook)
         .await
         .map_err(|err| path.scope().error(err))?;
-    Ok(Json(
-        json!({"webhook": view::webhook(&state.links, &path.tenant, &path.group, &webhook, None)}),
-    ))
+    Ok(Json(json!({"webhook": view::webhook(&state.links, &path.tenant, &path.group, &webhook, None)})))
 }
 
 /// `PUT .../webhooks/{webhook}`: name and metadata both required.
@@ -138,24 +108,14 @@ pub async fn replace(
     let body = WebhookBody::parse(&body, "", true)?;
     state
         .store()
-        .replace_webhook(
-            &path.tenant,
-            &path.group,
-            &path.policy,
-            &path.webhook,
-            body.name,
-            body.metadata,
-        )
+        .replace_webhook(&path.tenant, &path.group, &path.policy, &path.webhook, body.name, body.metadata)
         .await
         .map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE .../webhooks/{webhook}`.
-pub async fn delete(
-    State(state): State<AppState>,
-    Ids(path): Ids<WebhookPath>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, Ids(path): Ids<WebhookPath>) -> Result<StatusCode, ApiError> {
     state
         .store()
         .delete_webhook(&path.tenant, &path.group, &path.policy, &path.webhook)

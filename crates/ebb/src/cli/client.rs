@@ -21,20 +21,11 @@ impl Client {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(Client {
-            http,
-            base: connection.url.trim_end_matches('/').to_string(),
-            token: connection.token.clone(),
-        })
+        Ok(Client { http, base: connection.url.trim_end_matches('/').to_string(), token: connection.token.clone() })
     }
 
     /// Sends a request; returns the status and the JSON body (`Null` when empty).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, Value), Failure> {
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), Failure> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
@@ -43,10 +34,7 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
+        let response = request.send().await.with_context(|| format!("cannot reach {}", self.base))?;
         let status = response.status();
         let bytes = response.bytes().await.context("cannot read the response")?;
         let value = if bytes.is_empty() {
@@ -71,10 +59,6 @@ fn error_line(status: StatusCode, body: &Value) -> String {
             error.get("type").and_then(Value::as_str).unwrap_or("Error"),
             error.get("message").and_then(Value::as_str).unwrap_or("")
         ),
-        None => format!(
-            "{} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("error")
-        ),
+        None => format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("error")),
     }
 }

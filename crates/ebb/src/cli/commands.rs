@@ -121,11 +121,7 @@ pub enum WebhookCommand {
     /// List a policy's webhooks.
     List { group: String, policy: String },
     /// Show a webhook.
-    Show {
-        group: String,
-        policy: String,
-        webhook: String,
-    },
+    Show { group: String, policy: String, webhook: String },
     /// Replace a webhook's name and metadata.
     Update {
         group: String,
@@ -137,27 +133,18 @@ pub enum WebhookCommand {
         metadata: Vec<String>,
     },
     /// Delete a webhook; its capability URL stops working.
-    Delete {
-        group: String,
-        policy: String,
-        webhook: String,
-    },
+    Delete { group: String, policy: String, webhook: String },
 }
 
 fn tenant_of(connection: &Connection) -> Result<String, Failure> {
-    connection
-        .tenant
-        .clone()
-        .ok_or_else(|| Failure::Usage(anyhow!("no tenant: pass --tenant or set EBB_TENANT")))
+    connection.tenant.clone().ok_or_else(|| Failure::Usage(anyhow!("no tenant: pass --tenant or set EBB_TENANT")))
 }
 
 /// Percent-encodes a path segment given by the user.
 fn seg(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -194,12 +181,8 @@ const POLICY_COLUMNS: &[output::Column] = &[
     col("ARGS", "/args"),
 ];
 
-const WEBHOOK_COLUMNS: &[output::Column] = &[
-    col("ID", "/id"),
-    col("NAME", "/name"),
-    col("METADATA", "/metadata"),
-    col("CAPABILITY URL", "/capability"),
-];
+const WEBHOOK_COLUMNS: &[output::Column] =
+    &[col("ID", "/id"), col("NAME", "/name"), col("METADATA", "/metadata"), col("CAPABILITY URL", "/capability")];
 
 /// Adds a top-level `capability` field with the capability link, for tables.
 fn with_capability(webhook: &Value) -> Value {
@@ -221,9 +204,7 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
     let client = Client::new(connection)?;
     match command {
         TenantCommand::Create { id } => {
-            let (_, body) = client
-                .call(Method::POST, "/admin/v1/tenants", Some(&json!({"id": id})))
-                .await?;
+            let (_, body) = client.call(Method::POST, "/admin/v1/tenants", Some(&json!({"id": id}))).await?;
             output::record(
                 connection.output,
                 &body,
@@ -249,19 +230,12 @@ pub async fn token(command: TokenCommand, connection: &Connection) -> Result<(),
     match command {
         TokenCommand::Create { tenant, role } => {
             let path = format!("/admin/v1/tenants/{}/tokens", seg(&tenant));
-            let (_, body) = client
-                .call(Method::POST, &path, Some(&json!({"role": role})))
-                .await?;
+            let (_, body) = client.call(Method::POST, &path, Some(&json!({"role": role}))).await?;
             output::record(
                 connection.output,
                 &body,
                 &body["token"],
-                &[
-                    col("id", "/id"),
-                    col("tenant", "/tenant"),
-                    col("role", "/role"),
-                    col("secret", "/secret"),
-                ],
+                &[col("id", "/id"), col("tenant", "/tenant"), col("role", "/role"), col("secret", "/secret")],
             );
         }
         TokenCommand::Delete { tenant, token } => {
@@ -299,28 +273,13 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             if let Some(marker) = marker {
                 query.push(format!("marker={}", seg(&marker)));
             }
-            let path = if query.is_empty() {
-                groups
-            } else {
-                format!("{groups}?{}", query.join("&"))
-            };
+            let path = if query.is_empty() { groups } else { format!("{groups}?{}", query.join("&")) };
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(
-                connection.output,
-                &body,
-                &list(&body, "groups"),
-                GROUP_COLUMNS,
-            );
+            output::rows(connection.output, &body, &list(&body, "groups"), GROUP_COLUMNS);
         }
         GroupCommand::Show { group, webhooks } => {
             let suffix = if webhooks { "?webhooks=true" } else { "" };
-            let (_, body) = client
-                .call(
-                    Method::GET,
-                    &format!("{groups}/{}{suffix}", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}{suffix}", seg(&group)), None).await?;
             match connection.output {
                 super::Output::Json => output::json(&body),
                 super::Output::Table => {
@@ -342,86 +301,41 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                             col("paused", "/state/paused"),
                         ],
                     );
-                    output::rows(
-                        connection.output,
-                        &body,
-                        &list(manifest, "scalingPolicies"),
-                        POLICY_COLUMNS,
-                    );
+                    output::rows(connection.output, &body, &list(manifest, "scalingPolicies"), POLICY_COLUMNS);
                 }
             }
         }
         GroupCommand::State { group } => {
-            let (_, body) = client
-                .call(
-                    Method::GET,
-                    &format!("{groups}/{}/state", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/state", seg(&group)), None).await?;
             output::record(connection.output, &body, &body["group"], STATE_COLUMNS);
         }
         GroupCommand::SetConfig { group, file } => {
             let document = read_document(&file)?;
-            let (_, body) = client
-                .call(
-                    Method::PUT,
-                    &format!("{groups}/{}/config", seg(&group)),
-                    Some(&document),
-                )
-                .await?;
+            let (_, body) =
+                client.call(Method::PUT, &format!("{groups}/{}/config", seg(&group)), Some(&document)).await?;
             output::done(connection.output, "group configuration replaced", &body);
         }
         GroupCommand::SetLaunch { group, file } => {
             let document = read_document(&file)?;
-            let (_, body) = client
-                .call(
-                    Method::PUT,
-                    &format!("{groups}/{}/launch", seg(&group)),
-                    Some(&document),
-                )
-                .await?;
+            let (_, body) =
+                client.call(Method::PUT, &format!("{groups}/{}/launch", seg(&group)), Some(&document)).await?;
             output::done(connection.output, "launch configuration replaced", &body);
         }
         GroupCommand::Pause { group } => {
-            let (_, body) = client
-                .call(
-                    Method::POST,
-                    &format!("{groups}/{}/pause", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::POST, &format!("{groups}/{}/pause", seg(&group)), None).await?;
             output::done(connection.output, "group paused", &body);
         }
         GroupCommand::Resume { group } => {
-            let (_, body) = client
-                .call(
-                    Method::POST,
-                    &format!("{groups}/{}/resume", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::POST, &format!("{groups}/{}/resume", seg(&group)), None).await?;
             output::done(connection.output, "group resumed", &body);
         }
         GroupCommand::Converge { group } => {
-            let (_, body) = client
-                .call(
-                    Method::POST,
-                    &format!("{groups}/{}/converge", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::POST, &format!("{groups}/{}/converge", seg(&group)), None).await?;
             output::done(connection.output, "convergence triggered", &body);
         }
         GroupCommand::Delete { group, force } => {
             let suffix = if force { "?force=true" } else { "" };
-            let (_, body) = client
-                .call(
-                    Method::DELETE,
-                    &format!("{groups}/{}{suffix}", seg(&group)),
-                    None,
-                )
-                .await?;
+            let (_, body) = client.call(Method::DELETE, &format!("{groups}/{}{suffix}", seg(&group)), None).await?;
             output::done(connection.output, "group deleted", &body);
         }
     }
@@ -437,50 +351,20 @@ pub async fn policy(command: PolicyCommand, connection: &Connection) -> Result<(
                 Value::Array(items) => Value::Array(items),
                 single => Value::Array(vec![single]),
             };
-            let (_, body) = client
-                .call(
-                    Method::POST,
-                    &format!("{groups}/{}/policies", seg(&group)),
-                    Some(&document),
-                )
-                .await?;
-            output::rows(
-                connection.output,
-                &body,
-                &list(&body, "policies"),
-                POLICY_COLUMNS,
-            );
+            let (_, body) =
+                client.call(Method::POST, &format!("{groups}/{}/policies", seg(&group)), Some(&document)).await?;
+            output::rows(connection.output, &body, &list(&body, "policies"), POLICY_COLUMNS);
         }
         PolicyCommand::List { group } => {
-            let (_, body) = client
-                .call(
-                    Method::GET,
-                    &format!("{groups}/{}/policies", seg(&group)),
-                    None,
-                )
-                .await?;
-            output::rows(
-                connection.output,
-                &body,
-                &list(&body, "policies"),
-                POLICY_COLUMNS,
-            );
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/policies", seg(&group)), None).await?;
+            output::rows(connection.output, &body, &list(&body, "policies"), POLICY_COLUMNS);
         }
         PolicyCommand::Show { group, policy } => {
             let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(
-                connection.output,
-                &body,
-                std::slice::from_ref(&body["policy"]),
-                POLICY_COLUMNS,
-            );
+            output::rows(connection.output, &body, std::slice::from_ref(&body["policy"]), POLICY_COLUMNS);
         }
-        PolicyCommand::Update {
-            group,
-            policy,
-            file,
-        } => {
+        PolicyCommand::Update { group, policy, file } => {
             let document = read_document(&file)?;
             let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
@@ -504,86 +388,31 @@ pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result
     let client = Client::new(connection)?;
     let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
     match command {
-        WebhookCommand::Create {
-            group,
-            policy,
-            name,
-            metadata: pairs,
-        } => {
+        WebhookCommand::Create { group, policy, name, metadata: pairs } => {
             let document = json!([{"name": name, "metadata": metadata(&pairs)?}]);
-            let path = format!(
-                "{groups}/{}/policies/{}/webhooks",
-                seg(&group),
-                seg(&policy)
-            );
+            let path = format!("{groups}/{}/policies/{}/webhooks", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::POST, &path, Some(&document)).await?;
-            let rows: Vec<Value> = list(&body, "webhooks")
-                .iter()
-                .map(with_capability)
-                .collect();
+            let rows: Vec<Value> = list(&body, "webhooks").iter().map(with_capability).collect();
             output::rows(connection.output, &body, &rows, WEBHOOK_COLUMNS);
         }
         WebhookCommand::List { group, policy } => {
-            let path = format!(
-                "{groups}/{}/policies/{}/webhooks",
-                seg(&group),
-                seg(&policy)
-            );
+            let path = format!("{groups}/{}/policies/{}/webhooks", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(
-                connection.output,
-                &body,
-                &list(&body, "webhooks"),
-                &WEBHOOK_COLUMNS[..3],
-            );
+            output::rows(connection.output, &body, &list(&body, "webhooks"), &WEBHOOK_COLUMNS[..3]);
         }
-        WebhookCommand::Show {
-            group,
-            policy,
-            webhook,
-        } => {
-            let path = format!(
-                "{groups}/{}/policies/{}/webhooks/{}",
-                seg(&group),
-                seg(&policy),
-                seg(&webhook)
-            );
+        WebhookCommand::Show { group, policy, webhook } => {
+            let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(
-                connection.output,
-                &body,
-                std::slice::from_ref(&body["webhook"]),
-                &WEBHOOK_COLUMNS[..3],
-            );
+            output::rows(connection.output, &body, std::slice::from_ref(&body["webhook"]), &WEBHOOK_COLUMNS[..3]);
         }
-        WebhookCommand::Update {
-            group,
-            policy,
-            webhook,
-            name,
-            metadata: pairs,
-        } => {
+        WebhookCommand::Update { group, policy, webhook, name, metadata: pairs } => {
             let document = json!({"name": name, "metadata": metadata(&pairs)?});
-            let path = format!(
-                "{groups}/{}/policies/{}/webhooks/{}",
-                seg(&group),
-                seg(&policy),
-                seg(&webhook)
-            );
+            let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
             output::done(connection.output, "webhook replaced", &body);
         }
-        WebhookCommand::Delete {
-            group,
-            policy,
-            webhook,
-        } => {
-            let path = format!(
-                "{groups}/{}/policies/{}/webhooks/{}",
-                seg(&group),
-                seg(&policy),
-                seg(&webhook)
-            );
+        WebhookCommand::Delete { group, policy, webhook } => {
+            let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
             output::done(connection.output, "webhook deleted", &body);
         }

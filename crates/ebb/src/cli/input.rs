@@ -10,9 +10,7 @@ use serde_json::Value;
 pub fn read_document(path: &Path) -> anyhow::Result<Value> {
     let text = if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
+        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
         text
     } else {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?

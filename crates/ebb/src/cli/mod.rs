@@ -28,12 +28,7 @@ pub enum Output {
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
     /// Base URL of the Ebb server.
-    #[arg(
-        long,
-        env = "EBB_URL",
-        default_value = "http://127.0.0.1:9000",
-        global = true
-    )]
+    #[arg(long, env = "EBB_URL", default_value = "http://127.0.0.1:9000", global = true)]
     pub url: String,
     /// API token (a tenant token, or the operator token).
     #[arg(long, env = "EBB_TOKEN", global = true, hide_env_values = true)]
@@ -104,26 +99,11 @@ impl From<anyhow::Error> for Failure {
 /// Runs a client command and turns its outcome into an exit code.
 pub async fn run(command: ClientCommand) -> ExitCode {
     let result = match command {
-        ClientCommand::Tenant {
-            command,
-            connection,
-        } => commands::tenant(command, &connection).await,
-        ClientCommand::Token {
-            command,
-            connection,
-        } => commands::token(command, &connection).await,
-        ClientCommand::Group {
-            command,
-            connection,
-        } => commands::group(command, &connection).await,
-        ClientCommand::Policy {
-            command,
-            connection,
-        } => commands::policy(command, &connection).await,
-        ClientCommand::Webhook {
-            command,
-            connection,
-        } => commands::webhook(command, &connection).await,
+        ClientCommand::Tenant { command, connection } => commands::tenant(command, &connection).await,
+        ClientCommand::Token { command, connection } => commands::token(command, &connection).await,
+        ClientCommand::Group { command, connection } => commands::group(command, &connection).await,
+        ClientCommand::Policy { command, connection } => commands::policy(command, &connection).await,
+        ClientCommand::Webhook { command, connection } => commands::webhook(command, &connection).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,10 +57,7 @@ pub fn record(output: Output, whole: &Value, object: &Value, columns: &[Column])
 
 /// Prints a JSON value, pretty.
 pub fn json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
 }
 
 /// Prints a confirmation line (tables) or `{}`-style JSON.

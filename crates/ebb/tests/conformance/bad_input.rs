@@ -40,26 +40,12 @@ async fn malformed_bodies_are_400_and_change_nothing() {
         reply.error(400, kind);
     }
     let huge = vec![b' '; (1 << 20) + 1];
-    api.raw(Method::PUT, &config, Some(huge), &[])
-        .await
-        .error(413, "PayloadTooLarge");
+    api.raw(Method::PUT, &config, Some(huge), &[]).await.error(413, "PayloadTooLarge");
     let mut big = group(0, 1);
     big["groupConfiguration"]["metadata"] = json!({"k": "v".repeat(2 << 20)});
-    api.post(&api.t("/groups"), big)
-        .await
-        .error(413, "PayloadTooLarge");
-    assert_eq!(
-        api.get(&api.t(&format!("/groups/{g}"))).await.body,
-        before,
-        "nothing stored changed"
-    );
-    assert_eq!(
-        api.get(&api.t("/groups")).await.body["groups"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    api.post(&api.t("/groups"), big).await.error(413, "PayloadTooLarge");
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}"))).await.body, before, "nothing stored changed");
+    assert_eq!(api.get(&api.t("/groups")).await.body["groups"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -68,15 +54,9 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let api = server.tenant("t1").await;
     api.get("/nope").await.error(404, "NotFound");
     api.get("/v1.0").await.error(404, "NotFound");
-    api.get(&api.t("/groups/g/unknown"))
-        .await
-        .error(404, "NotFound");
-    api.send(Method::PATCH, &api.t("/groups"), None)
-        .await
-        .error(405, "MethodNotAllowed");
-    api.send(Method::DELETE, "/health", None)
-        .await
-        .error(405, "MethodNotAllowed");
+    api.get(&api.t("/groups/g/unknown")).await.error(404, "NotFound");
+    api.send(Method::PATCH, &api.t("/groups"), None).await.error(405, "MethodNotAllowed");
+    api.send(Method::DELETE, "/health", None).await.error(405, "MethodNotAllowed");
     api.get(&api.t("/groups/%ff")).await.error(404, "NotFound");
 }
 
@@ -90,16 +70,15 @@ async fn health_metrics_and_openapi() {
     assert_eq!(health.body["healthy"], true);
     let metrics = server.anonymous().get("/metrics").await;
     metrics.ok(200);
-    assert!(metrics.text.contains("ebb_http_requests_total{method=\"GET\",route=\"/v1.0/{tenant}/groups/{group}\",status=\"404\"} 1"), "{}", metrics.text);
     assert!(
-        metrics
-            .text
-            .contains("ebb_store_operation_seconds_count{operation=\"create_tenant\"}")
+        metrics.text.contains(
+            "ebb_http_requests_total{method=\"GET\",route=\"/v1.0/{tenant}/groups/{group}\",status=\"404\"} 1"
+        ),
+        "{}",
+        metrics.text
     );
-    assert!(
-        !metrics.text.contains("/v1.0/t1/"),
-        "raw paths are never labels"
-    );
+    assert!(metrics.text.contains("ebb_store_operation_seconds_count{operation=\"create_tenant\"}"));
+    assert!(!metrics.text.contains("/v1.0/t1/"), "raw paths are never labels");
     let openapi = server.anonymous().get("/openapi.json").await;
     assert_eq!(openapi.body["openapi"], "3.1.0");
     let paths = openapi.body["paths"].as_object().unwrap();

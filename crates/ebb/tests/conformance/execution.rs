@@ -5,8 +5,7 @@ use serde_json::json;
 use crate::support::{Api, Server, change, group};
 
 async fn execute(api: &Api, g: &str, p: &str) -> crate::support::Reply {
-    api.post_empty(&api.t(&format!("/groups/{g}/policies/{p}/execute")))
-        .await
+    api.post_empty(&api.t(&format!("/groups/{g}/policies/{p}/execute"))).await
 }
 
 #[tokio::test]
@@ -26,64 +25,35 @@ async fn items_53_55_execute_clamps_and_refuses_when_nothing_changes() {
     refused.error(403, "CannotExecutePolicyError");
     assert_eq!(
         refused.body["error"]["message"],
-        format!(
-            "Cannot execute scaling policy {up} for group {g} for tenant t1: No change in servers"
-        )
+        format!("Cannot execute scaling policy {up} for group {g} for tenant t1: No change in servers")
     );
     execute(&api, &g, &down).await.ok(202);
     assert_eq!(api.desired(&g).await, 1, "clamped to min");
-    execute(&api, &g, &down)
-        .await
-        .error(403, "CannotExecutePolicyError");
-    let absolute = api
-        .create_policy(
-            &g,
-            json!({"name": "abs", "type": "webhook", "cooldown": 0, "desiredCapacity": 1}),
-        )
-        .await;
-    execute(&api, &g, &absolute)
-        .await
-        .error(403, "CannotExecutePolicyError");
-    execute(&api, &g, "missing")
-        .await
-        .error(404, "NoSuchPolicyError");
+    execute(&api, &g, &down).await.error(403, "CannotExecutePolicyError");
+    let absolute =
+        api.create_policy(&g, json!({"name": "abs", "type": "webhook", "cooldown": 0, "desiredCapacity": 1})).await;
+    execute(&api, &g, &absolute).await.error(403, "CannotExecutePolicyError");
+    execute(&api, &g, "missing").await.error(404, "NoSuchPolicyError");
     // min == max: both directions refused.
     let fixed = api.create_group(group(2, 2)).await;
     let fixed_up = api.create_policy(&fixed, change(1)).await;
     let fixed_down = api.create_policy(&fixed, change(-1)).await;
-    execute(&api, &fixed, &fixed_up)
-        .await
-        .error(403, "CannotExecutePolicyError");
-    execute(&api, &fixed, &fixed_down)
-        .await
-        .error(403, "CannotExecutePolicyError");
+    execute(&api, &fixed, &fixed_up).await.error(403, "CannotExecutePolicyError");
+    execute(&api, &fixed, &fixed_down).await.error(403, "CannotExecutePolicyError");
 }
 
 #[tokio::test]
 async fn item_54_change_percent_rounds_away_from_zero() {
     let server = Server::start();
     let api = server.tenant("t1").await;
-    for (percent, expected) in [
-        (50.0, 8),
-        (-50.0, 2),
-        (5.0, 6),
-        (-5.0, 4),
-        (75.0, 9),
-        (-75.0, 1),
-    ] {
+    for (percent, expected) in [(50.0, 8), (-50.0, 2), (5.0, 6), (-5.0, 4), (75.0, 9), (-75.0, 1)] {
         let g = api.create_group(group(0, 100)).await;
         let five = api
-            .create_policy(
-                &g,
-                json!({"name": "five", "type": "webhook", "cooldown": 0, "desiredCapacity": 5}),
-            )
+            .create_policy(&g, json!({"name": "five", "type": "webhook", "cooldown": 0, "desiredCapacity": 5}))
             .await;
         execute(&api, &g, &five).await.ok(202);
         let p = api
-            .create_policy(
-                &g,
-                json!({"name": "pct", "type": "webhook", "cooldown": 0, "changePercent": percent}),
-            )
+            .create_policy(&g, json!({"name": "pct", "type": "webhook", "cooldown": 0, "changePercent": percent}))
             .await;
         execute(&api, &g, &p).await.ok(202);
         assert_eq!(api.desired(&g).await, expected, "5 servers {percent:+}%");
@@ -96,22 +66,12 @@ async fn items_56_57_cooldowns_refuse_and_only_successes_start_them() {
     let api = server.tenant("t1").await;
     // Policy cooldown.
     let g = api.create_group(group(0, 10)).await;
-    let slow = api
-        .create_policy(
-            &g,
-            json!({"name": "slow", "type": "webhook", "cooldown": 3600, "change": 1}),
-        )
-        .await;
+    let slow = api.create_policy(&g, json!({"name": "slow", "type": "webhook", "cooldown": 3600, "change": 1})).await;
     let other = api.create_policy(&g, change(1)).await;
     execute(&api, &g, &slow).await.ok(202);
     let refused = execute(&api, &g, &slow).await;
     refused.error(403, "CannotExecutePolicyError");
-    assert!(
-        refused.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("Cooldowns not met.")
-    );
+    assert!(refused.body["error"]["message"].as_str().unwrap().ends_with("Cooldowns not met."));
     execute(&api, &g, &other).await.ok(202);
     assert_eq!(api.desired(&g).await, 2);
     // Group cooldown applies across policies.
@@ -121,9 +81,7 @@ async fn items_56_57_cooldowns_refuse_and_only_successes_start_them() {
     let a = api.create_policy(&g2, change(1)).await;
     let b = api.create_policy(&g2, change(1)).await;
     execute(&api, &g2, &a).await.ok(202);
-    execute(&api, &g2, &b)
-        .await
-        .error(403, "CannotExecutePolicyError");
+    execute(&api, &g2, &b).await.error(403, "CannotExecutePolicyError");
     // A refused execution starts no cooldown.
     let g3 = api
         .create_group({
@@ -132,19 +90,10 @@ async fn items_56_57_cooldowns_refuse_and_only_successes_start_them() {
             body
         })
         .await;
-    let up = api
-        .create_policy(
-            &g3,
-            json!({"name": "up", "type": "webhook", "cooldown": 3600, "change": 1}),
-        )
-        .await;
-    execute(&api, &g3, &up)
-        .await
-        .error(403, "CannotExecutePolicyError");
+    let up = api.create_policy(&g3, json!({"name": "up", "type": "webhook", "cooldown": 3600, "change": 1})).await;
+    execute(&api, &g3, &up).await.error(403, "CannotExecutePolicyError");
     let config = json!({"name": "web", "cooldown": 3600, "minEntities": 0, "maxEntities": 5, "metadata": {}});
-    api.put(&api.t(&format!("/groups/{g3}/config")), config)
-        .await
-        .ok(204);
+    api.put(&api.t(&format!("/groups/{g3}/config")), config).await.ok(204);
     execute(&api, &g3, &up).await.ok(202);
     assert_eq!(api.desired(&g3).await, 1);
 }
@@ -157,41 +106,26 @@ async fn items_59_60_paused_groups_refuse_executions_and_convergence() {
     let p = api.create_policy(&g, change(1)).await;
     let (_, capability) = api.create_webhook(&g, &p).await;
     for _ in 0..2 {
-        api.post_empty(&api.t(&format!("/groups/{g}/pause")))
-            .await
-            .ok(204);
+        api.post_empty(&api.t(&format!("/groups/{g}/pause"))).await.ok(204);
     }
-    assert_eq!(
-        api.get(&api.t(&format!("/groups/{g}/state"))).await.body["group"]["paused"],
-        true
-    );
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}/state"))).await.body["group"]["paused"], true);
     let refused = execute(&api, &g, &p).await;
     refused.error(403, "GroupPausedError");
     assert_eq!(
         refused.body["error"]["message"],
         format!("Cannot execute policy {p} for group {g} for tenant t1 because group is paused")
     );
-    execute(&api, &g, "missing")
-        .await
-        .error(403, "GroupPausedError");
-    api.post_empty(&api.t(&format!("/groups/{g}/converge")))
-        .await
-        .error(403, "GroupPausedError");
+    execute(&api, &g, "missing").await.error(403, "GroupPausedError");
+    api.post_empty(&api.t(&format!("/groups/{g}/converge"))).await.error(403, "GroupPausedError");
     // Policies and webhooks can still be managed.
     let p2 = api.create_policy(&g, change(2)).await;
     api.create_webhook(&g, &p2).await;
     server.anonymous().post_empty(&capability).await.ok(202);
     for _ in 0..2 {
-        api.post_empty(&api.t(&format!("/groups/{g}/resume")))
-            .await
-            .ok(204);
+        api.post_empty(&api.t(&format!("/groups/{g}/resume"))).await.ok(204);
     }
     execute(&api, &g, &p).await.ok(202);
-    assert_eq!(
-        api.desired(&g).await,
-        1,
-        "the webhook call while paused had no effect"
-    );
+    assert_eq!(api.desired(&g).await, 1, "the webhook call while paused had no effect");
 }
 
 #[tokio::test]
@@ -206,10 +140,7 @@ async fn concurrent_executions_on_one_group_are_serialized() {
         async move { execute(&api, &g, &p).await.status }
     });
     let statuses = futures::future::join_all(runs).await;
-    assert!(
-        statuses.iter().all(|s| *s == 202),
-        "every execution succeeds: {statuses:?}"
-    );
+    assert!(statuses.iter().all(|s| *s == 202), "every execution succeeds: {statuses:?}");
     assert_eq!(api.desired(&g).await, 200);
 }
 

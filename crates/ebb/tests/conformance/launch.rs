@@ -15,17 +15,13 @@ fn server_args(args: Value) -> Value {
 }
 
 async fn rejected(api: &Api, launch: Value) {
-    let reply = api
-        .post(&api.t("/groups"), with_launch(launch.clone()))
-        .await;
+    let reply = api.post(&api.t("/groups"), with_launch(launch.clone())).await;
     assert_eq!(reply.status, 400, "should reject {launch}: {}", reply.text);
     reply.error(400, "ValidationError");
 }
 
 async fn accepted(api: &Api, launch: Value) {
-    let reply = api
-        .post(&api.t("/groups"), with_launch(launch.clone()))
-        .await;
+    let reply = api.post(&api.t("/groups"), with_launch(launch.clone())).await;
     assert_eq!(reply.status, 201, "should accept {launch}: {}", reply.text);
 }
 
@@ -36,7 +32,11 @@ async fn item_20_launch_type_must_be_known() {
     rejected(&api, json!({"type": "launch_container", "args": {}})).await;
     rejected(&api, json!({"type": "launch_server"})).await;
     rejected(&api, json!({"args": {}})).await;
-    accepted(&api, json!({"type": "launch_stack", "args": {"stack": {"template_url": "https://example.invalid/t.yaml"}}})).await;
+    accepted(
+        &api,
+        json!({"type": "launch_stack", "args": {"stack": {"template_url": "https://example.invalid/t.yaml"}}}),
+    )
+    .await;
     accepted(&api, local_process()).await;
 }
 
@@ -45,30 +45,22 @@ async fn items_21_22_flavor_and_image_rules() {
     let server = Server::start();
     let api = server.tenant("t1").await;
     for flavor in [json!(""), json!(" "), json!(2), json!(null)] {
-        rejected(
-            &api,
-            server_args(json!({"server": {"flavorRef": flavor, "imageRef": "i"}})),
-        )
-        .await;
+        rejected(&api, server_args(json!({"server": {"flavorRef": flavor, "imageRef": "i"}}))).await;
     }
     rejected(&api, server_args(json!({"server": {"imageRef": "i"}}))).await;
     for image in [json!(""), json!(null)] {
-        rejected(
-            &api,
-            server_args(json!({"server": {"flavorRef": "2", "imageRef": image}})),
-        )
-        .await;
+        rejected(&api, server_args(json!({"server": {"flavorRef": "2", "imageRef": image}}))).await;
     }
     rejected(&api, server_args(json!({"server": {"flavorRef": "2"}}))).await;
     let bdm = json!([{"boot_index": "0", "uuid": "vol", "source_type": "volume"}]);
     for image in [json!(""), json!(null)] {
-        accepted(&api, server_args(json!({"server": {"flavorRef": "2", "imageRef": image, "block_device_mapping": bdm}}))).await;
+        accepted(
+            &api,
+            server_args(json!({"server": {"flavorRef": "2", "imageRef": image, "block_device_mapping": bdm}})),
+        )
+        .await;
     }
-    accepted(
-        &api,
-        server_args(json!({"server": {"flavorRef": "2", "block_device_mapping_v2": bdm}})),
-    )
-    .await;
+    accepted(&api, server_args(json!({"server": {"flavorRef": "2", "block_device_mapping_v2": bdm}}))).await;
 }
 
 #[tokio::test]
@@ -76,28 +68,14 @@ async fn item_24_personality_local_rules() {
     let server = Server::start();
     let api = server.tenant("t1").await;
     let with = |personality: Value| {
-        server_args(
-            json!({"server": {"flavorRef": "2", "imageRef": "i", "personality": personality}}),
-        )
+        server_args(json!({"server": {"flavorRef": "2", "imageRef": "i", "personality": personality}}))
     };
     rejected(&api, with(json!({"path": "/a", "contents": "aGk="}))).await;
     rejected(&api, with(json!([{"path": "/a"}]))).await;
     rejected(&api, with(json!([{"contents": "aGk="}]))).await;
-    rejected(
-        &api,
-        with(json!([{"path": "p".repeat(256), "contents": "aGk="}])),
-    )
-    .await;
-    rejected(
-        &api,
-        with(json!([{"path": "/a", "contents": "not*base64"}])),
-    )
-    .await;
-    accepted(
-        &api,
-        with(json!([{"path": "/etc/motd", "contents": "aGVsbG8="}])),
-    )
-    .await;
+    rejected(&api, with(json!([{"path": "p".repeat(256), "contents": "aGk="}]))).await;
+    rejected(&api, with(json!([{"path": "/a", "contents": "not*base64"}]))).await;
+    accepted(&api, with(json!([{"path": "/etc/motd", "contents": "aGVsbG8="}]))).await;
 }
 
 #[tokio::test]
@@ -119,21 +97,14 @@ async fn items_25_26_27_load_balancers_servicenet_and_draining() {
         json!([{"loadBalancerId": 1, "port": 80, "type": null}]),
         json!([{"loadBalancerId": 1, "port": 80, "type": "F5"}]),
         json!([{"loadBalancerId": 1, "port": 80}, {"loadBalancerId": 1, "port": 80}]),
-        json!(
-            (1..=6)
-                .map(|i| json!({"loadBalancerId": i, "port": 80}))
-                .collect::<Vec<_>>()
-        ),
+        json!((1..=6).map(|i| json!({"loadBalancerId": i, "port": 80})).collect::<Vec<_>>()),
     ] {
         rejected(&api, with(json!({"loadBalancers": lbs}))).await;
     }
     accepted(&api, with(json!({"loadBalancers": [{"loadBalancerId": 1, "port": 80}, {"loadBalancerId": "pool", "type": "RackConnectV3"}]}))).await;
     let mut no_servicenet = with(json!({"loadBalancers": [{"loadBalancerId": 1, "port": 80}]}));
-    no_servicenet["args"]["server"]["networks"] =
-        json!([{"uuid": "00000000-0000-0000-0000-000000000000"}]);
-    let reply = api
-        .post(&api.t("/groups"), with_launch(no_servicenet))
-        .await;
+    no_servicenet["args"]["server"]["networks"] = json!([{"uuid": "00000000-0000-0000-0000-000000000000"}]);
+    let reply = api.post(&api.t("/groups"), with_launch(no_servicenet)).await;
     reply.error(400, "ValidationError");
     assert_eq!(
         reply.body["error"]["message"],
@@ -158,27 +129,18 @@ async fn items_28_29_put_launch_replaces_everything_and_get_shows_it_as_stored()
         "draining_timeout": 60
     }));
     let g = api.create_group(with_launch(full.clone())).await;
-    assert_eq!(
-        api.get(&api.t(&format!("/groups/{g}/launch"))).await.body,
-        json!({"launchConfiguration": full})
-    );
-    let partial =
-        server_args(json!({"server": {"flavorRef": "3", "imageRef": "j", "metadata": null}}));
-    api.put(&api.t(&format!("/groups/{g}/launch")), partial)
-        .await
-        .ok(204);
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}/launch"))).await.body, json!({"launchConfiguration": full}));
+    let partial = server_args(json!({"server": {"flavorRef": "3", "imageRef": "j", "metadata": null}}));
+    api.put(&api.t(&format!("/groups/{g}/launch")), partial).await.ok(204);
     let shown = api.get(&api.t(&format!("/groups/{g}/launch"))).await;
     assert_eq!(
         shown.body,
         json!({"launchConfiguration": server_args(json!({"server": {"flavorRef": "3", "imageRef": "j"}}))}),
         "the whole configuration is replaced and a null server metadata is dropped"
     );
-    api.put(
-        &api.t(&format!("/groups/{g}/launch")),
-        json!({"type": "launch_server", "args": {}}),
-    )
-    .await
-    .error(400, "ValidationError");
+    api.put(&api.t(&format!("/groups/{g}/launch")), json!({"type": "launch_server", "args": {}}))
+        .await
+        .error(400, "ValidationError");
     assert_eq!(
         api.get(&api.t(&format!("/groups/{g}/launch"))).await.body,
         shown.body,
@@ -193,14 +155,16 @@ async fn local_process_launch_configurations_are_validated() {
     let process = |process: Value| json!({"type": "local_process", "args": {"process": process}});
     accepted(
         &api,
-        process(
-            json!({"command": "ebb", "args": ["demo-app"], "env": {"A": "1"}, "cwd": "/tmp",
-        "readiness": {"http": {"path": "/health"}}, "stop_signal": "SIGINT", "stop_timeout": 5}),
-        ),
+        process(json!({"command": "ebb", "args": ["demo-app"], "env": {"A": "1"}, "cwd": "/tmp",
+        "readiness": {"http": {"path": "/health"}}, "stop_signal": "SIGINT", "stop_timeout": 5})),
     )
     .await;
-    accepted(&api, json!({"type": "local_process", "args": {"process": {"command": "x", "readiness": {"none": {}}},
-        "loadBalancers": [{"type": "builtin", "port": 8080}], "draining_timeout": 0}})).await;
+    accepted(
+        &api,
+        json!({"type": "local_process", "args": {"process": {"command": "x", "readiness": {"none": {}}},
+        "loadBalancers": [{"type": "builtin", "port": 8080}], "draining_timeout": 0}}),
+    )
+    .await;
     for bad in [
         json!({}),
         json!({"command": ""}),
@@ -212,6 +176,7 @@ async fn local_process_launch_configurations_are_validated() {
     ] {
         rejected(&api, process(bad)).await;
     }
-    rejected(&api, json!({"type": "local_process", "args": {"process": {"command": "x"}, "draining_timeout": 3601}})).await;
+    rejected(&api, json!({"type": "local_process", "args": {"process": {"command": "x"}, "draining_timeout": 3601}}))
+        .await;
     rejected(&api, json!({"type": "local_process", "args": {"process": {"command": "x"}, "loadBalancers": [{"type": "builtin", "port": 70000}]}})).await;
 }

@@ -5,23 +5,13 @@ use serde_json::{Value, json};
 use crate::support::{Api, Server, change, group};
 
 async fn rejected(api: &Api, g: &str, policy: Value) {
-    let reply = api
-        .post(
-            &api.t(&format!("/groups/{g}/policies")),
-            json!([policy.clone()]),
-        )
-        .await;
+    let reply = api.post(&api.t(&format!("/groups/{g}/policies")), json!([policy.clone()])).await;
     assert_eq!(reply.status, 400, "should reject {policy}: {}", reply.text);
     reply.error(400, "ValidationError");
 }
 
 async fn accepted(api: &Api, g: &str, policy: Value) {
-    let reply = api
-        .post(
-            &api.t(&format!("/groups/{g}/policies")),
-            json!([policy.clone()]),
-        )
-        .await;
+    let reply = api.post(&api.t(&format!("/groups/{g}/policies")), json!([policy.clone()])).await;
     assert_eq!(reply.status, 201, "should accept {policy}: {}", reply.text);
 }
 
@@ -53,10 +43,7 @@ async fn item_30_create_takes_a_non_empty_array_and_answers_with_location() {
     let path = api.t(&format!("/groups/{g}/policies"));
     let reply = api.post(&path, json!([change(1), change(-1)])).await;
     reply.ok(201);
-    assert_eq!(
-        reply.header("location"),
-        Some(format!("{}/v1.0/t1/groups/{g}/policies/", server.url).as_str())
-    );
+    assert_eq!(reply.header("location"), Some(format!("{}/v1.0/t1/groups/{g}/policies/", server.url).as_str()));
     let policies = reply.body["policies"].as_array().unwrap();
     assert_eq!(policies.len(), 2);
     for policy in policies {
@@ -67,29 +54,12 @@ async fn item_30_create_takes_a_non_empty_array_and_answers_with_location() {
         );
         assert_eq!(policy["type"], "webhook", "stored as submitted");
     }
-    api.post(&path, change(1))
-        .await
-        .error(400, "ValidationError");
-    api.post(&path, json!([]))
-        .await
-        .error(400, "ValidationError");
-    api.post(
-        &path,
-        json!((0..101).map(|_| change(1)).collect::<Vec<_>>()),
-    )
-    .await
-    .error(400, "ValidationError");
+    api.post(&path, change(1)).await.error(400, "ValidationError");
+    api.post(&path, json!([])).await.error(400, "ValidationError");
+    api.post(&path, json!((0..101).map(|_| change(1)).collect::<Vec<_>>())).await.error(400, "ValidationError");
     // One bad item rejects the whole batch.
-    api.post(&path, json!([change(1), with("cooldown", json!(-1))]))
-        .await
-        .error(400, "ValidationError");
-    assert_eq!(
-        api.get(&path).await.body["policies"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    api.post(&path, json!([change(1), with("cooldown", json!(-1))])).await.error(400, "ValidationError");
+    assert_eq!(api.get(&path).await.body["policies"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -138,12 +108,7 @@ async fn items_31_to_35_policy_rules() {
     no_args.as_object_mut().unwrap().remove("args");
     rejected(&api, &g, no_args).await;
     rejected(&api, &g, schedule(json!({}))).await;
-    rejected(
-        &api,
-        &g,
-        schedule(json!({"at": "2099-01-01T00:00:00Z", "cron": "* * * * *"})),
-    )
-    .await;
+    rejected(&api, &g, schedule(json!({"at": "2099-01-01T00:00:00Z", "cron": "* * * * *"}))).await;
     rejected(&api, &g, schedule(json!({"cron": "* * * * *", "x": 1}))).await;
     accepted(&api, &g, schedule(json!({"cron": "0 8 * * 1-5"}))).await;
     accepted(&api, &g, schedule(json!({"at": "2099-12-31T23:59:59Z"}))).await;
@@ -201,27 +166,12 @@ async fn items_36_37_at_and_cron_rules() {
     ] {
         rejected(&api, &g, schedule(json!({"cron": cron}))).await;
     }
-    for cron in [
-        "* * * * *",
-        "0-59 0-23 1-31 1-12 0-6",
-        "00 9,16 * * *",
-        "00 02-11 * * *",
-        "00 09-18 * * 1-5",
-    ] {
+    for cron in ["* * * * *", "0-59 0-23 1-31 1-12 0-6", "00 9,16 * * *", "00 02-11 * * *", "00 09-18 * * 1-5"] {
         accepted(&api, &g, schedule(json!({"cron": cron}))).await;
     }
-    let reply = api
-        .post(
-            &api.t(&format!("/groups/{g}/policies")),
-            json!([schedule(json!({"cron": "0 * * * * *"}))]),
-        )
-        .await;
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Seconds not allowed")
-    );
+    let reply =
+        api.post(&api.t(&format!("/groups/{g}/policies")), json!([schedule(json!({"cron": "0 * * * * *"}))])).await;
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("Seconds not allowed"));
 }
 
 #[tokio::test]
@@ -236,10 +186,7 @@ async fn item_38_cloud_monitoring_policies_are_disabled() {
         )
         .await;
     reply.error(400, "ValidationError");
-    assert_eq!(
-        reply.body["error"]["message"],
-        "cloud_monitoring policy disabled"
-    );
+    assert_eq!(reply.body["error"]["message"], "cloud_monitoring policy disabled");
 }
 
 #[tokio::test]
@@ -248,32 +195,17 @@ async fn item_39_the_policy_past_the_limit_is_refused_with_422() {
     let api = server.tenant("t1").await;
     let g = api.create_group(group(0, 5)).await;
     let path = api.t(&format!("/groups/{g}/policies"));
-    api.post(&path, json!((1..=100).map(change).collect::<Vec<_>>()))
-        .await
-        .ok(201);
-    api.post(&path, json!([change(1)]))
-        .await
-        .error(422, "PoliciesOverLimitError");
+    api.post(&path, json!((1..=100).map(change).collect::<Vec<_>>())).await.ok(201);
+    api.post(&path, json!([change(1)])).await.error(422, "PoliciesOverLimitError");
     let manifest = api.get(&api.t(&format!("/groups/{g}"))).await;
-    assert_eq!(
-        manifest.body["group"]["scalingPolicies"]
-            .as_array()
-            .unwrap()
-            .len(),
-        100
-    );
-    assert_eq!(
-        manifest.body["group"]["scalingPolicies_links"][1]["rel"],
-        "next"
-    );
+    assert_eq!(manifest.body["group"]["scalingPolicies"].as_array().unwrap().len(), 100);
+    assert_eq!(manifest.body["group"]["scalingPolicies_links"][1]["rel"], "next");
     // Policies embedded in a create are bounded by the array size only.
     let mut body = group(0, 5);
     body["scalingPolicies"] = json!((1..=100).map(change).collect::<Vec<_>>());
     api.post(&api.t("/groups"), body.clone()).await.ok(201);
     body["scalingPolicies"] = json!((1..=101).map(change).collect::<Vec<_>>());
-    api.post(&api.t("/groups"), body)
-        .await
-        .error(400, "ValidationError");
+    api.post(&api.t("/groups"), body).await.error(400, "ValidationError");
 }
 
 #[tokio::test]
@@ -283,11 +215,8 @@ async fn items_40_41_replace_show_and_delete_policies() {
     let g = api.create_group(group(0, 5)).await;
     let p = api.create_policy(&g, change(1)).await;
     let path = api.t(&format!("/groups/{g}/policies/{p}"));
-    api.put(&path, schedule(json!({"cron": "* * * * *"})))
-        .await
-        .error(400, "ValidationError");
-    let replacement =
-        json!({"name": "absolute", "type": "webhook", "cooldown": 5, "desiredCapacity": 3});
+    api.put(&path, schedule(json!({"cron": "* * * * *"}))).await.error(400, "ValidationError");
+    let replacement = json!({"name": "absolute", "type": "webhook", "cooldown": 5, "desiredCapacity": 3});
     api.put(&path, replacement.clone()).await.ok(204);
     let shown = api.get(&path).await;
     let mut expected = replacement.clone();
@@ -300,21 +229,10 @@ async fn items_40_41_replace_show_and_delete_policies() {
     let (w, capability) = api.create_webhook(&g, &p).await;
     api.delete(&path).await.ok(204);
     api.get(&path).await.error(404, "NoSuchPolicyError");
-    api.put(&path, change(1))
-        .await
-        .error(404, "NoSuchPolicyError");
+    api.put(&path, change(1)).await.error(404, "NoSuchPolicyError");
     api.delete(&path).await.error(404, "NoSuchPolicyError");
-    api.get(&api.t(&format!("/groups/{g}/policies/{p}/webhooks/{w}")))
-        .await
-        .error(404, "NoSuchPolicyError");
+    api.get(&api.t(&format!("/groups/{g}/policies/{p}/webhooks/{w}"))).await.error(404, "NoSuchPolicyError");
     server.anonymous().post_empty(&capability).await.ok(202);
-    let message = api
-        .get(&api.t(&format!("/groups/{g}/policies/nope")))
-        .await
-        .body["error"]["message"]
-        .clone();
-    assert_eq!(
-        message,
-        format!("No such scaling policy nope for group {g} for tenant t1")
-    );
+    let message = api.get(&api.t(&format!("/groups/{g}/policies/nope"))).await.body["error"]["message"].clone();
+    assert_eq!(message, format!("No such scaling policy nope for group {g} for tenant t1"));
 }

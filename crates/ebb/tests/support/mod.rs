@@ -81,19 +81,13 @@ impl Server {
             .expect("ebb serve starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listen line");
+        BufReader::new(stdout).read_line(&mut line).expect("read listen line");
         let url = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}; log: {}", self.log()))
             .to_string();
-        self.port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         self.url = url;
         self.child = Some(child);
     }
@@ -115,10 +109,7 @@ impl Server {
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
         assert!(status.success());
         child.wait().expect("wait")
     }
@@ -139,10 +130,7 @@ impl Server {
 
     /// Creates a tenant and returns a client with an admin token of it.
     pub async fn tenant(&self, id: &str) -> Api {
-        self.operator()
-            .post("/admin/v1/tenants", json!({"id": id}))
-            .await
-            .ok(201);
+        self.operator().post("/admin/v1/tenants", json!({"id": id})).await.ok(201);
         let secret = self.token(id, "admin").await;
         let mut api = Api::new(&self.url, Some(&secret));
         api.tenant = id.to_string();
@@ -151,18 +139,9 @@ impl Server {
 
     /// Creates a token of a tenant; returns its secret.
     pub async fn token(&self, tenant: &str, role: &str) -> String {
-        let reply = self
-            .operator()
-            .post(
-                &format!("/admin/v1/tenants/{tenant}/tokens"),
-                json!({"role": role}),
-            )
-            .await;
+        let reply = self.operator().post(&format!("/admin/v1/tenants/{tenant}/tokens"), json!({"role": role})).await;
         reply.ok(201);
-        reply.body["token"]["secret"]
-            .as_str()
-            .expect("secret")
-            .to_string()
+        reply.body["token"]["secret"].as_str().expect("secret").to_string()
     }
 }
 
@@ -194,11 +173,7 @@ impl Reply {
     /// Asserts the status (printing the body when it differs).
     #[track_caller]
     pub fn ok(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         self
     }
 
@@ -208,11 +183,7 @@ impl Reply {
         self.ok(status);
         let error = &self.body["error"];
         assert_eq!(error["type"], kind, "error type; body: {}", self.text);
-        assert_eq!(
-            error["code"], status,
-            "error code equals status; body: {}",
-            self.text
-        );
+        assert_eq!(error["code"], status, "error code equals status; body: {}", self.text);
         assert!(error["message"].is_string(), "message; body: {}", self.text);
         assert!(error["details"].is_string(), "details; body: {}", self.text);
         self
@@ -226,10 +197,7 @@ impl Reply {
 impl Api {
     pub fn new(base: &str, token: Option<&str>) -> Api {
         Api {
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(64)
-                .build()
-                .expect("client"),
+            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client"),
             base: base.trim_end_matches('/').to_string(),
             token: token.map(str::to_string),
             tenant: String::new(),
@@ -249,18 +217,8 @@ impl Api {
     }
 
     /// Sends raw bytes with extra headers; checks the headers every response carries.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        };
+    pub async fn raw(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Reply {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
             request = request.header("X-Auth-Token", token);
@@ -269,43 +227,26 @@ impl Api {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body);
+            request = request.header("content-type", "application/json").body(body);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|err| panic!("request to {url} failed: {err}"));
+        let response = request.send().await.unwrap_or_else(|err| panic!("request to {url} failed: {err}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
         if !path.starts_with("/metrics") {
-            let content_type = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
             assert!(
                 content_type == "application/json" || content_type == "application/xml",
                 "content-type of {path} was {content_type:?}"
             );
         }
-        assert!(
-            headers.contains_key("x-response-id"),
-            "x-response-id missing on {path}"
-        );
+        assert!(headers.contains_key("x-response-id"), "x-response-id missing on {path}");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Reply { status, headers, body, text }
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        self.raw(method, path, body.map(|b| b.to_string().into_bytes()), &[])
-            .await
+        self.raw(method, path, body.map(|b| b.to_string().into_bytes()), &[]).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -332,35 +273,20 @@ impl Api {
     pub async fn create_group(&self, body: Value) -> String {
         let reply = self.post(&self.t("/groups"), body).await;
         reply.ok(201);
-        reply.body["group"]["id"]
-            .as_str()
-            .expect("group id")
-            .to_string()
+        reply.body["group"]["id"].as_str().expect("group id").to_string()
     }
 
     /// Creates one policy; returns its id.
     pub async fn create_policy(&self, group: &str, policy: Value) -> String {
-        let reply = self
-            .post(
-                &self.t(&format!("/groups/{group}/policies")),
-                json!([policy]),
-            )
-            .await;
+        let reply = self.post(&self.t(&format!("/groups/{group}/policies")), json!([policy])).await;
         reply.ok(201);
-        reply.body["policies"][0]["id"]
-            .as_str()
-            .expect("policy id")
-            .to_string()
+        reply.body["policies"][0]["id"].as_str().expect("policy id").to_string()
     }
 
     /// Creates one webhook; returns (id, capability URL).
     pub async fn create_webhook(&self, group: &str, policy: &str) -> (String, String) {
-        let reply = self
-            .post(
-                &self.t(&format!("/groups/{group}/policies/{policy}/webhooks")),
-                json!([{"name": "hook"}]),
-            )
-            .await;
+        let reply =
+            self.post(&self.t(&format!("/groups/{group}/policies/{policy}/webhooks")), json!([{"name": "hook"}])).await;
         reply.ok(201);
         let webhook = &reply.body["webhooks"][0];
         let capability = webhook["links"]
@@ -369,19 +295,14 @@ impl Api {
             .and_then(|l| l["href"].as_str())
             .expect("capability link")
             .to_string();
-        (
-            webhook["id"].as_str().expect("webhook id").to_string(),
-            capability,
-        )
+        (webhook["id"].as_str().expect("webhook id").to_string(), capability)
     }
 
     /// The group's desired capacity.
     pub async fn desired(&self, group: &str) -> i64 {
         let reply = self.get(&self.t(&format!("/groups/{group}/state"))).await;
         reply.ok(200);
-        reply.body["group"]["desiredCapacity"]
-            .as_i64()
-            .expect("desiredCapacity")
+        reply.body["group"]["desiredCapacity"].as_i64().expect("desiredCapacity")
     }
 }
 
