@@ -97,5 +97,6 @@ pub async fn create_token(
 pub async fn delete_token(State(state): State<AppState>, Ids(path): Ids<TokenPath>) -> Result<StatusCode, ApiError> {
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     state.store().delete_token(&path.tenant, &path.token).await.map_err(|err| scope.error(err))?;
+    state.token_cache.revoke(&path.token);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,11 +5,15 @@
 //! SHA-256 hashes of secrets are stored; the operator's is compared in constant time.
 //! Capability URLs (`/v1.0/execute/...`) need no token: the URL is the secret.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use ebb_store::Role;
+use ebb_store::{Role, Token};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -40,6 +44,47 @@ fn presented_secret(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-auth-token").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// How long a verified token is trusted without reading the store again.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Tokens most recently cached.
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
+/// Recently verified tenant tokens by secret hash, so that authenticating a request costs no
+/// store read. Only tokens that exist are cached (a new token works at once), entries expire
+/// after [`TOKEN_CACHE_TTL`], and revoking a token through this server evicts it at once.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Token, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Token> {
+        let entries = self.entries.lock().ok()?;
+        let (token, cached) = entries.get(hash)?;
+        (cached.elapsed() < TOKEN_CACHE_TTL).then(|| token.clone())
+    }
+
+    fn put(&self, hash: String, token: Token) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= TOKEN_CACHE_SIZE {
+                entries.retain(|_, (_, cached)| cached.elapsed() < TOKEN_CACHE_TTL);
+                if entries.len() >= TOKEN_CACHE_SIZE {
+                    entries.clear();
+                }
+            }
+            entries.insert(hash, (token, Instant::now()));
+        }
+    }
+
+    /// Forgets a revoked token.
+    pub fn revoke(&self, token_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (token, _)| token.id != token_id);
+        }
+    }
+}
+
 /// Identifies the caller from the request headers.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let Some(secret) = presented_secret(headers).filter(|s| !s.is_empty()) else {
@@ -51,8 +96,14 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     if bool::from(hash.as_bytes().ct_eq(state.config.operator_token_hash.as_bytes())) {
         return Ok(Caller::Operator);
     }
+    if let Some(token) = state.token_cache.get(&hash) {
+        return Ok(Caller::Tenant { tenant: token.tenant_id, role: token.role });
+    }
     match state.store().find_token(&hash).await {
-        Ok(Some(token)) => Ok(Caller::Tenant { tenant: token.tenant_id, role: token.role }),
+        Ok(Some(token)) => {
+            state.token_cache.put(hash, token.clone());
+            Ok(Caller::Tenant { tenant: token.tenant_id, role: token.role })
+        }
         Ok(None) => Err(ApiError::Unauthorized("Unknown or revoked token".to_string())),
         Err(err) => Err(ApiError::Internal(err.to_string())),
     }

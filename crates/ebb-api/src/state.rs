@@ -7,6 +7,7 @@ use ebb_engine::Engine;
 use ebb_store::Store;
 use prometheus_client::registry::Registry;
 
+use crate::auth::TokenCache;
 use crate::links::Links;
 use crate::observe::RequestMetrics;
 use crate::rate_limit::RateLimits;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub links: Links,
     /// Request budgets.
     pub rate_limits: Arc<RateLimits>,
+    /// Recently verified tokens.
+    pub token_cache: Arc<TokenCache>,
     /// Request counters.
     pub request_metrics: RequestMetrics,
     /// Every metric of the process, for `/metrics`.
@@ -54,6 +57,7 @@ impl AppState {
                 config.tenant_requests_per_minute,
                 config.capability_requests_per_second,
             )),
+            token_cache: Arc::new(TokenCache::default()),
             config: Arc::new(config),
             request_metrics,
             registry: Arc::new(Mutex::new(registry)),

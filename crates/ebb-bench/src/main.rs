@@ -55,9 +55,12 @@ enum Command {
         /// Requests per measurement.
         #[arg(long, default_value_t = 20_000)]
         requests: usize,
-        /// Requests in flight.
+        /// Requests in flight for the throughput measurements.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Requests in flight for the latency measurements.
+        #[arg(long, default_value_t = 8)]
+        latency_concurrency: usize,
     },
 }
 
@@ -66,8 +69,8 @@ async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Bare { listen } => bare(&listen).await,
         Command::Store { groups, executions, concurrency } => store(groups, executions, concurrency).await,
-        Command::Run { url, operator_token, bare_url, groups, requests, concurrency } => {
-            run(&url, &operator_token, &bare_url, groups, requests, concurrency).await
+        Command::Run { url, operator_token, bare_url, groups, requests, concurrency, latency_concurrency } => {
+            run(&url, &operator_token, &bare_url, groups, requests, concurrency, latency_concurrency).await
         }
     }
 }
@@ -266,6 +269,7 @@ async fn run(
     groups: usize,
     requests: usize,
     concurrency: usize,
+    latency_concurrency: usize,
 ) -> anyhow::Result<()> {
     let http = Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
     let operator =
@@ -311,27 +315,51 @@ async fn run(
     let (wall, latencies) = load(requests, concurrency, move |_| client.post(format!("{b}/v1.0/execute/1/x/"))).await?;
     let bare_post = measured(requests, wall, latencies);
 
-    eprintln!("state reads");
-    let (client, t, base, token) = (http.clone(), targets.clone(), api.base.clone(), api.token.clone());
-    let (wall, latencies) = load(requests, concurrency, move |i| {
-        client.get(format!("{base}/groups/{}/state", t[i % t.len()].group)).bearer_auth(&token)
-    })
-    .await?;
+    eprintln!("state reads and API executions");
+    let state_load = |in_flight: usize| {
+        let (client, t, base, token) = (http.clone(), targets.clone(), api.base.clone(), api.token.clone());
+        load(requests, in_flight, move |i| {
+            client.get(format!("{base}/groups/{}/state", t[i % t.len()].group)).bearer_auth(&token)
+        })
+    };
+    let bare_get_load = |in_flight: usize| {
+        let (client, b) = (http.clone(), bare.clone());
+        load(requests, in_flight, move |_| client.get(format!("{b}/state")))
+    };
+    let bare_post_load = |in_flight: usize| {
+        let (client, b) = (http.clone(), bare.clone());
+        load(requests, in_flight, move |_| client.post(format!("{b}/execute")))
+    };
+    // Executions go round the groups; each group takes at most 900 of the 1000 it may grow by.
+    let execute_requests = requests.min(groups * 450);
+    let execute_load = |in_flight: usize| {
+        let (client, t, base, token) = (http.clone(), targets.clone(), api.base.clone(), api.token.clone());
+        load(execute_requests, in_flight, move |i| {
+            let target = &t[i % t.len()];
+            client
+                .post(format!("{base}/groups/{}/policies/{}/execute", target.group, target.policy))
+                .bearer_auth(&token)
+        })
+    };
+    let (wall, latencies) = state_load(concurrency).await?;
     let state = measured(requests, wall, latencies);
-    let (client, b) = (http.clone(), bare.clone());
-    let (wall, latencies) = load(requests, concurrency, move |_| client.get(format!("{b}/state"))).await?;
+    let (wall, latencies) = bare_get_load(concurrency).await?;
     let bare_get = measured(requests, wall, latencies);
-
-    eprintln!("API executions");
-    let (client, t, base, token) = (http.clone(), targets.clone(), api.base.clone(), api.token.clone());
-    let execute_requests = requests.min(groups * 900);
-    let (wall, latencies) = load(execute_requests, concurrency, move |i| {
-        let target = &t[i % t.len()];
-        client.post(format!("{base}/groups/{}/policies/{}/execute", target.group, target.policy)).bearer_auth(&token)
-    })
-    .await?;
+    let (wall, latencies) = execute_load(concurrency).await?;
     let execute = measured(execute_requests, wall, latencies);
 
+    eprintln!("latency at {latency_concurrency} in flight");
+    let (wall, latencies) = state_load(latency_concurrency).await?;
+    let state_light = measured(requests, wall, latencies);
+    let (wall, latencies) = bare_get_load(latency_concurrency).await?;
+    let bare_get_light = measured(requests, wall, latencies);
+    let (wall, latencies) = execute_load(latency_concurrency).await?;
+    let execute_light = measured(execute_requests, wall, latencies);
+    let (wall, latencies) = bare_post_load(latency_concurrency).await?;
+    let bare_post_light = measured(requests, wall, latencies);
+
+    println!("Throughput, {concurrency} requests in flight:");
+    println!();
     println!("| measurement | requests/s | p50 ms | p99 ms | ratio to bare handler |");
     println!("|---|---:|---:|---:|---:|");
     let row = |name: &str, m: &Measured, reference: &Measured| {
@@ -340,12 +368,31 @@ async fn run(
     row("bare axum handler, POST (202)", &bare_post, &bare_post);
     row("capability URL POST, answered (202)", &accepted, &bare_post);
     row("capability URL executions completed (durable)", &completed, &bare_post);
+    row("POST .../policies/{p}/execute (durable, 202)", &execute, &bare_post);
     row("bare axum handler, GET (202)", &bare_get, &bare_get);
     row("GET .../groups/{g}/state", &state, &bare_get);
-    row("POST .../policies/{p}/execute (durable, 202)", &execute, &bare_post);
+    println!();
+    println!("Latency, {latency_concurrency} requests in flight:");
+    println!();
+    println!("| measurement | requests/s | p50 ms | p99 ms | p50 added to bare | p99 added to bare |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let latency_row = |name: &str, m: &Measured, reference: &Measured| {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:+.2} | {:+.2} |",
+            m.rate,
+            m.p50,
+            m.p99,
+            m.p50 - reference.p50,
+            m.p99 - reference.p99
+        );
+    };
+    latency_row("bare axum handler, GET (202)", &bare_get_light, &bare_get_light);
+    latency_row("GET .../groups/{g}/state", &state_light, &bare_get_light);
+    latency_row("bare axum handler, POST (202)", &bare_post_light, &bare_post_light);
+    latency_row("POST .../policies/{p}/execute (durable, 202)", &execute_light, &bare_post_light);
     println!();
     println!(
-        "{requests} requests per measurement, {concurrency} in flight, {groups} groups; executions counted complete by the server once committed."
+        "{requests} requests per measurement ({execute_requests} for executions), {groups} groups; capability executions are counted complete by the server once committed."
     );
     Ok(())
 }

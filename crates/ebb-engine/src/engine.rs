@@ -46,26 +46,31 @@ impl Engine {
     /// Every outcome, including an unknown capability, is only logged and counted: a
     /// capability caller learns nothing about what happened.
     pub async fn execute_capability(&self, capability_hash: &str) {
-        let target = match self.store.find_capability(capability_hash).await {
-            Ok(Some(target)) => target,
+        let result = self.store.execute_capability(capability_hash, self.clock.now()).await;
+        match result {
+            Ok(Some((target, execution))) => {
+                self.record(Source::Capability, &target.tenant_id, &target.group_id, &target.policy_id, &Ok(execution));
+            }
             Ok(None) => {
                 self.metrics.execution(Source::Capability, Outcome::NotFound);
                 tracing::info!("capability execution for an unknown capability");
-                return;
             }
             Err(err) => {
                 self.metrics.execution(Source::Capability, Outcome::Failed);
-                tracing::error!(error = %err, "capability lookup failed");
-                return;
+                tracing::error!(error = %err, "capability execution failed");
             }
-        };
-        // The outcome is recorded by `execute`; the caller has long had its 202.
-        let _ = self.execute(Source::Capability, &target.tenant_id, &target.group_id, &target.policy_id).await;
+        }
     }
 
     async fn execute(&self, source: Source, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
         let result = self.store.execute_policy(tenant, group, policy, self.clock.now()).await;
-        let outcome = match &result {
+        self.record(source, tenant, group, policy, &result);
+        result
+    }
+
+    /// Logs and counts the outcome of an execution.
+    fn record(&self, source: Source, tenant: &str, group: &str, policy: &str, result: &Result<Execution, StoreError>) {
+        let outcome = match result {
             Ok(Execution::Scaled { from, to }) => {
                 tracing::info!(tenant, group, policy, from, to, ?source, "policy executed");
                 Outcome::Scaled
@@ -83,6 +88,5 @@ impl Engine {
             tracing::debug!(tenant, group, policy, ?outcome, ?source, "policy execution changed nothing");
         }
         self.metrics.execution(source, outcome);
-        result
     }
 }

@@ -141,6 +141,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Deletes a webhook; its capability URL stops working.
     async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError>;
+    /// Looks up a capability by the hash of its secret and executes its policy, in one
+    /// transaction; `None` when no webhook has that capability.
+    async fn execute_capability(
+        &self,
+        capability_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(CapabilityTarget, Execution)>, StoreError>;
     /// What a capability URL executes, by the hash of its secret.
     async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
 }

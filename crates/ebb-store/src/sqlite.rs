@@ -414,6 +414,70 @@ fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
     serde_json::to_string(config).map_err(|err| StoreError::Corrupt(format!("group config: {err}")))
 }
 
+/// What a capability executes, by the hash of its secret.
+fn capability_target(conn: &Connection, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError> {
+    query_one(
+        conn,
+        "reading a capability",
+        "SELECT g.tenant_id AS tenant_id, g.id AS group_id, p.id AS policy_id \
+         FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
+         WHERE w.capability_hash = ?1",
+        [capability_hash],
+        |row| {
+            Ok(CapabilityTarget {
+                tenant_id: col(row, "tenant_id")?,
+                group_id: col(row, "group_id")?,
+                policy_id: col(row, "policy_id")?,
+            })
+        },
+    )
+}
+
+/// Executes a policy inside the writer's transaction: the decision is `ebb_core::capacity::execute`.
+fn execute_in(
+    conn: &Connection,
+    tenant: &str,
+    group: &str,
+    policy: &str,
+    now: Timestamp,
+) -> Result<Execution, StoreError> {
+    let record = fetch_group(conn, &tenant, &group)?;
+    if record.state.paused {
+        return Ok(Execution::Paused);
+    }
+    let policy_record = fetch_policy(conn, &group, &policy)?;
+    let parsed = Policy::parse(&policy_record.body, "", Origin::Stored)
+        .map_err(|err| StoreError::Corrupt(format!("policy {policy}: {err}")))?;
+    let input = ExecutionInput {
+        desired: record.state.desired,
+        bounds: Bounds { min: record.config.min_entities, max: record.config.max_entities },
+        group_cooldown: record.config.cooldown,
+        group_touched: record.state.touched_at,
+        policy_cooldown: parsed.cooldown,
+        policy_touched: policy_record.touched_at,
+        adjustment: parsed.adjustment,
+        now,
+    };
+    let to = match capacity::execute(&input) {
+        Ok(to) => to,
+        Err(refusal) => return Ok(Execution::Refused(refusal)),
+    };
+    let now_text = now.to_string();
+    execute(
+        conn,
+        "updating desired capacity",
+        "UPDATE groups SET desired = ?1, touched_at = ?2 WHERE id = ?3",
+        params![to, now_text, group],
+    )?;
+    execute(
+        conn,
+        "updating a policy cooldown",
+        "UPDATE policies SET touched_at = ?1 WHERE id = ?2",
+        params![now_text, policy],
+    )?;
+    Ok(Execution::Scaled { from: record.state.desired, to })
+}
+
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {
     async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError> {
@@ -654,44 +718,7 @@ impl crate::Store for SqliteStore {
     ) -> Result<Execution, StoreError> {
         let _timer = self.metrics.time("execute_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
-        self.write(move |conn| {
-            let record = fetch_group(conn, &tenant, &group)?;
-            if record.state.paused {
-                return Ok(Execution::Paused);
-            }
-            let policy_record = fetch_policy(conn, &group, &policy)?;
-            let parsed = Policy::parse(&policy_record.body, "", Origin::Stored)
-                .map_err(|err| StoreError::Corrupt(format!("policy {policy}: {err}")))?;
-            let input = ExecutionInput {
-                desired: record.state.desired,
-                bounds: Bounds { min: record.config.min_entities, max: record.config.max_entities },
-                group_cooldown: record.config.cooldown,
-                group_touched: record.state.touched_at,
-                policy_cooldown: parsed.cooldown,
-                policy_touched: policy_record.touched_at,
-                adjustment: parsed.adjustment,
-                now,
-            };
-            let to = match capacity::execute(&input) {
-                Ok(to) => to,
-                Err(refusal) => return Ok(Execution::Refused(refusal)),
-            };
-            let now_text = now.to_string();
-            execute(
-                conn,
-                "updating desired capacity",
-                "UPDATE groups SET desired = ?1, touched_at = ?2 WHERE id = ?3",
-                params![to, now_text, group],
-            )?;
-            execute(
-                conn,
-                "updating a policy cooldown",
-                "UPDATE policies SET touched_at = ?1 WHERE id = ?2",
-                params![now_text, policy],
-            )?;
-            Ok(Execution::Scaled { from: record.state.desired, to })
-        })
-        .await
+        self.write(move |conn| execute_in(conn, &tenant, &group, &policy, now)).await
     }
 
     async fn create_policies(
@@ -905,22 +932,20 @@ impl crate::Store for SqliteStore {
     async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError> {
         let _timer = self.metrics.time("find_capability");
         let capability_hash = capability_hash.to_string();
-        self.read(move |conn| {
-            query_one(
-                conn,
-                "reading a capability",
-                "SELECT g.tenant_id AS tenant_id, g.id AS group_id, p.id AS policy_id \
-                 FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
-                 WHERE w.capability_hash = ?1",
-                [&capability_hash],
-                |row| {
-                    Ok(CapabilityTarget {
-                        tenant_id: col(row, "tenant_id")?,
-                        group_id: col(row, "group_id")?,
-                        policy_id: col(row, "policy_id")?,
-                    })
-                },
-            )
+        self.read(move |conn| capability_target(conn, &capability_hash)).await
+    }
+
+    async fn execute_capability(
+        &self,
+        capability_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(CapabilityTarget, Execution)>, StoreError> {
+        let _timer = self.metrics.time("execute_capability");
+        let capability_hash = capability_hash.to_string();
+        self.write(move |conn| {
+            let Some(target) = capability_target(conn, &capability_hash)? else { return Ok(None) };
+            let execution = execute_in(conn, &target.tenant_id, &target.group_id, &target.policy_id, now)?;
+            Ok(Some((target, execution)))
         })
         .await
     }
