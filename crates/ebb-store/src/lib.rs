@@ -6,7 +6,7 @@
 //!
 //! Layout:
 //! - [`model`]: the records the store reads and writes;
-//! - [`error`]: [`StoreError`];
+//! - [`error`]: the errors ([`StoreError`]);
 //! - [`metrics`]: per-operation latency histograms;
 //! - `sqlite`: [`SqliteStore`], with a single writer that commits in groups.
 

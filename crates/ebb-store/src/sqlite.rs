@@ -441,11 +441,11 @@ fn execute_in(
     policy: &str,
     now: Timestamp,
 ) -> Result<Execution, StoreError> {
-    let record = fetch_group(conn, &tenant, &group)?;
+    let record = fetch_group(conn, tenant, group)?;
     if record.state.paused {
         return Ok(Execution::Paused);
     }
-    let policy_record = fetch_policy(conn, &group, &policy)?;
+    let policy_record = fetch_policy(conn, group, policy)?;
     let parsed = Policy::parse(&policy_record.body, "", Origin::Stored)
         .map_err(|err| StoreError::Corrupt(format!("policy {policy}: {err}")))?;
     let input = ExecutionInput {
