@@ -115,6 +115,31 @@ async fn a_group_made_with_the_cli_scales_through_its_capability_url_and_survive
     assert_eq!(shown["group"]["scalingPolicies"].as_array().unwrap().len(), 2);
     let hooks = cli.json(&["webhook", "list", &group, &up]);
     assert_eq!(hooks["webhooks"][0]["metadata"], json!({"source": "monitoring"}));
+    let launch_file = files.path().join("launch.json");
+    let launch = json!({"type": "local_process", "args": {"process": {"command": "ebb", "args": ["demo-app", "--work-ms", "2"]}}});
+    std::fs::write(&launch_file, launch.to_string()).unwrap();
+    cli.ok(&["group", "set-launch", &group, "-f", launch_file.to_str().unwrap()]);
+    assert_eq!(cli.json(&["group", "show", &group])["group"]["launchConfiguration"], launch);
+
+    // Policies: show, update, delete.
+    let update_file = files.path().join("update.yaml");
+    std::fs::write(&update_file, "{name: down more, type: webhook, cooldown: 30, change: -2}").unwrap();
+    cli.ok(&["policy", "update", &group, &down, "-f", update_file.to_str().unwrap()]);
+    let shown = cli.json(&["policy", "show", &group, &down]);
+    assert_eq!((shown["policy"]["name"].as_str(), shown["policy"]["change"].as_i64()), (Some("down more"), Some(-2)));
+    assert!(cli.ok(&["policy", "show", &group, &down]).contains("down more"), "tables show the policy");
+
+    // Webhooks: show, update, delete.
+    let extra = cli.json(&["webhook", "create", &group, &down, "--name", "spare"]);
+    let spare = extra["webhooks"][0]["id"].as_str().unwrap().to_string();
+    cli.ok(&["webhook", "update", &group, &down, &spare, "--name", "renamed", "--metadata", "k=v"]);
+    let hook = cli.json(&["webhook", "show", &group, &down, &spare]);
+    assert_eq!(hook["webhook"]["name"], "renamed");
+    assert_eq!(hook["webhook"]["metadata"], json!({"k": "v"}));
+    cli.ok(&["webhook", "delete", &group, &down, &spare]);
+    assert_eq!(cli.run(&["webhook", "show", &group, &down, &spare]).status.code(), Some(1));
+    cli.ok(&["policy", "delete", &group, &down]);
+    assert_eq!(cli.json(&["policy", "list", &group])["policies"].as_array().unwrap().len(), 1);
 
     // An API error is one line and a non-zero exit code.
     let missing = cli.run(&["group", "show", "nope"]);
@@ -133,7 +158,7 @@ async fn a_group_made_with_the_cli_scales_through_its_capability_url_and_survive
     let cli = Cli { url: server.url.clone(), token: cli.token.clone(), tenant: cli.tenant.clone() };
     let state = || cli.json(&["group", "state", &group])["group"]["desiredCapacity"].as_i64().unwrap();
     assert_eq!(state(), 2);
-    assert_eq!(cli.json(&["policy", "list", &group])["policies"].as_array().unwrap().len(), 2);
+    assert_eq!(cli.json(&["policy", "list", &group])["policies"].as_array().unwrap().len(), 1);
     assert_eq!(cli.json(&["webhook", "list", &group, &up])["webhooks"].as_array().unwrap().len(), 1);
     assert_eq!(cli.json(&["group", "show", &group])["group"]["groupConfiguration"]["maxEntities"], 8);
     let response = reqwest::Client::new().post(&capability).send().await.unwrap();

@@ -303,3 +303,26 @@ async fn item_84_listing_servers_is_not_implemented_and_deleting_one_is_404() {
     api.delete(&api.t(&format!("/groups/{g}/servers/s1?purge=no"))).await.error(400, "InvalidQueryArgument");
     api.delete(&api.t("/groups/missing/servers/s1")).await.error(404, "NoSuchScalingGroupError");
 }
+
+#[tokio::test]
+async fn settings_come_from_the_config_file_under_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ebb.toml");
+    std::fs::write(&file, "public_url = \"https://ebb.example.test/\"\nmax_groups = 1\n").unwrap();
+    let server = Server::start_with(&["--config", file.to_str().unwrap()]);
+    let api = server.tenant("t1").await;
+    let reply = api.post(&api.t("/groups"), group(0, 1)).await;
+    reply.ok(201);
+    assert!(
+        reply.header("location").unwrap().starts_with("https://ebb.example.test/v1.0/t1/groups/"),
+        "{:?}",
+        reply.header("location")
+    );
+    api.post(&api.t("/groups"), group(0, 1)).await.error(422, "ScalingGroupOverLimitError");
+    let limits = api.get(&api.t("/limits")).await;
+    assert_eq!(limits.body["limits"]["absolute"]["maxGroups"], 1);
+    let flagged = Server::start_with(&["--config", file.to_str().unwrap(), "--public-url", "http://flag.example.test"]);
+    let api = flagged.tenant("t1").await;
+    let reply = api.post(&api.t("/groups"), group(0, 1)).await;
+    assert!(reply.header("location").unwrap().starts_with("http://flag.example.test/v1.0/"));
+}

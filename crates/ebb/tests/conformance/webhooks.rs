@@ -103,9 +103,15 @@ async fn item_47_capability_urls_always_answer_202_and_only_live_ones_act() {
     anonymous.post_empty(&unknown).await.ok(202);
     anonymous.post_empty(&format!("{}/v1.0/execute/1/short/", server.url)).await.ok(202);
     anonymous.post_empty(&capability.replace("/execute/1/", "/execute/2/")).await.ok(202);
-    // Paused: 202, no effect.
+    // Paused: 202, no effect. Executions follow their 202s, so wait for each to be counted
+    // before changing the group again.
+    let counted = |line: &'static str| {
+        let anonymous = anonymous.clone();
+        async move { crate::support::eventually(5, || async { anonymous.get("/metrics").await.text.contains(line) }).await }
+    };
     api.post_empty(&api.t(&format!("/groups/{g}/pause"))).await.ok(204);
     anonymous.post_empty(&capability).await.ok(202);
+    assert!(counted("ebb_policy_executions_total{outcome=\"paused\",source=\"capability\"} 1").await);
     // Cooldown: 202, no effect (the policy executed moments ago).
     api.post_empty(&api.t(&format!("/groups/{g}/resume"))).await.ok(204);
     api.put(
@@ -115,6 +121,7 @@ async fn item_47_capability_urls_always_answer_202_and_only_live_ones_act() {
     .await
     .ok(204);
     anonymous.post_empty(&capability).await.ok(202);
+    assert!(counted("ebb_policy_executions_total{outcome=\"cooldown\",source=\"capability\"} 1").await);
     // Deleted: 202, no effect.
     api.delete(&api.t(&format!("/groups/{g}/policies/{p}/webhooks/{w}"))).await.ok(204);
     anonymous.post_empty(&capability).await.ok(202);
