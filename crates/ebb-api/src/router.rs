@@ -58,16 +58,19 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    let body = matches!(method, Method::POST | Method::PUT)
-        && !path.ends_with("/execute")
-        && !path.ends_with("/pause")
-        && !path.ends_with("/resume")
-        && !path.ends_with("/converge")
-        && !path.contains("/execute/");
-    Route { method, path, summary, access, success, body, handler: on(filter, handler) }
+    Route { method, path, summary, access, success, body: false, handler: on(filter, handler) }
 }
 
-/// Every route of the API.
+impl Route {
+    /// Marks the route as taking a JSON body.
+    fn json_body(mut self) -> Self {
+        self.body = true;
+        self
+    }
+}
+
+/// Every route of the API, one per line.
+#[rustfmt::skip]
 pub fn routes() -> Vec<Route> {
     use Access::{Operator, Public, Tenant};
     use Method as M;
@@ -75,199 +78,38 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health),
         route(M::GET, "/metrics", "Prometheus metrics", Public, 200, ops::metrics),
         route(M::GET, "/openapi.json", "This document", Public, 200, ops::openapi),
-        route(M::POST, "/admin/v1/tenants", "Create a tenant", Operator, 201, admin::create_tenant),
+        route(M::POST, "/admin/v1/tenants", "Create a tenant", Operator, 201, admin::create_tenant).json_body(),
         route(M::GET, "/admin/v1/tenants", "List tenants", Operator, 200, admin::list_tenants),
-        route(
-            M::POST,
-            "/admin/v1/tenants/{tenant}/tokens",
-            "Create a token of a tenant; its secret is shown once",
-            Operator,
-            201,
-            admin::create_token,
-        ),
-        route(
-            M::DELETE,
-            "/admin/v1/tenants/{tenant}/tokens/{token}",
-            "Revoke a token",
-            Operator,
-            204,
-            admin::delete_token,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/limits",
-            "Absolute limits (XML when Accept contains xml)",
-            Tenant,
-            200,
-            limits::limits,
-        ),
+        route(M::POST, "/admin/v1/tenants/{tenant}/tokens", "Create a token of a tenant; its secret is shown once", Operator, 201, admin::create_token).json_body(),
+        route(M::DELETE, "/admin/v1/tenants/{tenant}/tokens/{token}", "Revoke a token", Operator, 204, admin::delete_token),
+        route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits),
         route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups",
-            "Create a group, optionally with policies",
-            Tenant,
-            201,
-            groups::create,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}",
-            "Show a group; ?webhooks=true embeds webhooks",
-            Tenant,
-            200,
-            groups::show,
-        ),
-        route(
-            M::DELETE,
-            "/v1.0/{tenant}/groups/{group}",
-            "Delete a group; ?force=true when it has members",
-            Tenant,
-            204,
-            groups::delete,
-        ),
+        route(M::POST, "/v1.0/{tenant}/groups", "Create a group, optionally with policies", Tenant, 201, groups::create).json_body(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}", "Show a group; ?webhooks=true embeds webhooks", Tenant, 200, groups::show),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}", "Delete a group; ?force=true when it has members", Tenant, 204, groups::delete),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/state", "A group's state", Tenant, 200, groups::get_state),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/config",
-            "A group's configuration",
-            Tenant,
-            200,
-            groups::get_config,
-        ),
-        route(
-            M::PUT,
-            "/v1.0/{tenant}/groups/{group}/config",
-            "Replace a group's configuration",
-            Tenant,
-            204,
-            groups::put_config,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/launch",
-            "A group's launch configuration",
-            Tenant,
-            200,
-            groups::get_launch,
-        ),
-        route(
-            M::PUT,
-            "/v1.0/{tenant}/groups/{group}/launch",
-            "Replace a group's launch configuration",
-            Tenant,
-            204,
-            groups::put_launch,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/config", "A group's configuration", Tenant, 200, groups::get_config),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/config", "Replace a group's configuration", Tenant, 204, groups::put_config).json_body(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/launch", "A group's launch configuration", Tenant, 200, groups::get_launch),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/launch", "Replace a group's launch configuration", Tenant, 204, groups::put_launch).json_body(),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/pause", "Pause a group", Tenant, 204, groups::pause),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/resume", "Resume a group", Tenant, 204, groups::resume),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/converge", "Converge a group now", Tenant, 204, groups::converge),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/servers",
-            "Not implemented",
-            Tenant,
-            501,
-            groups::servers_not_implemented,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/servers/{server}",
-            "Not implemented",
-            Tenant,
-            501,
-            groups::servers_not_implemented,
-        ),
-        route(
-            M::DELETE,
-            "/v1.0/{tenant}/groups/{group}/servers/{server}",
-            "Remove a member; ?replace= and ?purge=",
-            Tenant,
-            202,
-            groups::delete_server,
-        ),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/servers", "Not implemented", Tenant, 501, groups::servers_not_implemented),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Not implemented", Tenant, 501, groups::servers_not_implemented),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/policies",
-            "Create policies (a JSON array)",
-            Tenant,
-            201,
-            policies::create,
-        ),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Show a policy", Tenant, 200, policies::show),
-        route(
-            M::PUT,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}",
-            "Replace a policy (same type)",
-            Tenant,
-            204,
-            policies::replace,
-        ),
-        route(
-            M::DELETE,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}",
-            "Delete a policy and its webhooks",
-            Tenant,
-            204,
-            policies::delete,
-        ),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/execute",
-            "Execute a policy now",
-            Tenant,
-            202,
-            policies::execute,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks",
-            "List webhooks",
-            Tenant,
-            200,
-            webhooks::list,
-        ),
-        route(
-            M::POST,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks",
-            "Create webhooks (a JSON array); capability URLs are shown once",
-            Tenant,
-            201,
-            webhooks::create,
-        ),
-        route(
-            M::GET,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}",
-            "Show a webhook",
-            Tenant,
-            200,
-            webhooks::show,
-        ),
-        route(
-            M::PUT,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}",
-            "Replace a webhook's name and metadata",
-            Tenant,
-            204,
-            webhooks::replace,
-        ),
-        route(
-            M::DELETE,
-            "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}",
-            "Delete a webhook",
-            Tenant,
-            204,
-            webhooks::delete,
-        ),
-        route(
-            M::POST,
-            "/v1.0/execute/{version}/{secret}",
-            "Execute through a capability URL (always 202)",
-            Public,
-            202,
-            webhooks::execute_capability,
-        ),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Replace a policy (same type)", Tenant, 204, policies::replace).json_body(),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Delete a policy and its webhooks", Tenant, 204, policies::delete),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/execute", "Execute a policy now", Tenant, 202, policies::execute),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "List webhooks", Tenant, 200, webhooks::list),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "Create webhooks (a JSON array); capability URLs are shown once", Tenant, 201, webhooks::create).json_body(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Show a webhook", Tenant, 200, webhooks::show),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Replace a webhook's name and metadata", Tenant, 204, webhooks::replace).json_body(),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Delete a webhook", Tenant, 204, webhooks::delete),
+        route(M::POST, "/v1.0/execute/{version}/{secret}", "Execute through a capability URL (always 202)", Public, 202, webhooks::execute_capability),
     ]
 }
 

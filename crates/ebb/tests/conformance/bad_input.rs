@@ -97,5 +97,7 @@ async fn health_metrics_and_openapi() {
     ] {
         assert!(paths.contains_key(path), "{path} documented");
     }
-    assert!(paths["/v1.0/{tenant}/groups"].get("post").is_some());
+    assert!(paths["/v1.0/{tenant}/groups"]["post"]["requestBody"].is_object(), "creating a group takes a body");
+    assert!(paths["/v1.0/{tenant}/groups/{group}/policies/{policy}/execute"]["post"].get("requestBody").is_none());
+    assert_eq!(paths["/v1.0/{tenant}/groups/{group}"]["delete"]["parameters"].as_array().unwrap().len(), 2);
 }
