@@ -13,10 +13,12 @@
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
 //! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping);
+//! - [`converge`]: the convergence planner (desired capacity and observed members to steps);
 //! - [`secret`]: hashing of capability and token secrets;
 //! - [`limits`]: absolute limits per tenant, group and policy.
 
 pub mod capacity;
+pub mod converge;
 pub mod group;
 pub mod json;
 pub mod launch;

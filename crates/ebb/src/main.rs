@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod demo_app;
 mod serve;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Args {
 enum Command {
     /// Run the service.
     Serve(serve::ServeArgs),
+    /// Run a demo HTTP service whose response time grows with load (a workload to scale).
+    DemoApp(demo_app::DemoArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -39,6 +42,13 @@ fn main() -> ExitCode {
     };
     match args.command {
         Command::Serve(serve_args) => match runtime.block_on(serve::run(serve_args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::DemoApp(demo_args) => match runtime.block_on(demo_app::run(demo_args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("error: {err:#}");
