@@ -137,12 +137,14 @@ pub struct Scope<'a> {
     pub policy: &'a str,
     /// The webhook, when there is one.
     pub webhook: &'a str,
+    /// The member (server), when there is one.
+    pub member: &'a str,
 }
 
 impl Scope<'_> {
     /// Maps a store error to the Otter error for this resource.
     pub fn error(&self, err: StoreError) -> ApiError {
-        let Scope { tenant: t, group: g, policy: p, webhook: w } = *self;
+        let Scope { tenant: t, group: g, policy: p, webhook: w, member: m } = *self;
         match err {
             StoreError::GroupNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,
@@ -185,6 +187,18 @@ impl Scope<'_> {
                 format!(
                     "Currently there are {current} webhooks for tenant {t}, scaling group {g}, policy {p}. \
                      Creating {adding} new webhooks would exceed the webhook limit of {limit} per policy."
+                ),
+            ),
+            StoreError::MemberNotFound => ApiError::otter(
+                StatusCode::NOT_FOUND,
+                "ServerNotFoundError",
+                format!("Active server {m} not found in tenant {t}'s group {g}"),
+            ),
+            StoreError::BelowMinimum { min } => ApiError::otter(
+                StatusCode::FORBIDDEN,
+                "CannotDeleteServerBelowMinError",
+                format!(
+                    "Cannot remove server {m} from tenant {t}'s group {g}. It will reduce number of servers below required minimum {min}."
                 ),
             ),
             StoreError::GroupNotEmpty => ApiError::otter(

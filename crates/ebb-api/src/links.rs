@@ -33,6 +33,11 @@ impl Links {
         format!("{}policies/", self.group(tenant, group))
     }
 
+    /// A member's URL (`.../servers/{id}/`, as Otter names members).
+    pub fn server(&self, tenant: &str, group: &str, member: &str) -> String {
+        format!("{}servers/{member}/", self.group(tenant, group))
+    }
+
     /// A policy's self URL.
     pub fn policy(&self, tenant: &str, group: &str, policy: &str) -> String {
         format!("{}{policy}/", self.policies(tenant, group))

@@ -164,7 +164,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         let mut starting: Vec<&ObservedMember> =
             counted.iter().copied().filter(|m| m.state == MemberState::Starting).collect();
         starting.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
-        let mut ready: Vec<&ObservedMember> = counted.iter().copied().filter(|m| m.state == MemberState::Ready).collect();
+        let mut ready: Vec<&ObservedMember> =
+            counted.iter().copied().filter(|m| m.state == MemberState::Ready).collect();
         ready.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         victims.extend(starting.into_iter().chain(ready).take(counted.len() - desired));
         for victim in &victims {
@@ -202,7 +203,13 @@ mod tests {
     }
 
     fn member(id: &str, created: i64, state: MemberState) -> ObservedMember {
-        ObservedMember { id: id.into(), created_at: t(created), state, in_balancer: state == MemberState::Ready, in_flight: 0 }
+        ObservedMember {
+            id: id.into(),
+            created_at: t(created),
+            state,
+            in_balancer: state == MemberState::Ready,
+            in_flight: 0,
+        }
     }
 
     fn input(desired: u32, members: &[ObservedMember]) -> PlanInput<'_> {
@@ -236,12 +243,28 @@ mod tests {
         // One row per destiny of the table in the module documentation.
         let cases: Vec<(ObservedMember, Vec<Step>, bool)> = vec![
             (member("r", 0, MemberState::Ready), vec![], true),
-            (ObservedMember { in_balancer: false, ..member("r", 0, MemberState::Ready) }, vec![Step::AddToBalancer { member: "r".into() }], true),
+            (
+                ObservedMember { in_balancer: false, ..member("r", 0, MemberState::Ready) },
+                vec![Step::AddToBalancer { member: "r".into() }],
+                true,
+            ),
             (member("s", 90, MemberState::Starting), vec![], true),
             (member("s", 50, MemberState::Starting), vec![stop("s", StopReason::BuildTimeout), Step::Start], false),
-            (member("d", 0, MemberState::Draining { since: t(99) }), vec![stop("d", StopReason::Drained), Step::Start], false),
-            (ObservedMember { in_flight: 2, ..member("d", 0, MemberState::Draining { since: t(95) }) }, vec![Step::Start], false),
-            (ObservedMember { in_flight: 2, ..member("d", 0, MemberState::Draining { since: t(90) }) }, vec![stop("d", StopReason::Drained), Step::Start], false),
+            (
+                member("d", 0, MemberState::Draining { since: t(99) }),
+                vec![stop("d", StopReason::Drained), Step::Start],
+                false,
+            ),
+            (
+                ObservedMember { in_flight: 2, ..member("d", 0, MemberState::Draining { since: t(95) }) },
+                vec![Step::Start],
+                false,
+            ),
+            (
+                ObservedMember { in_flight: 2, ..member("d", 0, MemberState::Draining { since: t(90) }) },
+                vec![stop("d", StopReason::Drained), Step::Start],
+                false,
+            ),
             (member("x", 0, MemberState::Stopping), vec![Step::Start], false),
             (member("e", 0, MemberState::Exited), vec![Step::Forget { member: "e".into() }, Step::Start], false),
         ];

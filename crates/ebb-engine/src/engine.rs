@@ -3,22 +3,112 @@
 use std::sync::Arc;
 
 use ebb_core::capacity::Refusal;
-use ebb_store::{Execution, Store, StoreError};
+use ebb_core::group::GroupConfig;
+use ebb_core::limits::Limits;
+use ebb_store::{Execution, GroupRecord, NewGroup, PolicyRecord, Store, StoreError};
+use serde_json::Value;
 
 use crate::clock::Clock;
+use crate::converger::{Converger, Observation, Trigger};
 use crate::metrics::{EngineMetrics, Outcome, Source};
 
-/// Changes groups through the store, with the time of its clock.
+/// Changes groups through the store, with the time of its clock, and has them converged.
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: EngineMetrics,
+    converger: Arc<Converger>,
 }
 
 impl Engine {
-    /// An engine over `store`, reading time from `clock`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: EngineMetrics) -> Self {
-        Engine { store, clock, metrics }
+    /// An engine over `store`, reading time from `clock`, converging through `converger`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        metrics: EngineMetrics,
+        converger: Arc<Converger>,
+    ) -> Self {
+        Engine { store, clock, metrics, converger }
+    }
+
+    /// The converger.
+    pub fn converger(&self) -> &Arc<Converger> {
+        &self.converger
+    }
+
+    /// What the last convergence pass observed of a group.
+    pub fn observation(&self, group: &str) -> Observation {
+        self.converger.observation(group)
+    }
+
+    /// Creates a group and starts converging it.
+    pub async fn create_group(
+        &self,
+        group: NewGroup,
+        limits: Limits,
+    ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
+        let created = self.store.create_group(group, limits, self.clock.now()).await?;
+        self.converger.trigger(&created.0.id, Trigger::User);
+        Ok(created)
+    }
+
+    /// Replaces a group's configuration (re-clamping desired capacity) and converges it.
+    pub async fn replace_config(
+        &self,
+        tenant: &str,
+        group: &str,
+        config: GroupConfig,
+    ) -> Result<GroupRecord, StoreError> {
+        let record = self.store.replace_config(tenant, group, config).await?;
+        self.converger.trigger(group, Trigger::User);
+        Ok(record)
+    }
+
+    /// Replaces a group's launch configuration; existing members are left as they are, and
+    /// members started from now on use it.
+    pub async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError> {
+        self.store.replace_launch(tenant, group, launch).await
+    }
+
+    /// Pauses or resumes a group; resuming converges it.
+    pub async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError> {
+        self.store.set_paused(tenant, group, paused).await?;
+        if !paused {
+            self.converger.trigger(group, Trigger::User);
+        }
+        Ok(())
+    }
+
+    /// Deletes a group: it disappears from the API at once; its members are drained and
+    /// stopped, then it is removed.
+    pub async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError> {
+        self.store.delete_group(tenant, group, force).await?;
+        self.converger.trigger(group, Trigger::User);
+        Ok(())
+    }
+
+    /// Converges a group now.
+    pub fn converge(&self, group: &str) {
+        self.converger.trigger(group, Trigger::User);
+    }
+
+    /// Removes a member: with `replace`, a new one takes its place; with `purge`, it is
+    /// drained and stopped, otherwise it keeps running, no longer managed.
+    pub async fn remove_member(
+        &self,
+        tenant: &str,
+        group: &str,
+        member: &str,
+        replace: bool,
+        purge: bool,
+    ) -> Result<(), StoreError> {
+        self.store.remove_member(tenant, group, member, replace).await?;
+        if purge {
+            self.converger.remove_member(group, member);
+        } else {
+            self.converger.disown_member(group, member).await?;
+        }
+        Ok(())
     }
 
     /// The store the engine writes to.
@@ -50,6 +140,9 @@ impl Engine {
         match result {
             Ok(Some((target, execution))) => {
                 self.record(Source::Capability, &target.tenant_id, &target.group_id, &target.policy_id, &Ok(execution));
+                if let Execution::Scaled { .. } | Execution::Refused(_) = execution {
+                    self.converger.trigger(&target.group_id, Trigger::User);
+                }
             }
             Ok(None) => {
                 self.metrics.execution(Source::Capability, Outcome::NotFound);
@@ -65,6 +158,10 @@ impl Engine {
     async fn execute(&self, source: Source, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
         let result = self.store.execute_policy(tenant, group, policy, self.clock.now()).await;
         self.record(source, tenant, group, policy, &result);
+        // Even an execution that changed nothing converges the group (Otter §4.2 step 8).
+        if let Ok(Execution::Scaled { .. } | Execution::Refused(_)) = result {
+            self.converger.trigger(group, Trigger::User);
+        }
         result
     }
 

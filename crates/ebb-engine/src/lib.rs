@@ -9,9 +9,12 @@
 //! - [`metrics`]: counters of policy executions by outcome;
 //! - [`engine`]: [`Engine`], the operations on groups.
 
+pub mod balancer;
 pub mod clock;
+pub mod converger;
 pub mod engine;
 pub mod metrics;
+pub mod provider;
 
 pub use clock::{Clock, SystemClock};
 pub use engine::Engine;

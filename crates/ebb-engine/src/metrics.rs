@@ -94,3 +94,73 @@ impl EngineMetrics {
             .unwrap_or(0)
     }
 }
+
+/// Exports the built-in load balancers' statistics at each scrape, per group and member:
+/// `ebb_balancer_requests_per_second`, `ebb_balancer_in_flight`,
+/// `ebb_balancer_open_connections`, `ebb_balancer_error_rate`,
+/// `ebb_balancer_response_time_milliseconds{quantile}` and `ebb_balancer_requests_total`.
+pub struct BalancerCollector(pub std::sync::Arc<crate::converger::Converger>);
+
+impl std::fmt::Debug for BalancerCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BalancerCollector")
+    }
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+impl prometheus_client::collector::Collector for BalancerCollector {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+
+        let mut rows: Vec<(Labels, crate::balancer::TrafficStats)> = Vec::new();
+        for (group, stats) in self.0.all_balancer_stats() {
+            let port = stats.port.to_string();
+            rows.push((
+                vec![("group", group.clone()), ("port", port.clone()), ("member", String::new())],
+                stats.group.clone(),
+            ));
+            for member in stats.members {
+                rows.push((
+                    vec![("group", group.clone()), ("port", port.clone()), ("member", member.member_id)],
+                    member.traffic,
+                ));
+            }
+        }
+        let gauges: [(&str, &str, fn(&crate::balancer::TrafficStats) -> f64); 4] = [
+            ("ebb_balancer_requests_per_second", "Requests per second over the last 10 s", |t| t.requests_per_second),
+            ("ebb_balancer_in_flight", "Requests in flight", |t| t.in_flight as f64),
+            ("ebb_balancer_open_connections", "Open connections", |t| t.open_connections as f64),
+            ("ebb_balancer_error_rate", "Errors per request over the last 10 s", |t| t.error_rate),
+        ];
+        for (name, help, value) in gauges {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (labels, traffic) in &rows {
+                metric.encode_family(labels)?.encode_gauge(&value(traffic))?;
+            }
+        }
+        let mut latency = encoder.encode_descriptor(
+            "ebb_balancer_response_time_milliseconds",
+            "Time to response headers over recent requests",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (labels, traffic) in &rows {
+            for (quantile, value) in [("0.5", traffic.p50_ms), ("0.95", traffic.p95_ms), ("0.99", traffic.p99_ms)] {
+                let mut with_quantile = labels.clone();
+                with_quantile.push(("quantile", quantile.to_string()));
+                latency.encode_family(&with_quantile)?.encode_gauge(&value)?;
+            }
+        }
+        let mut total = encoder.encode_descriptor(
+            "ebb_balancer_requests",
+            "Requests through the balancer",
+            None,
+            MetricType::Counter,
+        )?;
+        for (labels, traffic) in &rows {
+            total.encode_family(labels)?.encode_counter::<Labels, _, f64>(&traffic.requests_total, None)?;
+        }
+        Ok(())
+    }
+}

@@ -27,6 +27,15 @@ pub enum StoreError {
         /// The limit.
         limit: usize,
     },
+    /// No member with that id in the group.
+    #[error("no such member")]
+    MemberNotFound,
+    /// Removing a member without replacement would take the group below its minimum.
+    #[error("the group is at its minimum of {min}")]
+    BelowMinimum {
+        /// The minimum.
+        min: u32,
+    },
     /// The group would have more policies than allowed.
     #[error("policy limit of {limit} exceeded")]
     PolicyLimit {

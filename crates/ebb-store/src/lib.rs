@@ -150,6 +150,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(CapabilityTarget, Execution)>, StoreError>;
     /// What a capability URL executes, by the hash of its secret.
     async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
+
+    /// The ids of every group, those being deleted included (for convergence).
+    async fn group_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// A group by id alone, also while it is being deleted (for convergence).
+    async fn group_by_id(&self, group: &str) -> Result<Option<GroupRecord>, StoreError>;
+    /// Records the outcome of a convergence pass.
+    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError>;
+    /// Removes a group that is being deleted, once its members are gone.
+    async fn purge_group(&self, group: &str) -> Result<(), StoreError>;
+    /// Records a member before it is started, so that it is never left unmanaged.
+    async fn insert_member(&self, member: MemberRecord) -> Result<(), StoreError>;
+    /// Records a started member's process id.
+    async fn set_member_pid(&self, member: &str, pid: u32) -> Result<(), StoreError>;
+    /// Forgets a member that is gone.
+    async fn delete_member(&self, member: &str) -> Result<(), StoreError>;
+    /// The members of a group, or of every group, oldest first.
+    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError>;
+    /// Checks that a member may be removed from a group and, without `replace`, lowers desired
+    /// capacity by one (refusing to go below the minimum).
+    async fn remove_member(&self, tenant: &str, group: &str, member: &str, replace: bool) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing).

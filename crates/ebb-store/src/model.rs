@@ -86,6 +86,8 @@ pub struct GroupState {
     pub errors: Vec<String>,
     /// When a policy of the group last executed successfully.
     pub touched_at: Option<Timestamp>,
+    /// Deleted by its tenant; hidden from the API until its members are gone.
+    pub deleting: bool,
 }
 
 /// A scaling group.
@@ -189,4 +191,21 @@ pub enum Execution {
     Refused(ebb_core::capacity::Refusal),
     /// The group is paused.
     Paused,
+}
+
+/// A member of a group, as recorded before it is started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    /// Its id.
+    pub id: String,
+    /// Its group.
+    pub group_id: String,
+    /// `{launch name}-as{8 hex}`.
+    pub name: String,
+    /// The port it was given.
+    pub port: u16,
+    /// Its process id, once started.
+    pub pid: Option<u32>,
+    /// When it was started.
+    pub created_at: Timestamp,
 }

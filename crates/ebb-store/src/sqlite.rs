@@ -37,7 +37,10 @@ const MAX_BATCH: usize = 512;
 /// Read connections kept open.
 const READERS: usize = 4;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!("../migrations/sqlite/0002_members.sql")),
+];
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
@@ -238,6 +241,7 @@ fn group_from_row(row: &Row<'_>) -> Result<GroupRecord, StoreError> {
             status,
             errors,
             touched_at: parse_optional_time(col(row, "touched_at")?)?,
+            deleting: col::<bool>(row, "deleting")?,
         },
         created_at: parse_time(&col::<String>(row, "created_at")?)?,
     })
@@ -258,6 +262,17 @@ fn webhook_from_row(row: &Row<'_>) -> Result<WebhookRecord, StoreError> {
         _ => return Err(StoreError::Corrupt("webhook metadata is not an object".into())),
     };
     Ok(WebhookRecord { id: col(row, "id")?, policy_id: col(row, "policy_id")?, name: col(row, "name")?, metadata })
+}
+
+fn member_from_row(row: &Row<'_>) -> Result<MemberRecord, StoreError> {
+    Ok(MemberRecord {
+        id: col(row, "id")?,
+        group_id: col(row, "group_id")?,
+        name: col(row, "name")?,
+        port: col(row, "port")?,
+        pid: col(row, "pid")?,
+        created_at: parse_time(&col::<String>(row, "created_at")?)?,
+    })
 }
 
 fn token_from_row(row: &Row<'_>) -> Result<Token, StoreError> {
@@ -338,8 +353,8 @@ fn fetch_group(conn: &Connection, tenant: &str, group: &str) -> Result<GroupReco
     query_one(
         conn,
         "reading a group",
-        "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at \
-         FROM groups WHERE tenant_id = ?1 AND id = ?2",
+        "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+         FROM groups WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0",
         params![tenant, group],
         group_from_row,
     )?
@@ -362,7 +377,7 @@ fn require(conn: &Connection, tenant: &str, group: &str, policy: Option<&str>) -
     let groups = count(
         conn,
         "checking a group",
-        "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND id = ?2",
+        "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0",
         params![tenant, group],
     )?;
     if groups == 0 {
@@ -421,7 +436,7 @@ fn capability_target(conn: &Connection, capability_hash: &str) -> Result<Option<
         "reading a capability",
         "SELECT g.tenant_id AS tenant_id, g.id AS group_id, p.id AS policy_id \
          FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
-         WHERE w.capability_hash = ?1",
+         WHERE w.capability_hash = ?1 AND g.deleting = 0",
         [capability_hash],
         |row| {
             Ok(CapabilityTarget {
@@ -584,7 +599,7 @@ impl crate::Store for SqliteStore {
     ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
         let _timer = self.metrics.time("create_group");
         self.write(move |conn| {
-            let existing = count(conn, "counting groups", "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1", [&group.tenant_id])?;
+            let existing = count(conn, "counting groups", "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND deleting = 0", [&group.tenant_id])?;
             if existing >= limits.max_groups {
                 return Err(StoreError::GroupLimit { limit: limits.max_groups });
             }
@@ -614,7 +629,14 @@ impl crate::Store for SqliteStore {
                 tenant_id: group.tenant_id,
                 config: group.config,
                 launch: group.launch,
-                state: GroupState { desired, paused: false, status: GroupStatus::Active, errors: Vec::new(), touched_at: None },
+                state: GroupState {
+                    desired,
+                    paused: false,
+                    status: GroupStatus::Active,
+                    errors: Vec::new(),
+                    touched_at: None,
+                    deleting: false,
+                },
                 created_at: now,
             };
             Ok((record, policies))
@@ -630,8 +652,8 @@ impl crate::Store for SqliteStore {
             query_all(
                 conn,
                 "listing groups",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at \
-                 FROM groups WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                 FROM groups WHERE tenant_id = ?1 AND id > ?2 AND deleting = 0 ORDER BY id LIMIT ?3",
                 params![tenant, marker, limit],
                 group_from_row,
             )
@@ -672,7 +694,7 @@ impl crate::Store for SqliteStore {
             execute_one(
                 conn,
                 "updating a launch config",
-                "UPDATE groups SET launch = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                "UPDATE groups SET launch = ?1 WHERE tenant_id = ?2 AND id = ?3 AND deleting = 0",
                 params![launch.to_string(), tenant, group],
                 StoreError::GroupNotFound,
             )
@@ -687,7 +709,7 @@ impl crate::Store for SqliteStore {
             execute_one(
                 conn,
                 "pausing a group",
-                "UPDATE groups SET paused = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                "UPDATE groups SET paused = ?1 WHERE tenant_id = ?2 AND id = ?3 AND deleting = 0",
                 params![paused, tenant, group],
                 StoreError::GroupNotFound,
             )
@@ -703,7 +725,7 @@ impl crate::Store for SqliteStore {
             if !force && record.state.desired != 0 {
                 return Err(StoreError::GroupNotEmpty);
             }
-            execute(conn, "deleting a group", "DELETE FROM groups WHERE id = ?1", [&group])?;
+            execute(conn, "deleting a group", "UPDATE groups SET deleting = 1 WHERE id = ?1", [&group])?;
             Ok(())
         })
         .await
@@ -946,6 +968,142 @@ impl crate::Store for SqliteStore {
             let Some(target) = capability_target(conn, &capability_hash)? else { return Ok(None) };
             let execution = execute_in(conn, &target.tenant_id, &target.group_id, &target.policy_id, now)?;
             Ok(Some((target, execution)))
+        })
+        .await
+    }
+
+    async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+        let _timer = self.metrics.time("group_ids");
+        self.read(|conn| {
+            query_all(conn, "listing group ids", "SELECT id FROM groups ORDER BY id", [], |row| col(row, "id"))
+        })
+        .await
+    }
+
+    async fn group_by_id(&self, group: &str) -> Result<Option<GroupRecord>, StoreError> {
+        let _timer = self.metrics.time("group_by_id");
+        let group = group.to_string();
+        self.read(move |conn| {
+            query_one(
+                conn,
+                "reading a group",
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                 FROM groups WHERE id = ?1",
+                [&group],
+                group_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_group_status");
+        let group = group.to_string();
+        self.write(move |conn| {
+            let errors = serde_json::to_string(&errors).map_err(|err| StoreError::Corrupt(format!("error reasons: {err}")))?;
+            execute(
+                conn,
+                "updating a group status",
+                "UPDATE groups SET status = ?1, error_reasons = ?2 WHERE id = ?3 AND (status <> ?1 OR error_reasons <> ?2)",
+                params![status.as_str(), errors, group],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge_group(&self, group: &str) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("purge_group");
+        let group = group.to_string();
+        self.write(move |conn| {
+            execute(conn, "purging a group", "DELETE FROM groups WHERE id = ?1 AND deleting = 1", [&group])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_member(&self, member: MemberRecord) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("insert_member");
+        self.write(move |conn| {
+            execute(
+                conn,
+                "inserting a member",
+                "INSERT INTO members (id, group_id, name, port, pid, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    member.id,
+                    member.group_id,
+                    member.name,
+                    member.port,
+                    member.pid,
+                    member.created_at.to_string()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_member_pid(&self, member: &str, pid: u32) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_member_pid");
+        let member = member.to_string();
+        self.write(move |conn| {
+            execute(conn, "updating a member", "UPDATE members SET pid = ?1 WHERE id = ?2", params![pid, member])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_member(&self, member: &str) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("delete_member");
+        let member = member.to_string();
+        self.write(move |conn| {
+            execute(conn, "deleting a member", "DELETE FROM members WHERE id = ?1", [&member])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError> {
+        let _timer = self.metrics.time("list_members");
+        let group = group.map(str::to_string);
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "listing members",
+                "SELECT id, group_id, name, port, pid, created_at FROM members WHERE ?1 IS NULL OR group_id = ?1 ORDER BY created_at, id",
+                [&group],
+                member_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn remove_member(&self, tenant: &str, group: &str, member: &str, replace: bool) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("remove_member");
+        let (tenant, group, member) = (tenant.to_string(), group.to_string(), member.to_string());
+        self.write(move |conn| {
+            let record = fetch_group(conn, &tenant, &group)?;
+            let found = count(
+                conn,
+                "checking a member",
+                "SELECT COUNT(*) FROM members WHERE group_id = ?1 AND id = ?2",
+                params![group, member],
+            )?;
+            if found == 0 {
+                return Err(StoreError::MemberNotFound);
+            }
+            if !replace {
+                if record.state.desired <= record.config.min_entities {
+                    return Err(StoreError::BelowMinimum { min: record.config.min_entities });
+                }
+                execute(
+                    conn,
+                    "updating desired capacity",
+                    "UPDATE groups SET desired = desired - 1 WHERE id = ?1",
+                    [&group],
+                )?;
+            }
+            Ok(())
         })
         .await
     }

@@ -18,6 +18,9 @@ pub struct FileConfig {
     pub max_groups: Option<usize>,
     pub max_policies_per_group: Option<usize>,
     pub max_webhooks_per_policy: Option<usize>,
+    pub build_timeout: Option<f64>,
+    pub self_heal_interval: Option<f64>,
+    pub balancer_host: Option<std::net::Ipv4Addr>,
 }
 
 impl FileConfig {
@@ -38,12 +41,26 @@ pub struct Settings {
     pub tenant_requests_per_minute: u32,
     pub capability_requests_per_second: u32,
     pub limits: ebb_core::limits::Limits,
+    pub converge: ebb_engine::converger::ConvergeSettings,
 }
 
 impl Settings {
     /// Flag-or-environment values first, then the file, then defaults.
     pub fn resolve(flags: FileConfig, file: FileConfig) -> Settings {
         let defaults = ebb_core::limits::Limits::default();
+        let converge_defaults = ebb_engine::converger::ConvergeSettings::default();
+        let seconds = |value: Option<f64>, default: std::time::Duration| {
+            value.filter(|s| s.is_finite() && *s > 0.0).map(std::time::Duration::from_secs_f64).unwrap_or(default)
+        };
+        let converge = ebb_engine::converger::ConvergeSettings {
+            build_timeout: seconds(flags.build_timeout.or(file.build_timeout), converge_defaults.build_timeout),
+            self_heal_interval: seconds(
+                flags.self_heal_interval.or(file.self_heal_interval),
+                converge_defaults.self_heal_interval,
+            ),
+            balancer_host: flags.balancer_host.or(file.balancer_host).unwrap_or(converge_defaults.balancer_host),
+            ..converge_defaults
+        };
         Settings {
             listen: flags.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9000".to_string()),
             store: flags.store.or(file.store).unwrap_or_else(|| "sqlite://ebb.db".to_string()),
@@ -67,6 +84,7 @@ impl Settings {
                     .or(file.max_webhooks_per_policy)
                     .unwrap_or(defaults.max_webhooks_per_policy),
             },
+            converge,
         }
     }
 }

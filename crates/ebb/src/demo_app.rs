@@ -104,7 +104,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     });
     let app = Router::new().route("/", get(work)).route("/health", get(health)).with_state(demo);
     let address = format!("{}:{port}", args.host);
-    let listener = tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
     println!("demo-app listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("demo-app failed")
 }

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use ebb_api::{ApiConfig, AppState};
+use ebb_engine::converger::{Converger, Trigger};
+use ebb_engine::metrics::BalancerCollector;
+use ebb_engine::provider::local_process::LocalProcesses;
 use ebb_engine::{Engine, EngineMetrics, SystemClock};
 use ebb_store::StoreMetrics;
 use prometheus_client::registry::Registry;
@@ -36,6 +39,15 @@ pub struct ServeArgs {
     /// Requests one capability URL may take per second [default: 10].
     #[arg(long, env = "EBB_CAPABILITY_REQUESTS_PER_SECOND")]
     capability_requests_per_second: Option<u32>,
+    /// Seconds a member may take to become ready before it is replaced [default: 60].
+    #[arg(long, env = "EBB_BUILD_TIMEOUT")]
+    build_timeout: Option<f64>,
+    /// Seconds between self-heal passes over every group [default: 10].
+    #[arg(long, env = "EBB_SELF_HEAL_INTERVAL")]
+    self_heal_interval: Option<f64>,
+    /// Address the built-in load balancers listen on [default: 0.0.0.0].
+    #[arg(long, env = "EBB_BALANCER_HOST")]
+    balancer_host: Option<std::net::Ipv4Addr>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -52,10 +64,14 @@ fn init_logging(json: bool) {
     }
 }
 
+/// The SQLite file of a store URL; files that belong with the store are named after it.
+fn store_file(store_url: &str) -> &str {
+    store_url.strip_prefix("sqlite://").or_else(|| store_url.strip_prefix("sqlite:")).unwrap_or("ebb.db")
+}
+
 /// Where the generated operator token lives: beside the SQLite file.
 fn token_file(store_url: &str) -> PathBuf {
-    let path = store_url.strip_prefix("sqlite://").or_else(|| store_url.strip_prefix("sqlite:")).unwrap_or("ebb.db");
-    PathBuf::from(format!("{path}.operator-token"))
+    PathBuf::from(format!("{}.operator-token", store_file(store_url)))
 }
 
 /// The operator token: `EBB_OPERATOR_TOKEN`, else the token file, else a new one written
@@ -129,6 +145,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_url: args.public_url,
             tenant_requests_per_minute: args.tenant_requests_per_minute,
             capability_requests_per_second: args.capability_requests_per_second,
+            build_timeout: args.build_timeout,
+            self_heal_interval: args.self_heal_interval,
+            balancer_host: args.balancer_host,
             ..FileConfig::default()
         },
         file,
@@ -138,7 +157,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open store {}", settings.store))?;
     let operator_token = operator_token(&settings.store)?;
-    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), EngineMetrics::new(&mut registry)));
+    let clock = Arc::new(SystemClock);
+    let (events, event_queue) = tokio::sync::mpsc::unbounded_channel();
+    let logs_dir = PathBuf::from(format!("{}.members", store_file(&settings.store)));
+    let processes = Arc::new(
+        LocalProcesses::new(logs_dir.clone(), events)
+            .with_context(|| format!("cannot create the member log directory {}", logs_dir.display()))?,
+    );
+    let converger = Converger::new(store.clone(), clock.clone(), processes, settings.converge.clone());
+    converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
+    registry.register_collector(Box::new(BalancerCollector(converger.clone())));
+    let engine = Arc::new(Engine::new(store, clock, EngineMetrics::new(&mut registry), converger.clone()));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -152,10 +181,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         capability_requests_per_second: settings.capability_requests_per_second,
     };
     let state = AppState::new(engine, config, registry);
+    let (stop_converging, converging_stopped) = tokio::sync::oneshot::channel::<()>();
+    let converger_task = tokio::spawn(converger.clone().run(event_queue, async move {
+        let _ = converging_stopped.await;
+    }));
+    for group in converger.group_ids().await.context("cannot list groups")? {
+        converger.trigger(&group, Trigger::User);
+    }
     tracing::info!(%address, %public_url, store = %settings.store, "listening");
     // One line on stdout for scripts and tests to learn the address (useful with port 0).
     println!("listening on http://{address}");
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
-    tracing::info!("stopped");
+    let _ = stop_converging.send(());
+    let _ = converger_task.await;
+    let stopped = converger.stop_all().await;
+    tracing::info!(members = stopped, "stopped");
     Ok(())
 }

@@ -11,6 +11,7 @@ use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::policy::{Origin, Policy};
 use ebb_core::{Invalid, InvalidKind};
+use ebb_engine::converger::Observation;
 use ebb_store::{GroupRecord, NewGroup, PolicyRecord};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -58,7 +59,13 @@ fn parse_create(body: &Value, now: Timestamp) -> Result<CreateBody, Invalid> {
 }
 
 /// The whole group document (`{"group": ...}` of create and show).
-fn manifest(links: &Links, group: &GroupRecord, policies: &[PolicyRecord], webhooks: Option<&[Vec<Value>]>) -> Value {
+fn manifest(
+    links: &Links,
+    group: &GroupRecord,
+    observation: &Observation,
+    policies: &[PolicyRecord],
+    webhooks: Option<&[Vec<Value>]>,
+) -> Value {
     let tenant = &group.tenant_id;
     let policy_list: Vec<Value> = policies
         .iter()
@@ -86,7 +93,7 @@ fn manifest(links: &Links, group: &GroupRecord, policies: &[PolicyRecord], webho
         "links": self_links(links.group(tenant, &group.id)),
         "groupConfiguration": group.config,
         "launchConfiguration": group.launch,
-        "state": view::state(group),
+        "state": view::state(links, group, observation),
         "scalingPolicies": policy_list,
         "scalingPolicies_links": policy_links,
     }})
@@ -111,14 +118,11 @@ pub async fn create(
         policies: parsed.policies,
     };
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
-    let (group, policies) = state
-        .store()
-        .create_group(new_group, state.config.limits, state.now())
-        .await
-        .map_err(|err| scope.error(err))?;
+    let (group, policies) =
+        state.engine.create_group(new_group, state.config.limits).await.map_err(|err| scope.error(err))?;
     tracing::info!(tenant = %group.tenant_id, group = %group.id, desired = group.state.desired, "group created");
     let location = state.links.group(&group.tenant_id, &group.id);
-    let body = manifest(&state.links, &group, &policies, None);
+    let body = manifest(&state.links, &group, &Observation::default(), &policies, None);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -134,7 +138,10 @@ pub async fn list(
     let next =
         links::next_links(&state.links.groups(&path.tenant), &page, groups.last().map(|g| g.id.as_str()), groups.len());
     Ok(Json(json!({
-        "groups": groups.iter().map(|g| view::group_summary(&state.links, g)).collect::<Vec<_>>(),
+        "groups": groups
+            .iter()
+            .map(|g| view::group_summary(&state.links, g, &state.engine.observation(&g.id)))
+            .collect::<Vec<_>>(),
         "groups_links": next,
     })))
 }
@@ -166,7 +173,8 @@ pub async fn show(
     } else {
         None
     };
-    Ok(Json(manifest(&state.links, &group, &policies, webhooks.as_deref())))
+    let observation = state.engine.observation(&group.id);
+    Ok(Json(manifest(&state.links, &group, &observation, &policies, webhooks.as_deref())))
 }
 
 /// `DELETE /v1.0/{tenant}/groups/{group}`; `?force=true` deletes a group that still has
@@ -177,7 +185,7 @@ pub async fn delete(
     args: QueryArgs,
 ) -> Result<StatusCode, ApiError> {
     let force = args.boolean("force", false)?;
-    state.store().delete_group(&path.tenant, &path.group, force).await.map_err(|err| path.scope().error(err))?;
+    state.engine.delete_group(&path.tenant, &path.group, force).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, force, "group deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -185,7 +193,7 @@ pub async fn delete(
 /// `GET /v1.0/{tenant}/groups/{group}/state`.
 pub async fn get_state(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(json!({"group": view::state(&group)})))
+    Ok(Json(json!({"group": view::state(&state.links, &group, &state.engine.observation(&group.id))})))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/config`.
@@ -203,7 +211,7 @@ pub async fn put_config(
 ) -> Result<StatusCode, ApiError> {
     let config = GroupConfig::parse(&body, "", Mode::Replace)?;
     let group =
-        state.store().replace_config(&path.tenant, &path.group, config).await.map_err(|err| path.scope().error(err))?;
+        state.engine.replace_config(&path.tenant, &path.group, config).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, desired = group.state.desired, "group config replaced");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -222,7 +230,7 @@ pub async fn put_launch(
 ) -> Result<StatusCode, ApiError> {
     let launch = LaunchConfig::parse(&body, "")?;
     state
-        .store()
+        .engine
         .replace_launch(&path.tenant, &path.group, launch.document)
         .await
         .map_err(|err| path.scope().error(err))?;
@@ -244,15 +252,12 @@ async fn set_paused(
     Ids(path): Ids<GroupPath>,
     paused: bool,
 ) -> Result<StatusCode, ApiError> {
-    state.store().set_paused(&path.tenant, &path.group, paused).await.map_err(|err| path.scope().error(err))?;
+    state.engine.set_paused(&path.tenant, &path.group, paused).await.map_err(|err| path.scope().error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, paused, "group pause changed");
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1.0/{tenant}/groups/{group}/converge`: refused while paused.
-///
-/// Until providers run members there is nothing to reconcile, so an accepted request only
-/// confirms the group exists and is not paused.
 pub async fn converge(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<StatusCode, ApiError> {
     let group = load(&state, &path).await?;
     if group.state.paused {
@@ -262,6 +267,7 @@ pub async fn converge(State(state): State<AppState>, Ids(path): Ids<GroupPath>) 
             format!("Cannot converge for group {} for tenant {} because group is paused", path.group, path.tenant),
         ));
     }
+    state.engine.converge(&group.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -270,22 +276,24 @@ pub async fn servers_not_implemented() -> ApiError {
     ApiError::otter(StatusCode::NOT_IMPLEMENTED, "NotImplementedError", "Listing servers is not implemented")
 }
 
-/// `DELETE /v1.0/{tenant}/groups/{group}/servers/{server}`: checks its arguments and the
-/// group; no member exists yet, so every server is unknown.
+/// `DELETE /v1.0/{tenant}/groups/{group}/servers/{server}`: removes a member. `replace`
+/// (default true) keeps desired capacity so a new member takes its place; `purge` (default
+/// true) drains and stops it, while `purge=false` leaves it running, no longer managed.
 pub async fn delete_server(
     State(state): State<AppState>,
     Ids(path): Ids<ServerPath>,
     args: QueryArgs,
 ) -> Result<StatusCode, ApiError> {
-    args.boolean("replace", true)?;
-    args.boolean("purge", true)?;
-    let scope = Scope { tenant: &path.tenant, group: &path.group, ..Scope::default() };
-    state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
-    Err(ApiError::otter(
-        StatusCode::NOT_FOUND,
-        "ServerNotFoundError",
-        format!("Active server {} not found in tenant {}'s group {}", path.server, path.tenant, path.group),
-    ))
+    let replace = args.boolean("replace", true)?;
+    let purge = args.boolean("purge", true)?;
+    let scope = Scope { tenant: &path.tenant, group: &path.group, member: &path.server, ..Scope::default() };
+    state
+        .engine
+        .remove_member(&path.tenant, &path.group, &path.server, replace, purge)
+        .await
+        .map_err(|err| scope.error(err))?;
+    tracing::info!(tenant = %path.tenant, group = %path.group, member = %path.server, replace, purge, "member removed");
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //!
 //! Layout: [`groups`] (groups, their config, launch, state, pause/resume, converge, servers),
 //! [`policies`] (policies and executing them), [`webhooks`] (webhooks and capability URLs),
-//! [`limits`]. [`view`] renders records in Otter's JSON shapes.
+//! [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics). [`view`] renders records in Otter's JSON shapes.
 
 pub mod groups;
 pub mod limits;
+pub mod members;
 pub mod policies;
 pub mod view;
 pub mod webhooks;
@@ -88,7 +89,13 @@ pub struct WebhookPath {
 impl WebhookPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope { tenant: &self.tenant, group: &self.group, policy: &self.policy, webhook: &self.webhook }
+        Scope {
+            tenant: &self.tenant,
+            group: &self.group,
+            policy: &self.policy,
+            webhook: &self.webhook,
+            ..Scope::default()
+        }
     }
 }
 

@@ -1,17 +1,24 @@
 //! Records rendered in Otter's JSON shapes.
 
+use ebb_engine::converger::{MemberView, Observation};
 use ebb_store::{GroupRecord, GroupStatus, PolicyRecord, WebhookRecord};
 use serde_json::{Map, Value, json};
 
 use crate::links::{Links, self_links};
 
-/// The group state object.
+/// The group state object, with the members observed by the last convergence pass.
 ///
-/// No members exist yet, so `active` is empty and `pendingCapacity` is the whole desired
-/// capacity. `errors` appears only in ERROR.
-pub fn state(group: &GroupRecord) -> Value {
+/// `active` lists members that are ready and in every load balancer of the group;
+/// `pendingCapacity` is desired minus active (negative while scaling down). `errors` appears
+/// only in ERROR.
+pub fn state(links: &Links, group: &GroupRecord, observation: &Observation) -> Value {
     let desired = i64::from(group.state.desired);
-    let active_capacity: i64 = 0;
+    let active_capacity = observation.active.len() as i64;
+    let active: Vec<Value> = observation
+        .active
+        .iter()
+        .map(|member| json!({"id": member.id, "links": self_links(links.server(&group.tenant_id, &group.id, &member.id))}))
+        .collect();
     let mut object = json!({
         "name": group.config.name,
         "paused": group.state.paused,
@@ -19,7 +26,7 @@ pub fn state(group: &GroupRecord) -> Value {
         "desiredCapacity": desired,
         "activeCapacity": active_capacity,
         "pendingCapacity": desired - active_capacity,
-        "active": [],
+        "active": active,
     });
     if group.state.status == GroupStatus::Error {
         object["errors"] = group.state.errors.iter().map(|message| json!({"message": message})).collect();
@@ -27,12 +34,25 @@ pub fn state(group: &GroupRecord) -> Value {
     object
 }
 
+/// A member as `GET .../members` shows it.
+pub fn member(links: &Links, group: &GroupRecord, member: &MemberView) -> Value {
+    json!({
+        "id": member.id,
+        "name": member.name,
+        "status": member.status,
+        "port": member.port,
+        "pid": member.pid,
+        "created_at": member.created_at,
+        "links": self_links(links.server(&group.tenant_id, &group.id, &member.id)),
+    })
+}
+
 /// `{"id", "links", "state"}` as in lists of groups.
-pub fn group_summary(links: &Links, group: &GroupRecord) -> Value {
+pub fn group_summary(links: &Links, group: &GroupRecord, observation: &Observation) -> Value {
     json!({
         "id": group.id,
         "links": self_links(links.group(&group.tenant_id, &group.id)),
-        "state": state(group),
+        "state": state(links, group, observation),
     })
 }
 

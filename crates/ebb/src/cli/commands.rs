@@ -72,12 +72,39 @@ pub enum GroupCommand {
     Resume { group: String },
     /// Converge a group now.
     Converge { group: String },
+    /// Show the traffic statistics of a group's load balancers.
+    Stats { group: String },
     /// Delete a group.
     Delete {
         group: String,
         /// Delete even when the group still has a desired capacity.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// List a group's members with their status.
+    List { group: String },
+    /// Print a member's output.
+    Logs {
+        group: String,
+        member: String,
+        /// How many of the last lines.
+        #[arg(long, default_value_t = 200)]
+        tail: usize,
+    },
+    /// Remove a member; by default a new one replaces it.
+    Delete {
+        group: String,
+        member: String,
+        /// Lower desired capacity instead of replacing it.
+        #[arg(long)]
+        no_replace: bool,
+        /// Leave the process running, no longer managed.
+        #[arg(long)]
+        disown: bool,
     },
 }
 
@@ -168,6 +195,27 @@ const STATE_COLUMNS: &[output::Column] = &[
     col("activeCapacity", "/activeCapacity"),
     col("pendingCapacity", "/pendingCapacity"),
     col("errors", "/errors"),
+];
+
+const STATS_COLUMNS: &[output::Column] = &[
+    col("", "/who"),
+    col("REQ/S", "/requests_per_second"),
+    col("IN FLIGHT", "/in_flight"),
+    col("CONNS", "/open_connections"),
+    col("P50 MS", "/p50_ms"),
+    col("P95 MS", "/p95_ms"),
+    col("P99 MS", "/p99_ms"),
+    col("ERROR RATE", "/error_rate"),
+    col("REQUESTS", "/requests_total"),
+];
+
+const MEMBER_COLUMNS: &[output::Column] = &[
+    col("ID", "/id"),
+    col("NAME", "/name"),
+    col("STATUS", "/status"),
+    col("PORT", "/port"),
+    col("PID", "/pid"),
+    col("STARTED", "/created_at"),
 ];
 
 const POLICY_COLUMNS: &[output::Column] = &[
@@ -333,6 +381,22 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/converge", seg(&group)), None).await?;
             output::done(connection.output, "convergence triggered", &body);
         }
+        GroupCommand::Stats { group } => {
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/stats", seg(&group)), None).await?;
+            let mut rows = Vec::new();
+            for balancer in body["loadBalancers"].as_array().cloned().unwrap_or_default() {
+                let mut total = balancer["group"].clone();
+                total["who"] = json!(format!("port {} (all)", balancer["port"]));
+                rows.push(total);
+                for member in balancer["members"].as_array().cloned().unwrap_or_default() {
+                    let mut row = member["traffic"].clone();
+                    let draining = if member["draining"] == true { " (draining)" } else { "" };
+                    row["who"] = json!(format!("{}{draining}", member["member_id"].as_str().unwrap_or("")));
+                    rows.push(row);
+                }
+            }
+            output::rows(connection.output, &body, &rows, STATS_COLUMNS);
+        }
         GroupCommand::Delete { group, force } => {
             let suffix = if force { "?force=true" } else { "" };
             let (_, body) = client.call(Method::DELETE, &format!("{groups}/{}{suffix}", seg(&group)), None).await?;
@@ -415,6 +479,36 @@ pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result
             let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
             output::done(connection.output, "webhook deleted", &body);
+        }
+    }
+    Ok(())
+}
+
+pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
+    match command {
+        MemberCommand::List { group } => {
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/members", seg(&group)), None).await?;
+            output::rows(connection.output, &body, &list(&body, "members"), MEMBER_COLUMNS);
+        }
+        MemberCommand::Logs { group, member, tail } => {
+            let path = format!("{groups}/{}/members/{}/logs?tail={tail}", seg(&group), seg(&member));
+            let (_, body) = client.call(Method::GET, &path, None).await?;
+            match connection.output {
+                super::Output::Json => output::json(&body),
+                super::Output::Table => {
+                    for line in body["lines"].as_array().cloned().unwrap_or_default() {
+                        println!("{}", line.as_str().unwrap_or(""));
+                    }
+                }
+            }
+        }
+        MemberCommand::Delete { group, member, no_replace, disown } => {
+            let path =
+                format!("{groups}/{}/servers/{}?replace={}&purge={}", seg(&group), seg(&member), !no_replace, !disown);
+            let (_, body) = client.call(Method::DELETE, &path, None).await?;
+            output::done(connection.output, "member removed", &body);
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use client::Client;
-use commands::{GroupCommand, PolicyCommand, TenantCommand, TokenCommand, WebhookCommand};
+use commands::{GroupCommand, MemberCommand, PolicyCommand, TenantCommand, TokenCommand, WebhookCommand};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +65,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
+    /// See a group's members and their logs.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Manage scaling policies.
     Policy {
         #[command(subcommand)]
@@ -102,6 +109,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Tenant { command, connection } => commands::tenant(command, &connection).await,
         ClientCommand::Token { command, connection } => commands::token(command, &connection).await,
         ClientCommand::Group { command, connection } => commands::group(command, &connection).await,
+        ClientCommand::Member { command, connection } => commands::member(command, &connection).await,
         ClientCommand::Policy { command, connection } => commands::policy(command, &connection).await,
         ClientCommand::Webhook { command, connection } => commands::webhook(command, &connection).await,
     };

@@ -1,0 +1,72 @@
+//! Members of a group as Ebb runs them: the list, each member's log, and the traffic
+//! statistics of the group's built-in load balancers.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{GroupPath, Ids, view};
+use crate::body::QueryArgs;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The most log lines one request returns.
+const MAX_LOG_LINES: usize = 10_000;
+
+/// `.../members/{member}`.
+#[derive(Debug, Deserialize)]
+pub struct MemberPath {
+    tenant: String,
+    group: String,
+    member: String,
+}
+
+/// `GET .../groups/{group}/members`: every member with its status, as last observed.
+pub async fn list(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
+    let observation = state.engine.observation(&group.id);
+    let members: Vec<Value> = observation.members.iter().map(|m| view::member(&state.links, &group, m)).collect();
+    Ok(Json(json!({"members": members})))
+}
+
+/// `GET .../groups/{group}/members/{member}/logs?tail=N`: the last N lines (default 200) of
+/// what the member wrote to its standard output and error.
+pub async fn logs(
+    State(state): State<AppState>,
+    Ids(path): Ids<MemberPath>,
+    args: QueryArgs,
+) -> Result<Json<Value>, ApiError> {
+    let scope =
+        crate::error::Scope { tenant: &path.tenant, group: &path.group, member: &path.member, ..Default::default() };
+    let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
+    let tail = match args.get("tail") {
+        None => 200,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::InvalidQueryArgument("Invalid query argument for \"tail\"".to_string()))?
+            .min(MAX_LOG_LINES),
+    };
+    // Member ids are UUIDs; anything else could reach outside the log directory.
+    let not_found = || scope.error(ebb_store::StoreError::MemberNotFound);
+    if uuid::Uuid::parse_str(&path.member).is_err() {
+        return Err(not_found());
+    }
+    let file = state.engine.converger().log_path(&group.id, &path.member);
+    let text = tokio::fs::read(&file).await.map_err(|_| not_found())?;
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(tail);
+    Ok(Json(json!({"member": path.member, "lines": lines[start..]})))
+}
+
+/// `GET .../groups/{group}/stats`: traffic through each of the group's load balancers, for
+/// the group and per member: requests per second, in flight, open connections, response
+/// time percentiles and error rate.
+pub async fn stats(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
+    let stats = state.engine.converger().balancer_stats(&group.id);
+    let balancers =
+        serde_json::to_value(&stats).map_err(|err| ApiError::Internal(format!("encoding statistics: {err}")))?;
+    Ok(Json(json!({"loadBalancers": balancers})))
+}
