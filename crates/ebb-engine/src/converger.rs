@@ -116,6 +116,8 @@ pub struct Converger {
     balancers: Mutex<HashMap<String, Vec<Balancer>>>,
     observations: RwLock<HashMap<String, Observation>>,
     tracking: Mutex<Tracking>,
+    /// Set when the server stops: no pass starts anything any more.
+    stopping_all: std::sync::atomic::AtomicBool,
 }
 
 impl Converger {
@@ -135,6 +137,7 @@ impl Converger {
             balancers: Mutex::new(HashMap::new()),
             observations: RwLock::new(HashMap::new()),
             tracking: Mutex::new(Tracking::default()),
+            stopping_all: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -161,28 +164,34 @@ impl Converger {
     /// Stops every member this server runs and forgets them, waiting for their exits (each
     /// member's stop timeout bounds the wait). Returns how many there were.
     pub async fn stop_all(&self) -> usize {
-        let members = match self.store.list_members(None).await {
-            Ok(members) => members,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot list members to stop them");
-                return 0;
+        self.stopping_all.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A pass already running may still record one more member; go round until none is left.
+        let mut stopped = HashSet::new();
+        for _ in 0..10 {
+            let members = match self.store.list_members(None).await {
+                Ok(members) => members,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot list members to stop them");
+                    break;
+                }
+            };
+            if members.is_empty() {
+                break;
             }
-        };
-        for member in &members {
-            self.processes.stop(&member.id);
+            for member in &members {
+                self.processes.stop(&member.id);
+            }
+            for member in &members {
+                while self.processes.status(&member.id).is_some_and(|s| s.exited.is_none()) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                if let Err(err) = self.store.delete_member(&member.id).await {
+                    tracing::error!(member = %member.id, error = %err, "cannot forget a stopped member");
+                }
+                stopped.insert(member.id.clone());
+            }
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(3600);
-        for member in &members {
-            while self.processes.status(&member.id).is_some_and(|s| s.exited.is_none())
-                && std::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            if let Err(err) = self.store.delete_member(&member.id).await {
-                tracing::error!(member = %member.id, error = %err, "cannot forget a stopped member");
-            }
-        }
-        members.len()
+        stopped.len()
     }
 
     /// Runs until `shutdown` completes: events from the provider on `events`, and the
@@ -368,6 +377,9 @@ impl Converger {
         user: bool,
         crashes: &mut u32,
     ) -> Result<Outcome, ebb_store::StoreError> {
+        if self.stopping_all.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Outcome::Gone);
+        }
         let Some(group) = self.store.group_by_id(group_id).await? else {
             self.close_balancers(group_id).await;
             if let Ok(mut observations) = self.observations.write() {
@@ -428,6 +440,9 @@ impl Converger {
         for step in &plan.steps {
             match step {
                 Step::Start => {
+                    if self.stopping_all.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
                     if let Err(message) = self.start_member(&group, &launch).await {
                         failures.push(message);
                         break;

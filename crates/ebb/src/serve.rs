@@ -51,6 +51,12 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
+    /// Also set up a demo tenant and group of `ebb demo-app` members (see the README).
+    #[arg(long)]
+    demo: bool,
+    /// The port of the demo group's load balancer.
+    #[arg(long, default_value_t = 8080)]
+    demo_port: u16,
 }
 
 fn init_logging(json: bool) {
@@ -180,6 +186,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tenant_requests_per_minute: settings.tenant_requests_per_minute,
         capability_requests_per_second: settings.capability_requests_per_second,
     };
+    let demo_notes = if args.demo {
+        Some(crate::demo::prepare(&engine, &ebb_api::links::Links::new(&public_url), args.demo_port, store_file(&settings.store)).await?)
+    } else {
+        None
+    };
     let state = AppState::new(engine, config, registry);
     let (stop_converging, converging_stopped) = tokio::sync::oneshot::channel::<()>();
     let converger_task = tokio::spawn(converger.clone().run(event_queue, async move {
@@ -191,6 +202,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%address, %public_url, store = %settings.store, "listening");
     // One line on stdout for scripts and tests to learn the address (useful with port 0).
     println!("listening on http://{address}");
+    if let Some(notes) = demo_notes {
+        println!("demo group behind http://127.0.0.1:{}/ ; how to load and scale it: {}", args.demo_port, notes.display());
+    }
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
     let _ = stop_converging.send(());
     let _ = converger_task.await;

@@ -146,8 +146,19 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, so that the server stops the members it runs; SIGKILL if it lingers.
     fn drop(&mut self) {
-        self.kill9();
+        let Some(mut child) = self.child.take() else { return };
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
