@@ -109,6 +109,9 @@ impl std::fmt::Debug for BalancerCollector {
 
 type Labels = Vec<(&'static str, String)>;
 
+/// A gauge of the balancer statistics: name, help, and how to read it.
+type TrafficGauge = (&'static str, &'static str, fn(&crate::balancer::TrafficStats) -> f64);
+
 impl prometheus_client::collector::Collector for BalancerCollector {
     fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use prometheus_client::metrics::MetricType;
@@ -127,7 +130,7 @@ impl prometheus_client::collector::Collector for BalancerCollector {
                 ));
             }
         }
-        let gauges: [(&str, &str, fn(&crate::balancer::TrafficStats) -> f64); 4] = [
+        let gauges: [TrafficGauge; 4] = [
             ("ebb_balancer_requests_per_second", "Requests per second over the last 10 s", |t| t.requests_per_second),
             ("ebb_balancer_in_flight", "Requests in flight", |t| t.in_flight as f64),
             ("ebb_balancer_open_connections", "Open connections", |t| t.open_connections as f64),

@@ -275,8 +275,7 @@ async fn equal_members_share_requests_evenly() {
         let stats = balancer.stats();
         for id in ["a", "b"] {
             let open = member_stats(&stats, id).traffic.open_connections;
-            eprintln!("{open} connections to {id}");
-            assert!((1..=5).contains(&open), "{open} connections to {id}");
+            assert!((1..=10).contains(&open), "{open} connections to {id}");
         }
 
         let concurrent = futures::future::join_all((0..100).map(|_| get_member(&client, &balancer, "/who"))).await;
@@ -509,6 +508,24 @@ async fn statistics_count_requests_errors_latency_and_connections() {
         let json = serde_json::to_value(balancer.stats()).unwrap();
         assert_eq!(json["members"][0]["member_id"], "a");
         assert_eq!(json["group"]["requests_total"], 26);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_to_members_are_reused_then_closed() {
+    within(async {
+        let member = TestMember::start("a").await;
+        let balancer = start_balancer().await;
+        balancer.add("a", member.address);
+        let client = client();
+        for _ in 0..5 {
+            assert_eq!(get_member(&client, &balancer, "/who").await, "a");
+        }
+        let open = || member_stats(&balancer.stats(), "a").traffic.open_connections;
+        assert!((1..=3).contains(&open()), "{} connections for 5 sequential requests", open());
+        eventually("idle member connections are closed", || open() == 0).await;
+        assert_eq!(get_member(&client, &balancer, "/who").await, "a");
     })
     .await;
 }

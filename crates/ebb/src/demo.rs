@@ -30,7 +30,8 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
         Err(err) => return Err(err).context("cannot create the demo tenant"),
     }
     let notes = PathBuf::from(format!("{store_file}.demo.txt"));
-    let existing = store.list_groups(TENANT, &Page { marker: None, limit: 100 }).await.context("cannot list demo groups")?;
+    let existing =
+        store.list_groups(TENANT, &Page { marker: None, limit: 100 }).await.context("cannot list demo groups")?;
     if existing.iter().any(|g| g.config.name == GROUP) && notes.exists() {
         return Ok(notes);
     }
@@ -68,7 +69,10 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
             metadata: Default::default(),
             capability_hash: ebb_core::secret::hash(&secret),
         };
-        store.create_webhooks(TENANT, &group.id, &policy.id, vec![webhook], limits, now).await.context("cannot create a demo webhook")?;
+        store
+            .create_webhooks(TENANT, &group.id, &policy.id, vec![webhook], limits, now)
+            .await
+            .context("cannot create a demo webhook")?;
         let name = policy.body["name"].as_str().unwrap_or("policy").to_string();
         urls.push((name, links.capability(&secret)));
     }

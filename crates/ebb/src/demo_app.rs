@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// Requests served in parallel; the rest are queued.
     #[arg(long, default_value_t = 4)]
     capacity: usize,
+    /// Milliseconds of CPU work before listening, as a service that loads data or warms a
+    /// cache at start-up.
+    #[arg(long, default_value_t = 0)]
+    startup_ms: u64,
 }
 
 struct Demo {
@@ -97,6 +101,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     };
     anyhow::ensure!(args.capacity > 0, "--capacity must be at least 1");
+    if args.startup_ms > 0 {
+        let startup = Duration::from_millis(args.startup_ms);
+        tokio::task::spawn_blocking(move || burn(startup)).await.context("start-up work failed")?;
+    }
     let demo = Arc::new(Demo {
         name: std::env::var("EBB_MEMBER_NAME").unwrap_or_else(|_| "demo".to_string()),
         work: Duration::from_millis(args.work_ms),

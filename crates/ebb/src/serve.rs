@@ -187,7 +187,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         capability_requests_per_second: settings.capability_requests_per_second,
     };
     let demo_notes = if args.demo {
-        Some(crate::demo::prepare(&engine, &ebb_api::links::Links::new(&public_url), args.demo_port, store_file(&settings.store)).await?)
+        Some(
+            crate::demo::prepare(
+                &engine,
+                &ebb_api::links::Links::new(&public_url),
+                args.demo_port,
+                store_file(&settings.store),
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -203,7 +211,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // One line on stdout for scripts and tests to learn the address (useful with port 0).
     println!("listening on http://{address}");
     if let Some(notes) = demo_notes {
-        println!("demo group behind http://127.0.0.1:{}/ ; how to load and scale it: {}", args.demo_port, notes.display());
+        println!(
+            "demo group behind http://127.0.0.1:{}/ ; how to load and scale it: {}",
+            args.demo_port,
+            notes.display()
+        );
     }
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
     let _ = stop_converging.send(());

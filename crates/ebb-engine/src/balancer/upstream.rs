@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +72,8 @@ pub(crate) struct Upstream {
     traffic: Arc<Traffic>,
     /// Most recently used at the back.
     idle: Mutex<VecDeque<Idle>>,
+    /// Whether a task is closing expired idle connections.
+    reaping: AtomicBool,
 }
 
 impl fmt::Debug for Upstream {
@@ -81,7 +84,7 @@ impl fmt::Debug for Upstream {
 
 impl Upstream {
     pub(crate) fn new(address: SocketAddr, traffic: Arc<Traffic>) -> Upstream {
-        Upstream { address, traffic, idle: Mutex::new(VecDeque::new()) }
+        Upstream { address, traffic, idle: Mutex::new(VecDeque::new()), reaping: AtomicBool::new(false) }
     }
 
     pub(crate) fn address(&self) -> SocketAddr {
@@ -138,13 +141,38 @@ impl Upstream {
             if sender.ready().await.is_err() {
                 return;
             }
-            let now = Instant::now();
-            let mut idle = lock(&upstream.idle);
-            while idle.front().is_some_and(|oldest| now.duration_since(oldest.since) >= IDLE_TIMEOUT) {
-                idle.pop_front();
+            {
+                let now = Instant::now();
+                let mut idle = lock(&upstream.idle);
+                close_expired(&mut idle, now);
+                if idle.len() < MAX_IDLE {
+                    idle.push_back(Idle { sender, since: now });
+                }
             }
-            if idle.len() < MAX_IDLE {
-                idle.push_back(Idle { sender, since: now });
+            upstream.reap_later();
+        });
+    }
+
+    /// Closes idle connections once they expire, so that a member without traffic is left with
+    /// no connections. One task per member does this, and only while it has idle connections.
+    fn reap_later(self: &Arc<Self>) {
+        if self.reaping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let upstream = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(IDLE_TIMEOUT).await;
+                // A forgotten member's pool is gone, and its connections with it.
+                let Some(upstream) = upstream.upgrade() else { return };
+                let mut idle = lock(&upstream.idle);
+                close_expired(&mut idle, Instant::now());
+                // Decided under the lock: a connection checked in after this sees the flag
+                // cleared and starts a new task.
+                if idle.is_empty() {
+                    upstream.reaping.store(false, Ordering::Release);
+                    return;
+                }
             }
         });
     }
@@ -165,5 +193,12 @@ impl Upstream {
             }
         });
         Ok(sender)
+    }
+}
+
+/// Drops the connections idle for [`IDLE_TIMEOUT`] or longer, which closes them.
+fn close_expired(idle: &mut VecDeque<Idle>, now: Instant) {
+    while idle.front().is_some_and(|oldest| now.duration_since(oldest.since) >= IDLE_TIMEOUT) {
+        idle.pop_front();
     }
 }

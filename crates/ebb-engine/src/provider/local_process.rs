@@ -186,6 +186,7 @@ impl LocalProcesses {
             let (events, group_id) = (self.events.clone(), member.group_id.to_string());
             let (ready, exit, readiness, port) = (ready.clone(), exit.clone(), process.readiness.clone(), member.port);
             tokio::spawn(async move {
+                let started = Instant::now();
                 loop {
                     if exit.lock().map(|slot| slot.is_some()).unwrap_or(true) {
                         return;
@@ -195,7 +196,7 @@ impl LocalProcesses {
                         let _ = events.send(group_id);
                         return;
                     }
-                    tokio::time::sleep(Duration::from_millis(25)).await;
+                    tokio::time::sleep(probe_interval(started.elapsed())).await;
                 }
             });
         }
@@ -303,6 +304,19 @@ fn find_members(member_ids: &HashSet<String>) -> HashMap<String, u32> {
         }
     }
     found
+}
+
+/// How long to wait before the next readiness probe: often at first, since most members are
+/// ready within a few milliseconds and every one of them is time a member could be serving;
+/// then less often, so that a slow starter is not probed thousands of times.
+fn probe_interval(since_start: Duration) -> Duration {
+    if since_start < Duration::from_millis(200) {
+        Duration::from_millis(1)
+    } else if since_start < Duration::from_secs(2) {
+        Duration::from_millis(10)
+    } else {
+        Duration::from_millis(50)
+    }
 }
 
 /// One readiness probe.
