@@ -436,6 +436,28 @@ struct MemberShape {
     work_ms: u64,
 }
 
+/// Creates a `local_process` group of demo members behind a balancer on a free port, with a
+/// `change: 1` policy; returns the group, the policy, the port and the members' arguments.
+async fn demo_group(api: &Api, ebb_bin: &str, work_ms: u64, startup_ms: u64) -> anyhow::Result<(String, String, u16, Vec<String>)> {
+    let port = free_port()?;
+    let args: Vec<String> = ["demo-app", "--work-ms", &work_ms.to_string(), "--capacity", "64", "--startup-ms", &startup_ms.to_string()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let body = json!({
+        "groupConfiguration": {"name": "bench", "cooldown": 0, "minEntities": 1, "maxEntities": 100},
+        "launchConfiguration": {"type": "local_process", "args": {
+            "process": {"command": ebb_bin, "args": args, "readiness": {"http": {"path": "/health"}}},
+            "loadBalancers": [{"type": "builtin", "port": port}],
+        }},
+        "scalingPolicies": [{"name": "up", "type": "webhook", "cooldown": 0, "change": 1}],
+    });
+    let group = api.call(Method::POST, "/groups", Some(body)).await?;
+    let group_id = group["group"]["id"].as_str().context("group id")?.to_string();
+    let policy = group["group"]["scalingPolicies"][0]["id"].as_str().context("policy id")?.to_string();
+    Ok((group_id, policy, port, args))
+}
+
 async fn list_members(api: &Api, path: &str) -> anyhow::Result<Vec<Value>> {
     Ok(api.call(Method::GET, path, None).await?["members"].as_array().cloned().unwrap_or_default())
 }
@@ -485,19 +507,11 @@ async fn members(
     let tenant = format!("members-{}", std::process::id());
     operator.call(Method::POST, "/admin/v1/tenants", Some(json!({"id": tenant}))).await?;
     let api = Api { http: http.clone(), base: format!("{}/v1.0/{tenant}", operator.base), token: operator_token.to_string() };
-    let lb_port = free_port()?;
-    let app_args = ["demo-app".to_string(), "--work-ms".into(), work_ms.to_string(), "--capacity".into(), "64".into(), "--startup-ms".into(), startup_ms.to_string()];
-    let body = json!({
-        "groupConfiguration": {"name": "bench", "cooldown": 0, "minEntities": 1, "maxEntities": 100},
-        "launchConfiguration": {"type": "local_process", "args": {
-            "process": {"command": ebb_bin, "args": app_args, "readiness": {"http": {"path": "/health"}}},
-            "loadBalancers": [{"type": "builtin", "port": lb_port}],
-        }},
-        "scalingPolicies": [{"name": "up", "type": "webhook", "cooldown": 0, "change": 1}],
-    });
-    let group = api.call(Method::POST, "/groups", Some(body)).await?;
-    let group_id = group["group"]["id"].as_str().context("group id")?.to_string();
-    let policy = group["group"]["scalingPolicies"][0]["id"].as_str().context("policy id")?.to_string();
+    // One group to measure the balancer (members doing `work_ms` per request, starting at
+    // once), another to measure scale-ups (members doing no work per request, so that probing
+    // them costs nothing, and `startup_ms` of work at start-up).
+    let (group_id, _, lb_port, _) = demo_group(&api, ebb_bin, work_ms, 0).await?;
+    let (scale_group, policy, scale_port, app_args) = demo_group(&api, ebb_bin, 0, startup_ms).await?;
     let members_path = format!("/groups/{group_id}/members");
     let deadline = Instant::now() + Duration::from_secs(30);
     let member_port = loop {
@@ -564,13 +578,21 @@ async fn members(
     }
 
     eprintln!("scale-up decision to serving");
-    let lb_url = format!("http://127.0.0.1:{lb_port}/");
+    let lb_url = format!("http://127.0.0.1:{scale_port}/");
+    let scale_members = format!("/groups/{scale_group}/members");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !list_members(&api, &scale_members).await?.iter().any(|m| m["status"] == "active") {
+        if Instant::now() > deadline {
+            bail!("the first member of the scale-up group did not become active");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut scale_up = Vec::new();
     for _ in 0..starts {
         let before: Vec<String> =
-            list_members(&api, &members_path).await?.iter().filter_map(|m| m["name"].as_str().map(str::to_string)).collect();
+            list_members(&api, &scale_members).await?.iter().filter_map(|m| m["name"].as_str().map(str::to_string)).collect();
         let started = Instant::now();
-        api.call(Method::POST, &format!("/groups/{group_id}/policies/{policy}/execute"), None).await?;
+        api.call(Method::POST, &format!("/groups/{scale_group}/policies/{policy}/execute"), None).await?;
         loop {
             // One request per member at once: least-outstanding routing then reaches every
             // routable member, the new one included as soon as it is routable.
@@ -586,6 +608,7 @@ async fn members(
         scale_up.push(started.elapsed());
     }
     api.call(Method::DELETE, &format!("/groups/{group_id}?force=true"), None).await?;
+    api.call(Method::DELETE, &format!("/groups/{scale_group}?force=true"), None).await?;
 
     let alone_median = median(alone);
     let scale_median = median(scale_up);
@@ -620,7 +643,7 @@ async fn members(
     );
     println!();
     println!(
-        "Start-up (`--startup-ms {startup_ms}`), median of {starts}: the member alone {:.1} ms (spawn to first 200 on /health); \
+        "Start-up (`ebb demo-app --work-ms 0 --startup-ms {startup_ms}`), median of {starts}: the member alone {:.1} ms (spawn to first 200 on /health); \
          scale-up decision (execute call) to the new member serving through the balancer {:.1} ms; ratio {:.2}.",
         alone_median.as_secs_f64() * 1000.0,
         scale_median.as_secs_f64() * 1000.0,
