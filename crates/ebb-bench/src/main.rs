@@ -438,12 +438,18 @@ struct MemberShape {
 
 /// Creates a `local_process` group of demo members behind a balancer on a free port, with a
 /// `change: 1` policy; returns the group, the policy, the port and the members' arguments.
-async fn demo_group(api: &Api, ebb_bin: &str, work_ms: u64, startup_ms: u64) -> anyhow::Result<(String, String, u16, Vec<String>)> {
+async fn demo_group(
+    api: &Api,
+    ebb_bin: &str,
+    work_ms: u64,
+    startup_ms: u64,
+) -> anyhow::Result<(String, String, u16, Vec<String>)> {
     let port = free_port()?;
-    let args: Vec<String> = ["demo-app", "--work-ms", &work_ms.to_string(), "--capacity", "64", "--startup-ms", &startup_ms.to_string()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> =
+        ["demo-app", "--work-ms", &work_ms.to_string(), "--capacity", "64", "--startup-ms", &startup_ms.to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     let body = json!({
         "groupConfiguration": {"name": "bench", "cooldown": 0, "minEntities": 1, "maxEntities": 100},
         "launchConfiguration": {"type": "local_process", "args": {
@@ -503,10 +509,12 @@ async fn members(
 ) -> anyhow::Result<()> {
     let MemberShape { startup_ms, work_ms } = shape;
     let http = Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
-    let operator = Api { http: http.clone(), base: url.trim_end_matches('/').to_string(), token: operator_token.to_string() };
+    let operator =
+        Api { http: http.clone(), base: url.trim_end_matches('/').to_string(), token: operator_token.to_string() };
     let tenant = format!("members-{}", std::process::id());
     operator.call(Method::POST, "/admin/v1/tenants", Some(json!({"id": tenant}))).await?;
-    let api = Api { http: http.clone(), base: format!("{}/v1.0/{tenant}", operator.base), token: operator_token.to_string() };
+    let api =
+        Api { http: http.clone(), base: format!("{}/v1.0/{tenant}", operator.base), token: operator_token.to_string() };
     // One group to measure the balancer (members doing `work_ms` per request, starting at
     // once), another to measure scale-ups (members doing no work per request, so that probing
     // them costs nothing, and `startup_ms` of work at start-up).
@@ -589,8 +597,11 @@ async fn members(
     }
     let mut scale_up = Vec::new();
     for _ in 0..starts {
-        let before: Vec<String> =
-            list_members(&api, &scale_members).await?.iter().filter_map(|m| m["name"].as_str().map(str::to_string)).collect();
+        let before: Vec<String> = list_members(&api, &scale_members)
+            .await?
+            .iter()
+            .filter_map(|m| m["name"].as_str().map(str::to_string))
+            .collect();
         let started = Instant::now();
         api.call(Method::POST, &format!("/groups/{scale_group}/policies/{policy}/execute"), None).await?;
         loop {
@@ -612,11 +623,17 @@ async fn members(
 
     let alone_median = median(alone);
     let scale_median = median(scale_up);
-    println!("Load balancer, {requests} requests, {concurrency} in flight, `ebb demo-app --work-ms {work_ms} --capacity 64`:");
+    println!(
+        "Load balancer, {requests} requests, {concurrency} in flight, `ebb demo-app --work-ms {work_ms} --capacity 64`:"
+    );
     println!();
     println!("| path | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
-    for (name, m) in [("direct to the member", &direct), ("through the built-in load balancer", &balanced), ("direct again", &direct_again)] {
+    for (name, m) in [
+        ("direct to the member", &direct),
+        ("through the built-in load balancer", &balanced),
+        ("direct again", &direct_again),
+    ] {
         println!("| {name} | {:.0} | {:.3} | {:.3} |", m.rate, m.p50, m.p99);
     }
     let direct_rate = (direct.rate + direct_again.rate) / 2.0;

@@ -127,6 +127,75 @@ async fn three_members_start_serve_and_carry_their_names_and_environment() {
     stats.ok(200);
     assert!(stats.body["loadBalancers"][0]["group"]["requests_total"].as_u64().unwrap() >= 60, "{}", stats.text);
     assert_eq!(stats.body["loadBalancers"][0]["members"].as_array().unwrap().len(), 3);
+    assert!(stats.body["loadBalancers"][0]["group"]["p99_ms"].as_f64().unwrap() > 0.0);
+    let metrics = server.anonymous().get("/metrics").await.text;
+    let line = format!("ebb_balancer_requests_total{{group=\"{g}\",port=\"{port}\",member=\"\"}}");
+    assert!(metrics.lines().any(|l| l.starts_with(&line)), "{line} in {metrics}");
+    assert!(metrics.contains("ebb_balancer_response_time_milliseconds{"));
+    // And through the CLI.
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(support::ebb_bin())
+            .args(args)
+            .env("EBB_URL", &server.url)
+            .env("EBB_TOKEN", api.token.as_deref().unwrap())
+            .env("EBB_TENANT", "t1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let table = cli(&["group", "stats", &g]);
+    assert!(table.contains(&format!("port {port} (all)")) && table.contains("P99 MS"), "{table}");
+    let member_id = member["id"].as_str().unwrap();
+    assert!(cli(&["member", "list", &g]).contains(member_id));
+    assert!(cli(&["member", "logs", &g, member_id]).contains("demo-app listening"));
+}
+
+#[tokio::test]
+async fn serve_demo_sets_up_a_group_that_serves_and_scales_through_its_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("ebb.db");
+    let port = free_port();
+    let mut child = std::process::Command::new(support::ebb_bin())
+        .args([
+            "serve",
+            "--demo",
+            "--demo-port",
+            &port.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--balancer-host",
+            "127.0.0.1",
+        ])
+        .arg("--store")
+        .arg(format!("sqlite://{}", store.display()))
+        .env("EBB_LOG", "warn")
+        .env_remove("EBB_OPERATOR_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let url = lines.next().unwrap().unwrap().strip_prefix("listening on ").unwrap().to_string();
+    let demo_line = lines.next().unwrap().unwrap();
+    assert!(demo_line.contains("ebb.db.demo.txt"), "{demo_line}");
+    let notes = std::fs::read_to_string(dir.path().join("ebb.db.demo.txt")).unwrap();
+    let capabilities: Vec<&str> = notes.split_whitespace().filter(|w| w.contains("/v1.0/execute/1/")).collect();
+    assert_eq!(capabilities.len(), 2, "{notes}");
+    let token = std::fs::read_to_string(dir.path().join("ebb.db.operator-token")).unwrap();
+    let mut api = Api::new(&url, Some(token.trim()));
+    api.tenant = "demo".into();
+    let groups = api.get(&api.t("/groups")).await.body["groups"].clone();
+    let g = groups[0]["id"].as_str().unwrap().to_string();
+    assert!(eventually(30, || async { active(&api, &g).await == 2 }).await);
+    let client = reqwest::Client::new();
+    assert!(served_by(&client, port).await.is_some(), "the demo group serves on its port");
+    let up = capabilities.iter().find(|c| notes.lines().any(|l| l.starts_with("Scale up") && l.contains(*c))).unwrap();
+    assert_eq!(client.post(*up).send().await.unwrap().status(), 202);
+    assert!(eventually(30, || async { active(&api, &g).await == 4 }).await);
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert!(processes_of(&g).is_empty(), "stopping the server stops its members");
 }
 
 #[tokio::test]
