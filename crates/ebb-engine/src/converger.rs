@@ -590,9 +590,7 @@ impl Converger {
     async fn start_member(&self, group: &GroupRecord, launch: &LocalProcessLaunch) -> Result<(), String> {
         let port = free_port().map_err(|err| format!("no free port for a member: {err}"))?;
         let id = uuid::Uuid::now_v7().to_string();
-        let mut suffix = [0u8; 4];
-        getrandom_fill(&mut suffix);
-        let name = format!("{}-as{}", group.config.name, hex(&suffix));
+        let name = format!("{}-as{}", group.config.name, name_suffix());
         let record = MemberRecord {
             id: id.clone(),
             group_id: group.id.clone(),
@@ -625,14 +623,8 @@ enum Outcome {
     Gone,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Random bytes for member names; names need uniqueness, not secrecy.
-fn getrandom_fill(bytes: &mut [u8]) {
-    let seed = uuid::Uuid::new_v4();
-    for (byte, source) in bytes.iter_mut().zip(seed.as_bytes()) {
-        *byte = *source;
-    }
+/// Eight random lowercase hex characters for a member name (`{name}-as{8 hex}`); names need
+/// to be unique, not secret, and a fresh UUIDv4 already carries OS randomness.
+fn name_suffix() -> String {
+    uuid::Uuid::new_v4().as_bytes()[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
