@@ -149,8 +149,11 @@ impl Policy {
 
 fn parse_schedule_args(value: &Value, path: &str, origin: Origin) -> Result<Schedule, Invalid> {
     let args = Obj::new(value, path)?;
-    args.only(&["at", "cron"])?;
+    args.only(&["at", "cron", "timezone"])?;
     match (args.get("at"), args.get("cron")) {
+        (Some(_), None) if args.has("timezone") => {
+            Err(Invalid::schema(format!("{path}: 'timezone' goes with 'cron'; 'at' is always UTC")))
+        }
         (Some(at), None) => {
             let text = json::string(at, &args.path_of("at"), 64)?;
             let now = match origin {
@@ -162,7 +165,15 @@ fn parse_schedule_args(value: &Value, path: &str, origin: Origin) -> Result<Sche
         (None, Some(cron)) => {
             let text = json::string(cron, &args.path_of("cron"), 256)?;
             schedule::parse_cron(text)?;
-            Ok(Schedule::Cron(text.to_string()))
+            let timezone = match args.get("timezone") {
+                None => None,
+                Some(value) => {
+                    let name = json::string(value, &args.path_of("timezone"), 64)?;
+                    schedule::parse_timezone(name)?;
+                    Some(name.to_string())
+                }
+            };
+            Ok(Schedule::Cron { expression: text.to_string(), timezone })
         }
         _ => Err(Invalid::schema(format!("{path}: exactly one of 'at' and 'cron' is required"))),
     }
@@ -195,7 +206,11 @@ mod tests {
             json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "0 8 * * 1-5"}}),
         )
         .unwrap();
-        assert_eq!(p.schedule, Some(Schedule::Cron("0 8 * * 1-5".into())));
+        assert_eq!(p.schedule, Some(Schedule::Cron { expression: "0 8 * * 1-5".into(), timezone: None }));
+        let p = parse(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}})).unwrap();
+        assert_eq!(p.schedule.unwrap().timezone(), "Europe/Berlin");
+        assert!(parse(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "* * * * *", "timezone": "Nowhere/City"}})).is_err());
+        assert!(parse(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"at": "2099-01-01T00:00:00Z", "timezone": "UTC"}})).is_err());
     }
 
     #[test]

@@ -1,4 +1,11 @@
-//! The arguments of schedule policies: a one-shot `at` time or a `cron` expression.
+//! The arguments of schedule policies, a one-shot `at` time or a `cron` expression with an
+//! optional IANA time zone, and when they fire.
+//!
+//! Daylight-saving rules for cron schedules in a time zone:
+//! - a local time that does not exist (the clock jumps over it) fires once, at the first
+//!   instant after the gap (02:30 on the spring-forward night in Berlin fires at 03:00 CEST);
+//! - a local time that occurs twice (the clock falls back over it) fires once, at its first
+//!   occurrence: the repeated hour is skipped.
 
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -11,8 +18,52 @@ use crate::Invalid;
 pub enum Schedule {
     /// Once, at this instant (UTC).
     At(Timestamp),
-    /// At every minute the expression matches (UTC).
-    Cron(String),
+    /// At every minute the expression matches, in a time zone (UTC when `None`).
+    Cron {
+        /// The 5-field expression.
+        expression: String,
+        /// The IANA time zone name.
+        timezone: Option<String>,
+    },
+}
+
+impl Schedule {
+    /// The first instant strictly after `after` at which the schedule fires; `None` when it
+    /// never fires again.
+    pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
+        match self {
+            Schedule::At(at) => (*at > after).then_some(*at),
+            Schedule::Cron { expression, timezone } => {
+                let cron = parse_cron(expression).ok()?;
+                let zone = match timezone {
+                    Some(name) => jiff::tz::TimeZone::get(name).ok()?,
+                    None => jiff::tz::TimeZone::UTC,
+                };
+                let start = after.to_zoned(zone.clone());
+                let mut next = cron.find_next_occurrence(&start, false).ok()?;
+                // Local times repeated after the clock fell back fired at their first occurrence:
+                // skip candidates that are not later, in local time, than `after`.
+                while next.datetime() <= start.datetime() {
+                    next = cron.find_next_occurrence(&next, false).ok()?;
+                }
+                Some(next.timestamp())
+            }
+        }
+    }
+
+    /// The time zone the schedule is written in.
+    pub fn timezone(&self) -> &str {
+        match self {
+            Schedule::Cron { timezone: Some(name), .. } => name,
+            _ => "UTC",
+        }
+    }
+}
+
+/// Checks an IANA time zone name.
+pub fn parse_timezone(name: &str) -> Result<jiff::tz::TimeZone, Invalid> {
+    jiff::tz::TimeZone::get(name)
+        .map_err(|_| Invalid::schema(format!("Invalid \"{name}\" timezone: not an IANA time zone name such as Europe/Berlin")))
 }
 
 /// Parses an `at` value: ISO-8601 UTC with seconds, ending in `Z`
@@ -116,6 +167,80 @@ mod tests {
             assert!(parse_at(text, Some(now())).is_err(), "should reject {text:?}");
         }
         assert!(parse_at("2020-12-30T11:12:13Z", None).is_ok(), "stored past times still parse");
+    }
+
+    fn cron(expression: &str, timezone: Option<&str>) -> Schedule {
+        Schedule::Cron { expression: expression.into(), timezone: timezone.map(str::to_string) }
+    }
+
+    fn fires(schedule: &Schedule, from: &str, count: usize) -> Vec<String> {
+        let mut at: Timestamp = from.parse().unwrap();
+        let mut out = Vec::new();
+        for _ in 0..count {
+            at = schedule.next_after(at).unwrap();
+            out.push(at.to_string());
+        }
+        out
+    }
+
+    #[test]
+    fn cron_in_utc_fires_every_matching_minute() {
+        assert_eq!(
+            fires(&cron("* * * * *", None), "2026-01-01T00:00:30Z", 3),
+            ["2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z", "2026-01-01T00:03:00Z"]
+        );
+        assert_eq!(fires(&cron("0 8 * * 1-5", None), "2026-01-02T09:00:00Z", 1), ["2026-01-05T08:00:00Z"], "Friday to Monday");
+    }
+
+    #[test]
+    fn cron_in_berlin_follows_local_time_across_daylight_saving() {
+        let berlin = cron("0 8 * * *", Some("Europe/Berlin"));
+        // 08:00 CET is 07:00 UTC; after the spring change, 08:00 CEST is 06:00 UTC.
+        assert_eq!(
+            fires(&berlin, "2026-03-28T00:00:00Z", 2),
+            ["2026-03-28T07:00:00Z", "2026-03-29T06:00:00Z"]
+        );
+        // 02:30 does not exist on 2026-03-29: it fires once, at 03:00 CEST (01:00 UTC).
+        let gap = cron("30 2 * * *", Some("Europe/Berlin"));
+        assert_eq!(
+            fires(&gap, "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"]
+        );
+        // 02:30 occurs twice on 2026-10-25: it fires once, at the first (00:30 UTC).
+        assert_eq!(
+            fires(&gap, "2026-10-24T12:00:00Z", 2),
+            ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"]
+        );
+        // Every minute through the repeated hour fires each local minute once.
+        let minutes = fires(&cron("* 2 * * *", Some("Europe/Berlin")), "2026-10-25T00:58:00Z", 3);
+        assert_eq!(minutes, ["2026-10-25T00:59:00Z", "2026-10-26T01:00:00Z", "2026-10-26T01:01:00Z"]);
+    }
+
+    #[test]
+    fn cron_in_new_york_and_lord_howe() {
+        let new_york = cron("0 9 * * *", Some("America/New_York"));
+        // EST (UTC-5) until 2026-03-08, then EDT (UTC-4).
+        assert_eq!(fires(&new_york, "2026-03-07T00:00:00Z", 2), ["2026-03-07T14:00:00Z", "2026-03-08T13:00:00Z"]);
+        // Lord Howe moves by 30 minutes: UTC+11 in summer, UTC+10:30 from 2026-04-05 02:00.
+        let lord_howe = cron("0 12 * * *", Some("Australia/Lord_Howe"));
+        assert_eq!(fires(&lord_howe, "2026-04-04T00:00:00Z", 2), ["2026-04-04T01:00:00Z", "2026-04-05T01:30:00Z"]);
+        // 02:15 falls in Lord Howe's 30-minute spring gap (2026-10-04, 02:00 jumps to 02:30):
+        // it fires at 02:30 (+11:00), then at 02:15 the next night.
+        let gap = cron("15 2 * * *", Some("Australia/Lord_Howe"));
+        assert_eq!(fires(&gap, "2026-10-03T00:00:00Z", 2), ["2026-10-03T15:30:00Z", "2026-10-04T15:15:00Z"]);
+    }
+
+    #[test]
+    fn at_fires_once() {
+        let at = Schedule::At("2026-05-01T10:00:00Z".parse().unwrap());
+        assert_eq!(at.next_after("2026-05-01T09:59:59Z".parse().unwrap()).unwrap().to_string(), "2026-05-01T10:00:00Z");
+        assert_eq!(at.next_after("2026-05-01T10:00:00Z".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn unknown_time_zones_are_rejected() {
+        assert!(parse_timezone("Europe/Berlin").is_ok());
+        assert!(parse_timezone("Mars/Olympus").is_err());
     }
 
     #[test]
