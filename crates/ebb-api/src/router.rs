@@ -13,7 +13,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
 use crate::error::ApiError;
-use crate::otter::{groups, limits, members, policies, webhooks};
+use crate::otter::{groups, limits, members, policies, schedules, webhooks};
 use crate::state::AppState;
 use crate::{admin, auth, observe, ops};
 
@@ -83,6 +83,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, "/admin/v1/tenants/{tenant}/tokens", "Create a token of a tenant; its secret is shown once", Operator, 201, admin::create_token).json_body(),
         route(M::DELETE, "/admin/v1/tenants/{tenant}/tokens/{token}", "Revoke a token", Operator, 204, admin::delete_token),
         route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits),
+        route(M::GET, "/v1.0/{tenant}/schedules", "Schedule policies with their next fire times; ?group=", Tenant, 200, schedules::list),
         route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list),
         route(M::POST, "/v1.0/{tenant}/groups", "Create a group, optionally with policies", Tenant, 201, groups::create).json_body(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}", "Show a group; ?webhooks=true embeds webhooks", Tenant, 200, groups::show),
@@ -100,6 +101,7 @@ pub fn routes() -> Vec<Route> {
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members", "List the group's members with their status", Tenant, 200, members::list),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members/{member}/logs", "A member's output; ?tail=N lines (200)", Tenant, 200, members::logs),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body(),

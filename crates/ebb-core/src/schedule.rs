@@ -62,8 +62,9 @@ impl Schedule {
 
 /// Checks an IANA time zone name.
 pub fn parse_timezone(name: &str) -> Result<jiff::tz::TimeZone, Invalid> {
-    jiff::tz::TimeZone::get(name)
-        .map_err(|_| Invalid::schema(format!("Invalid \"{name}\" timezone: not an IANA time zone name such as Europe/Berlin")))
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        Invalid::schema(format!("Invalid \"{name}\" timezone: not an IANA time zone name such as Europe/Berlin"))
+    })
 }
 
 /// Parses an `at` value: ISO-8601 UTC with seconds, ending in `Z`
@@ -189,28 +190,23 @@ mod tests {
             fires(&cron("* * * * *", None), "2026-01-01T00:00:30Z", 3),
             ["2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z", "2026-01-01T00:03:00Z"]
         );
-        assert_eq!(fires(&cron("0 8 * * 1-5", None), "2026-01-02T09:00:00Z", 1), ["2026-01-05T08:00:00Z"], "Friday to Monday");
+        assert_eq!(
+            fires(&cron("0 8 * * 1-5", None), "2026-01-02T09:00:00Z", 1),
+            ["2026-01-05T08:00:00Z"],
+            "Friday to Monday"
+        );
     }
 
     #[test]
     fn cron_in_berlin_follows_local_time_across_daylight_saving() {
         let berlin = cron("0 8 * * *", Some("Europe/Berlin"));
         // 08:00 CET is 07:00 UTC; after the spring change, 08:00 CEST is 06:00 UTC.
-        assert_eq!(
-            fires(&berlin, "2026-03-28T00:00:00Z", 2),
-            ["2026-03-28T07:00:00Z", "2026-03-29T06:00:00Z"]
-        );
+        assert_eq!(fires(&berlin, "2026-03-28T00:00:00Z", 2), ["2026-03-28T07:00:00Z", "2026-03-29T06:00:00Z"]);
         // 02:30 does not exist on 2026-03-29: it fires once, at 03:00 CEST (01:00 UTC).
         let gap = cron("30 2 * * *", Some("Europe/Berlin"));
-        assert_eq!(
-            fires(&gap, "2026-03-28T12:00:00Z", 2),
-            ["2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"]
-        );
+        assert_eq!(fires(&gap, "2026-03-28T12:00:00Z", 2), ["2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"]);
         // 02:30 occurs twice on 2026-10-25: it fires once, at the first (00:30 UTC).
-        assert_eq!(
-            fires(&gap, "2026-10-24T12:00:00Z", 2),
-            ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"]
-        );
+        assert_eq!(fires(&gap, "2026-10-24T12:00:00Z", 2), ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"]);
         // Every minute through the repeated hour fires each local minute once.
         let minutes = fires(&cron("* 2 * * *", Some("Europe/Berlin")), "2026-10-25T00:58:00Z", 3);
         assert_eq!(minutes, ["2026-10-25T00:59:00Z", "2026-10-26T01:00:00Z", "2026-10-26T01:01:00Z"]);

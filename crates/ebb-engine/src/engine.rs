@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::converger::{Converger, Observation, Trigger};
 use crate::metrics::{EngineMetrics, Outcome, Source};
+use crate::scheduler::Scheduler;
 
 /// Changes groups through the store, with the time of its clock, and has them converged.
 pub struct Engine {
@@ -18,17 +19,47 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     metrics: EngineMetrics,
     converger: Arc<Converger>,
+    scheduler: Arc<Scheduler>,
 }
 
 impl Engine {
-    /// An engine over `store`, reading time from `clock`, converging through `converger`.
+    /// An engine over `store`, reading time from `clock`, converging through `converger` and
+    /// firing schedules through `scheduler`.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         metrics: EngineMetrics,
         converger: Arc<Converger>,
+        scheduler: Arc<Scheduler>,
     ) -> Self {
-        Engine { store, clock, metrics, converger }
+        Engine { store, clock, metrics, converger, scheduler }
+    }
+
+    /// Creates policies in a group, all or none; schedule policies are armed.
+    pub async fn create_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        bodies: Vec<Value>,
+        limits: Limits,
+    ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let created = self.store.create_policies(tenant, group, bodies, limits, self.clock.now()).await?;
+        self.scheduler.schedules_changed();
+        Ok(created)
+    }
+
+    /// Replaces a policy; a schedule policy is re-armed from its new definition.
+    pub async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError> {
+        self.store.replace_policy(tenant, group, policy, body, self.clock.now()).await?;
+        self.scheduler.schedules_changed();
+        Ok(())
+    }
+
+    /// Deletes a policy, its webhooks and its schedule.
+    pub async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+        self.store.delete_policy(tenant, group, policy).await?;
+        self.scheduler.schedules_changed();
+        Ok(())
     }
 
     /// The converger.
@@ -49,6 +80,7 @@ impl Engine {
     ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
         let created = self.store.create_group(group, limits, self.clock.now()).await?;
         self.converger.trigger(&created.0.id, Trigger::User);
+        self.scheduler.schedules_changed();
         Ok(created)
     }
 

@@ -15,6 +15,7 @@ pub mod converger;
 pub mod engine;
 pub mod metrics;
 pub mod provider;
+pub mod scheduler;
 
 pub use clock::{Clock, SystemClock};
 pub use engine::Engine;

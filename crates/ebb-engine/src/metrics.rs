@@ -48,6 +48,18 @@ pub enum Source {
     Api,
     /// A capability URL.
     Capability,
+    /// A schedule policy's due time.
+    Schedule,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Capability => "capability",
+            Source::Schedule => "schedule",
+        }
+    }
 }
 
 /// Engine counters; cheap to clone.
@@ -69,27 +81,13 @@ impl EngineMetrics {
     }
 
     pub(crate) fn execution(&self, source: Source, outcome: Outcome) {
-        self.executions
-            .get_or_create(&ExecutionLabels {
-                outcome: outcome.as_str(),
-                source: match source {
-                    Source::Api => "api",
-                    Source::Capability => "capability",
-                },
-            })
-            .inc();
+        self.executions.get_or_create(&ExecutionLabels { outcome: outcome.as_str(), source: source.as_str() }).inc();
     }
 
     /// How many executions ended with `outcome` (for tests and benchmarks).
     pub fn count(&self, source: Source, outcome: Outcome) -> u64 {
         self.executions
-            .get(&ExecutionLabels {
-                outcome: outcome.as_str(),
-                source: match source {
-                    Source::Api => "api",
-                    Source::Capability => "capability",
-                },
-            })
+            .get(&ExecutionLabels { outcome: outcome.as_str(), source: source.as_str() })
             .map(|counter| counter.get())
             .unwrap_or(0)
     }

@@ -98,8 +98,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PolicyRecord>, StoreError>;
     /// One policy of a group.
     async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError>;
-    /// Replaces a policy's body.
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError>;
+    /// Replaces a policy's body; a schedule policy is re-armed from its new definition.
+    async fn replace_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        body: Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
     /// Deletes a policy and its webhooks.
     async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError>;
 
@@ -170,6 +177,27 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that a member may be removed from a group and, without `replace`, lowers desired
     /// capacity by one (refusing to go below the minimum).
     async fn remove_member(&self, tenant: &str, group: &str, member: &str, replace: bool) -> Result<(), StoreError>;
+
+    /// The earliest next fire time of any schedule.
+    async fn next_schedule(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Schedules due at or before `until`, earliest first.
+    async fn due_schedules(&self, until: Timestamp, limit: usize) -> Result<Vec<DueSchedule>, StoreError>;
+    /// Fires a schedule that was due at `due`, in one transaction: executes its policy through
+    /// the same path as an API execute (or skips it when the group is paused or the time was
+    /// missed by more than `grace`), records the event, and arms the next fire time. `None`
+    /// when the schedule is no longer due at `due` (fired already, changed, or deleted): so a
+    /// due time fires at most once.
+    async fn fire_schedule(
+        &self,
+        policy: &str,
+        due: Timestamp,
+        now: Timestamp,
+        grace: jiff::SignedDuration,
+    ) -> Result<Option<Fired>, StoreError>;
+    /// A tenant's schedule policies with their next fire times, of one group or of all.
+    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError>;
+    /// A group's events, newest first.
+    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing).

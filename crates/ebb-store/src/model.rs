@@ -209,3 +209,81 @@ pub struct MemberRecord {
     /// When it was started.
     pub created_at: Timestamp,
 }
+
+/// What happened at a schedule's due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The policy was executed (whether or not it changed anything).
+    Fired,
+    /// The policy was not executed: the group was paused, or the time was missed.
+    Skipped,
+}
+
+impl EventKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Fired => "fired",
+            EventKind::Skipped => "skipped",
+        }
+    }
+
+    /// The kind with that name.
+    pub fn parse(text: &str) -> Option<EventKind> {
+        match text {
+            "fired" => Some(EventKind::Fired),
+            "skipped" => Some(EventKind::Skipped),
+            _ => None,
+        }
+    }
+}
+
+/// Something that happened to a group, with its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupEvent {
+    /// The group.
+    pub group_id: String,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// The policy involved.
+    pub policy_id: Option<String>,
+    /// When the schedule was due.
+    pub due: Option<Timestamp>,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// A schedule policy whose time has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSchedule {
+    /// The policy.
+    pub policy_id: String,
+    /// Its group.
+    pub group_id: String,
+    /// When it is due.
+    pub due: Timestamp,
+}
+
+/// What firing a schedule did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    /// The tenant of the group.
+    pub tenant_id: String,
+    /// The execution, when the policy was executed.
+    pub execution: Option<Execution>,
+    /// The recorded event.
+    pub event: GroupEvent,
+}
+
+/// A schedule policy and when it fires next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleEntry {
+    /// The group.
+    pub group_id: String,
+    /// The policy.
+    pub policy: PolicyRecord,
+    /// Its next fire time.
+    pub next_fire: Timestamp,
+}

@@ -40,6 +40,7 @@ const READERS: usize = 4;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/sqlite/0001_initial.sql")),
     M::up(include_str!("../migrations/sqlite/0002_members.sql")),
+    M::up(include_str!("../migrations/sqlite/0003_schedules.sql")),
 ];
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -397,21 +398,66 @@ fn require(conn: &Connection, tenant: &str, group: &str, policy: Option<&str>) -
     Ok(())
 }
 
+fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|err| StoreError::Corrupt(format!("time {ms}: {err}")))
+}
+
+/// Sets (or clears) the next fire time of a policy from its body: a schedule policy fires
+/// next at its first time after `now`; any other policy, or a schedule that is over, has none.
+fn arm_schedule(conn: &Connection, group: &str, policy: &str, body: &Value, now: Timestamp) -> Result<(), StoreError> {
+    let next = Policy::parse(body, "", Origin::Stored).ok().and_then(|p| p.schedule).and_then(|s| s.next_after(now));
+    match next {
+        Some(at) => execute(
+            conn,
+            "arming a schedule",
+            "INSERT INTO schedules (policy_id, group_id, next_fire) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (policy_id) DO UPDATE SET next_fire = excluded.next_fire",
+            params![policy, group, millis(at)],
+        )?,
+        None => execute(conn, "disarming a schedule", "DELETE FROM schedules WHERE policy_id = ?1", [policy])?,
+    };
+    Ok(())
+}
+
+fn record_event(conn: &Connection, event: &GroupEvent) -> Result<(), StoreError> {
+    execute(
+        conn,
+        "recording an event",
+        "INSERT INTO group_events (id, group_id, at, kind, policy_id, due, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            new_id(),
+            event.group_id,
+            millis(event.at),
+            event.kind.as_str(),
+            event.policy_id,
+            event.due.map(millis),
+            event.message
+        ],
+    )?;
+    Ok(())
+}
+
 fn insert_policies(
     conn: &Connection,
     group: &str,
     bodies: Vec<Value>,
-    now: &str,
+    now: Timestamp,
 ) -> Result<Vec<PolicyRecord>, StoreError> {
     let mut created = Vec::with_capacity(bodies.len());
+    let now_text = now.to_string();
     for body in bodies {
         let id = new_id();
         execute(
             conn,
             "inserting a policy",
             "INSERT INTO policies (id, group_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, group, body.to_string(), now],
+            params![id, group, body.to_string(), now_text],
         )?;
+        arm_schedule(conn, group, &id, &body, now)?;
         created.push(PolicyRecord { id, group_id: group.to_string(), body, touched_at: None });
     }
     created.sort_by(|a, b| a.id.cmp(&b.id));
@@ -623,7 +669,7 @@ impl crate::Store for SqliteStore {
             .map_err(|err| {
                 if is_foreign_key_violation(&err) { StoreError::TenantNotFound } else { backend("inserting a group")(err) }
             })?;
-            let policies = insert_policies(conn, &id, group.policies, &now_text)?;
+            let policies = insert_policies(conn, &id, group.policies, now)?;
             let record = GroupRecord {
                 id,
                 tenant_id: group.tenant_id,
@@ -764,7 +810,7 @@ impl crate::Store for SqliteStore {
                     limit: limits.max_policies_per_group,
                 });
             }
-            insert_policies(conn, &group, bodies, &now.to_string())
+            insert_policies(conn, &group, bodies, now)
         })
         .await
     }
@@ -801,7 +847,14 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError> {
+    async fn replace_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        body: Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("replace_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -812,6 +865,7 @@ impl crate::Store for SqliteStore {
                 "UPDATE policies SET body = ?1 WHERE id = ?2",
                 params![body.to_string(), policy],
             )?;
+            arm_schedule(conn, &group, &policy, &body, now)?;
             Ok(())
         })
         .await
@@ -1104,6 +1158,171 @@ impl crate::Store for SqliteStore {
                 )?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn next_schedule(&self) -> Result<Option<Timestamp>, StoreError> {
+        let _timer = self.metrics.time("next_schedule");
+        self.read(|conn| {
+            let next: Option<i64> = conn
+                .prepare_cached("SELECT MIN(next_fire) FROM schedules")
+                .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+                .map_err(backend("reading the next schedule"))?;
+            next.map(from_millis).transpose()
+        })
+        .await
+    }
+
+    async fn due_schedules(&self, until: Timestamp, limit: usize) -> Result<Vec<DueSchedule>, StoreError> {
+        let _timer = self.metrics.time("due_schedules");
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "reading due schedules",
+                "SELECT policy_id, group_id, next_fire FROM schedules WHERE next_fire <= ?1 ORDER BY next_fire LIMIT ?2",
+                params![millis(until), limit as i64],
+                |row| {
+                    Ok(DueSchedule {
+                        policy_id: col(row, "policy_id")?,
+                        group_id: col(row, "group_id")?,
+                        due: from_millis(col(row, "next_fire")?)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn fire_schedule(
+        &self,
+        policy: &str,
+        due: Timestamp,
+        now: Timestamp,
+        grace: jiff::SignedDuration,
+    ) -> Result<Option<Fired>, StoreError> {
+        let _timer = self.metrics.time("fire_schedule");
+        let policy = policy.to_string();
+        self.write(move |conn| {
+            let armed = query_one(
+                conn,
+                "reading a schedule",
+                "SELECT group_id, next_fire FROM schedules WHERE policy_id = ?1",
+                [&policy],
+                |row| Ok((col::<String>(row, "group_id")?, col::<i64>(row, "next_fire")?)),
+            )?;
+            let Some((group_id, next_fire)) = armed else { return Ok(None) };
+            if next_fire != millis(due) {
+                return Ok(None);
+            }
+            let disarm = |conn: &Connection| {
+                execute(conn, "disarming a schedule", "DELETE FROM schedules WHERE policy_id = ?1", [&policy]).map(|_| None)
+            };
+            let group = query_one(
+                conn,
+                "reading a group",
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                 FROM groups WHERE id = ?1",
+                [&group_id],
+                group_from_row,
+            )?;
+            let Some(group) = group.filter(|g| !g.state.deleting) else { return disarm(conn) };
+            let Ok(record) = fetch_policy(conn, &group_id, &policy) else { return disarm(conn) };
+            let Some(schedule) = Policy::parse(&record.body, "", Origin::Stored).ok().and_then(|p| p.schedule) else {
+                return disarm(conn);
+            };
+            let lateness = now.duration_since(due);
+            let (kind, execution, message) = if lateness > grace {
+                let message = format!(
+                    "missed: {:.1} s late, beyond the grace period of {:.0} s",
+                    lateness.as_secs_f64(),
+                    grace.as_secs_f64()
+                );
+                (EventKind::Skipped, None, message)
+            } else {
+                let execution = execute_in(conn, &group.tenant_id, &group_id, &policy, now)?;
+                let (kind, message) = match execution {
+                    Execution::Scaled { from, to } => (EventKind::Fired, format!("desired capacity {from} to {to}")),
+                    Execution::Refused(ebb_core::capacity::Refusal::Cooldown) => {
+                        (EventKind::Fired, "cooldowns not met: nothing changed".to_string())
+                    }
+                    Execution::Refused(ebb_core::capacity::Refusal::NoChange) => {
+                        (EventKind::Fired, "no change in servers".to_string())
+                    }
+                    Execution::Paused => (EventKind::Skipped, "the group is paused".to_string()),
+                };
+                (kind, Some(execution).filter(|e| *e != Execution::Paused), message)
+            };
+            let event = GroupEvent { group_id: group_id.clone(), at: now, kind, policy_id: Some(policy.clone()), due: Some(due), message };
+            record_event(conn, &event)?;
+            // A missed cron window produces one execution, then the schedule goes on from now.
+            let after = if now > due { now } else { due };
+            match schedule.next_after(after) {
+                Some(next) => {
+                    execute(
+                        conn,
+                        "arming a schedule",
+                        "UPDATE schedules SET next_fire = ?1 WHERE policy_id = ?2",
+                        params![millis(next), policy],
+                    )?;
+                }
+                None => {
+                    disarm(conn)?;
+                }
+            }
+            Ok(Some(Fired { tenant_id: group.tenant_id, execution, event }))
+        })
+        .await
+    }
+
+    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError> {
+        let _timer = self.metrics.time("list_schedules");
+        let (tenant, group) = (tenant.to_string(), group.map(str::to_string));
+        self.read(move |conn| {
+            if let Some(group) = &group {
+                require(conn, &tenant, group, None)?;
+            }
+            query_all(
+                conn,
+                "listing schedules",
+                "SELECT p.id AS id, p.group_id AS group_id, p.body AS body, p.touched_at AS touched_at, s.next_fire AS next_fire \
+                 FROM schedules s JOIN policies p ON p.id = s.policy_id JOIN groups g ON g.id = s.group_id \
+                 WHERE g.tenant_id = ?1 AND g.deleting = 0 AND (?2 IS NULL OR g.id = ?2) ORDER BY s.next_fire, p.id",
+                params![tenant, group],
+                |row| {
+                    Ok(ScheduleEntry {
+                        group_id: col(row, "group_id")?,
+                        policy: policy_from_row(row)?,
+                        next_fire: from_millis(col(row, "next_fire")?)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError> {
+        let _timer = self.metrics.time("list_events");
+        let (tenant, group) = (tenant.to_string(), group.to_string());
+        self.read(move |conn| {
+            require(conn, &tenant, &group, None)?;
+            query_all(
+                conn,
+                "listing events",
+                "SELECT group_id, at, kind, policy_id, due, message FROM group_events WHERE group_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+                params![group, limit as i64],
+                |row| {
+                    let kind: String = col(row, "kind")?;
+                    Ok(GroupEvent {
+                        group_id: col(row, "group_id")?,
+                        at: from_millis(col(row, "at")?)?,
+                        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+                        policy_id: col(row, "policy_id")?,
+                        due: col::<Option<i64>>(row, "due")?.map(from_millis).transpose()?,
+                        message: col(row, "message")?,
+                    })
+                },
+            )
         })
         .await
     }

@@ -21,6 +21,7 @@ pub struct FileConfig {
     pub build_timeout: Option<f64>,
     pub self_heal_interval: Option<f64>,
     pub balancer_host: Option<std::net::Ipv4Addr>,
+    pub schedule_grace: Option<f64>,
 }
 
 impl FileConfig {
@@ -42,6 +43,7 @@ pub struct Settings {
     pub capability_requests_per_second: u32,
     pub limits: ebb_core::limits::Limits,
     pub converge: ebb_engine::converger::ConvergeSettings,
+    pub schedule_grace: std::time::Duration,
 }
 
 impl Settings {
@@ -85,6 +87,7 @@ impl Settings {
                     .unwrap_or(defaults.max_webhooks_per_policy),
             },
             converge,
+            schedule_grace: seconds(flags.schedule_grace.or(file.schedule_grace), std::time::Duration::from_secs(300)),
         }
     }
 }

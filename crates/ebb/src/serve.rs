@@ -12,6 +12,7 @@ use ebb_api::{ApiConfig, AppState};
 use ebb_engine::converger::{Converger, Trigger};
 use ebb_engine::metrics::BalancerCollector;
 use ebb_engine::provider::local_process::LocalProcesses;
+use ebb_engine::scheduler::Scheduler;
 use ebb_engine::{Engine, EngineMetrics, SystemClock};
 use ebb_store::StoreMetrics;
 use prometheus_client::registry::Registry;
@@ -48,6 +49,10 @@ pub struct ServeArgs {
     /// Address the built-in load balancers listen on [default: 0.0.0.0].
     #[arg(long, env = "EBB_BALANCER_HOST")]
     balancer_host: Option<std::net::Ipv4Addr>,
+    /// Seconds after which a schedule missed while the server was down is skipped instead of
+    /// run [default: 300].
+    #[arg(long, env = "EBB_SCHEDULE_GRACE")]
+    schedule_grace: Option<f64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -154,6 +159,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             build_timeout: args.build_timeout,
             self_heal_interval: args.self_heal_interval,
             balancer_host: args.balancer_host,
+            schedule_grace: args.schedule_grace,
             ..FileConfig::default()
         },
         file,
@@ -173,7 +179,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let converger = Converger::new(store.clone(), clock.clone(), processes, settings.converge.clone());
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
-    let engine = Arc::new(Engine::new(store, clock, EngineMetrics::new(&mut registry), converger.clone()));
+    let engine_metrics = EngineMetrics::new(&mut registry);
+    let scheduler = Scheduler::new(
+        store.clone(),
+        clock.clone(),
+        converger.clone(),
+        engine_metrics.clone(),
+        settings.schedule_grace,
+    );
+    let engine = Arc::new(Engine::new(store, clock, engine_metrics, converger.clone(), scheduler.clone()));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -204,6 +218,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let converger_task = tokio::spawn(converger.clone().run(event_queue, async move {
         let _ = converging_stopped.await;
     }));
+    let (stop_scheduling, scheduling_stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler_task = tokio::spawn(scheduler.run(async move {
+        let _ = scheduling_stopped.await;
+    }));
     for group in converger.group_ids().await.context("cannot list groups")? {
         converger.trigger(&group, Trigger::User);
     }
@@ -218,6 +236,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    let _ = stop_scheduling.send(());
+    let _ = scheduler_task.await;
     let _ = stop_converging.send(());
     let _ = converger_task.await;
     let stopped = converger.stop_all().await;

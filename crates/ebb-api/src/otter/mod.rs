@@ -2,12 +2,13 @@
 //!
 //! Layout: [`groups`] (groups, their config, launch, state, pause/resume, converge, servers),
 //! [`policies`] (policies and executing them), [`webhooks`] (webhooks and capability URLs),
-//! [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics). [`view`] renders records in Otter's JSON shapes.
+//! [`schedules`] (schedule policies and group events), [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics). [`view`] renders records in Otter's JSON shapes.
 
 pub mod groups;
 pub mod limits;
 pub mod members;
 pub mod policies;
+pub mod schedules;
 pub mod view;
 pub mod webhooks;
 

@@ -39,8 +39,8 @@ pub async fn create(
         Policy::parse(item, &format!("[{index}]"), Origin::Submitted(now))?;
     }
     let created = state
-        .store()
-        .create_policies(&path.tenant, &path.group, items.to_vec(), state.config.limits, now)
+        .engine
+        .create_policies(&path.tenant, &path.group, items.to_vec(), state.config.limits)
         .await
         .map_err(|err| path.scope().error(err))?;
     let location = state.links.policies(&path.tenant, &path.group);
@@ -95,17 +95,17 @@ pub async fn replace(
     let current = Policy::parse(&current.body, "", Origin::Stored)
         .map_err(|err| ApiError::Internal(format!("stored policy {} does not parse: {err}", path.policy)))?;
     Policy::parse_replacement(&body, &current, state.now())?;
-    store.replace_policy(&path.tenant, &path.group, &path.policy, body).await.map_err(|err| path.scope().error(err))?;
+    state
+        .engine
+        .replace_policy(&path.tenant, &path.group, &path.policy, body)
+        .await
+        .map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE .../policies/{policy}`: its webhooks go with it.
 pub async fn delete(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) -> Result<StatusCode, ApiError> {
-    state
-        .store()
-        .delete_policy(&path.tenant, &path.group, &path.policy)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    state.engine.delete_policy(&path.tenant, &path.group, &path.policy).await.map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

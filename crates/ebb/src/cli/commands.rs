@@ -74,6 +74,12 @@ pub enum GroupCommand {
     Converge { group: String },
     /// Show the traffic statistics of a group's load balancers.
     Stats { group: String },
+    /// Show what happened to a group: schedule firings and skips, newest first.
+    Events {
+        group: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Delete a group.
     Delete {
         group: String,
@@ -105,6 +111,16 @@ pub enum MemberCommand {
         /// Leave the process running, no longer managed.
         #[arg(long)]
         disown: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// List schedule policies with their next fire time in UTC and in their own time zone.
+    List {
+        /// Only this group's.
+        #[arg(long)]
+        group: Option<String>,
     },
 }
 
@@ -381,6 +397,18 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/converge", seg(&group)), None).await?;
             output::done(connection.output, "convergence triggered", &body);
         }
+        GroupCommand::Events { group, limit } => {
+            let (_, body) =
+                client.call(Method::GET, &format!("{groups}/{}/events?limit={limit}", seg(&group)), None).await?;
+            let columns = [
+                col("AT", "/at"),
+                col("KIND", "/kind"),
+                col("POLICY", "/policy"),
+                col("DUE", "/due"),
+                col("MESSAGE", "/message"),
+            ];
+            output::rows(connection.output, &body, &list(&body, "events"), &columns);
+        }
         GroupCommand::Stats { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/stats", seg(&group)), None).await?;
             let mut rows = Vec::new();
@@ -509,6 +537,27 @@ pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(
                 format!("{groups}/{}/servers/{}?replace={}&purge={}", seg(&group), seg(&member), !no_replace, !disown);
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
             output::done(connection.output, "member removed", &body);
+        }
+    }
+    Ok(())
+}
+
+pub async fn schedule(command: ScheduleCommand, connection: &Connection) -> Result<(), Failure> {
+    let client = Client::new(connection)?;
+    let tenant = seg(&tenant_of(connection)?);
+    match command {
+        ScheduleCommand::List { group } => {
+            let query = group.map(|g| format!("?group={}", seg(&g))).unwrap_or_default();
+            let (_, body) = client.call(Method::GET, &format!("/v1.0/{tenant}/schedules{query}"), None).await?;
+            let columns = [
+                col("GROUP", "/group"),
+                col("POLICY", "/policy"),
+                col("NAME", "/name"),
+                col("SCHEDULE", "/args"),
+                col("NEXT (UTC)", "/next_fire"),
+                col("NEXT (LOCAL)", "/next_fire_local"),
+            ];
+            output::rows(connection.output, &body, &list(&body, "schedules"), &columns);
         }
     }
     Ok(())

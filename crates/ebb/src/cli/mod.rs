@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use client::Client;
-use commands::{GroupCommand, MemberCommand, PolicyCommand, TenantCommand, TokenCommand, WebhookCommand};
+use commands::{
+    GroupCommand, MemberCommand, PolicyCommand, ScheduleCommand, TenantCommand, TokenCommand, WebhookCommand,
+};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +81,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
+    /// See schedule policies and when they fire next.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Manage webhooks and their capability URLs.
     Webhook {
         #[command(subcommand)]
@@ -111,6 +120,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Group { command, connection } => commands::group(command, &connection).await,
         ClientCommand::Member { command, connection } => commands::member(command, &connection).await,
         ClientCommand::Policy { command, connection } => commands::policy(command, &connection).await,
+        ClientCommand::Schedule { command, connection } => commands::schedule(command, &connection).await,
         ClientCommand::Webhook { command, connection } => commands::webhook(command, &connection).await,
     };
     match result {

@@ -1,0 +1,79 @@
+//! Schedules and events: every schedule policy with its next fire time (in UTC and in its
+//! own time zone), and what happened at each due time.
+
+use axum::Json;
+use axum::extract::State;
+use ebb_core::policy::{Origin, Policy};
+use ebb_core::schedule::Schedule;
+use serde_json::{Value, json};
+
+use super::{GroupPath, Ids, TenantPath};
+use crate::body::QueryArgs;
+use crate::error::{ApiError, Scope};
+use crate::state::AppState;
+
+/// The most events one request returns.
+const MAX_EVENTS: usize = 1000;
+
+/// `GET /v1.0/{tenant}/schedules?group={group}`.
+pub async fn list(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+    args: QueryArgs,
+) -> Result<Json<Value>, ApiError> {
+    let group = args.get("group");
+    let scope = Scope { tenant: &path.tenant, group: group.unwrap_or(""), ..Scope::default() };
+    let entries = state.store().list_schedules(&path.tenant, group).await.map_err(|err| scope.error(err))?;
+    let schedules: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let policy = Policy::parse(&entry.policy.body, "", Origin::Stored).ok();
+            let schedule = policy.as_ref().and_then(|p| p.schedule.clone());
+            let timezone = schedule.as_ref().map(Schedule::timezone).unwrap_or("UTC").to_string();
+            let local = jiff::tz::TimeZone::get(&timezone)
+                .map(|zone| entry.next_fire.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                .unwrap_or_default();
+            json!({
+                "group": entry.group_id,
+                "policy": entry.policy.id,
+                "name": entry.policy.body["name"],
+                "args": entry.policy.body["args"],
+                "timezone": timezone,
+                "next_fire": entry.next_fire.to_string(),
+                "next_fire_local": local,
+                "links": crate::links::self_links(state.links.policy(&path.tenant, &entry.group_id, &entry.policy.id)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"schedules": schedules})))
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}/events?limit=N`: newest first (100 by default).
+pub async fn events(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    args: QueryArgs,
+) -> Result<Json<Value>, ApiError> {
+    let limit = match args.get("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::InvalidQueryArgument("Invalid query argument for \"limit\"".to_string()))?
+            .clamp(1, MAX_EVENTS),
+    };
+    let events =
+        state.store().list_events(&path.tenant, &path.group, limit).await.map_err(|err| path.scope().error(err))?;
+    let list: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            json!({
+                "at": event.at.to_string(),
+                "kind": event.kind.as_str(),
+                "policy": event.policy_id,
+                "due": event.due.map(|due| due.to_string()),
+                "message": event.message,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"events": list})))
+}
