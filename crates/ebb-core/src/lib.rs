@@ -12,6 +12,7 @@
 //! - [`policy`]: scaling policies and their adjustments;
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
+//! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
 //! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping);
 //! - [`converge`]: the convergence planner (desired capacity and observed members to steps);
 //! - [`secret`]: hashing of capability and token secrets;
@@ -27,6 +28,7 @@ pub mod policy;
 pub mod schedule;
 pub mod secret;
 pub mod webhook;
+pub mod windows;
 
 mod error;
 
