@@ -101,6 +101,8 @@ pub fn routes() -> Vec<Route> {
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members", "List the group's members with their status", Tenant, 200, members::list),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members/{member}/logs", "A member's output; ?tail=N lines (200)", Tenant, 200, members::logs),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/windows", "The group's time windows and the one in force", Tenant, 200, schedules::get_windows),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/windows", "Replace the group's time windows (Cloud Foundry schedules format; null removes)", Tenant, 200, schedules::put_windows).json_body(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list),

@@ -197,8 +197,9 @@ fn parse_bounds(obj: &Obj<'_>, kind: &str, index: usize) -> Result<WindowBounds,
 impl Windows {
     /// Validates a `schedules` document as Cloud Foundry does: the shape first, then the
     /// rules (times in order, dates not past, bounds, overlaps), with CF's messages.
-    /// `now` decides what is past, in the document's time zone.
-    pub fn parse(value: &Value, now: Timestamp) -> Result<Windows, Invalid> {
+    /// `now` decides what is past, in the document's time zone; `None` (a document read back
+    /// from the store) skips those checks.
+    pub fn parse(value: &Value, now: Option<Timestamp>) -> Result<Windows, Invalid> {
         let root = Obj::new(value, "(root).schedules")?;
         root.only(&["timezone", "recurring_schedule", "specific_date"])?;
         let timezone_value = root.required("timezone")?;
@@ -212,8 +213,8 @@ impl Windows {
         if !root.has("recurring_schedule") && !root.has("specific_date") {
             return Err(invalid("(root).schedules", "Must validate at least one schema (anyOf)"));
         }
-        let today = now.to_zoned(zone.clone()).date();
-        let local_now = now.to_zoned(zone.clone()).datetime();
+        let today = now.map(|now| now.to_zoned(zone.clone()).date()).unwrap_or(Date::MIN);
+        let local_now = now.map(|now| now.to_zoned(zone.clone()).datetime()).unwrap_or(DateTime::MIN);
         let mut recurring = Vec::new();
         if let Some(list) = root.get("recurring_schedule") {
             for (index, item) in json::array(list, &root.path_of("recurring_schedule"), 1000)?.iter().enumerate() {
@@ -452,7 +453,7 @@ mod tests {
     }
 
     fn parse(value: Value) -> Result<Windows, Invalid> {
-        Windows::parse(&value, now())
+        Windows::parse(&value, Some(now()))
     }
 
     fn message(value: Value) -> String {
@@ -578,6 +579,9 @@ mod tests {
         let bad_format =
             json!({"timezone": "Europe/Berlin", "specific_date": [specific("2026-07-01 10:00", "2026-07-01T12:00")]});
         assert!(message(bad_format).contains("Does not match pattern"));
+        let stored =
+            json!({"timezone": "Europe/Berlin", "specific_date": [specific("2010-01-04T20:00", "2010-01-05T20:00")]});
+        assert!(Windows::parse(&stored, None).is_ok(), "documents read back are not checked against the clock");
     }
 
     #[test]

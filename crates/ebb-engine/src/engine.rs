@@ -91,7 +91,7 @@ impl Engine {
         group: &str,
         config: GroupConfig,
     ) -> Result<GroupRecord, StoreError> {
-        let record = self.store.replace_config(tenant, group, config).await?;
+        let record = self.store.replace_config(tenant, group, config, self.clock.now()).await?;
         self.converger.trigger(group, Trigger::User);
         Ok(record)
     }
@@ -117,6 +117,20 @@ impl Engine {
         self.store.delete_group(tenant, group, force).await?;
         self.converger.trigger(group, Trigger::User);
         Ok(())
+    }
+
+    /// Replaces (or removes) a group's time windows; the window in force now is applied and
+    /// the group converged.
+    pub async fn replace_windows(
+        &self,
+        tenant: &str,
+        group: &str,
+        windows: Option<Value>,
+    ) -> Result<GroupRecord, StoreError> {
+        let record = self.store.replace_windows(tenant, group, windows, self.clock.now()).await?;
+        self.converger.trigger(group, Trigger::User);
+        self.scheduler.schedules_changed();
+        Ok(record)
     }
 
     /// Converges a group now.

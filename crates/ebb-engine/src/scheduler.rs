@@ -1,4 +1,5 @@
-//! The scheduler: fires schedule policies at their due time, exactly once.
+//! The scheduler: fires schedule policies at their due time, exactly once, and applies time
+//! windows as they start and end.
 //!
 //! Next fire times are stored with the policies (`ebb-store`), so nothing is lost or repeated
 //! across restarts. The loop sleeps until the earliest due time (or until schedules change),
@@ -85,9 +86,20 @@ impl Scheduler {
         }
     }
 
-    /// Fires every due schedule; returns whether a full batch was due (more may be waiting).
+    /// Applies every due window change and fires every due schedule; returns whether a full
+    /// batch was due (more may be waiting).
     async fn fire_due(&self) -> Result<bool, ebb_store::StoreError> {
         let now = self.clock.now();
+        for (group, due) in self.store.due_windows(now, BATCH).await? {
+            match self.store.fire_window(&group, due, self.clock.now()).await {
+                Ok(Some(true)) => {
+                    tracing::info!(group = %group, "time window change applied");
+                    self.converger.trigger(&group, Trigger::User);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::error!(group = %group, error = %err, "time window change failed"),
+            }
+        }
         let due = self.store.due_schedules(now, BATCH).await?;
         let full = due.len() == BATCH;
         let grace = jiff::SignedDuration::try_from(self.grace).unwrap_or(jiff::SignedDuration::MAX);

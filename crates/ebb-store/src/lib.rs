@@ -61,8 +61,15 @@ pub trait Store: Send + Sync + 'static {
     async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<GroupRecord>, StoreError>;
     /// One group of a tenant.
     async fn get_group(&self, tenant: &str, group: &str) -> Result<GroupRecord, StoreError>;
-    /// Replaces a group's configuration and re-clamps its desired capacity to the new bounds.
-    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError>;
+    /// Replaces a group's configuration and re-clamps its desired capacity to the bounds in
+    /// force at `now` (a window's, or the new configuration's).
+    async fn replace_config(
+        &self,
+        tenant: &str,
+        group: &str,
+        config: GroupConfig,
+        now: Timestamp,
+    ) -> Result<GroupRecord, StoreError>;
     /// Replaces a group's launch configuration.
     async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError>;
     /// Pauses or resumes a group.
@@ -198,6 +205,24 @@ pub trait Store: Send + Sync + 'static {
     async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError>;
     /// A group's events, newest first.
     async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError>;
+
+    /// Replaces (or, with `None`, removes) a group's time windows, applies the window in force
+    /// at `now` and arms the timer of the next window change.
+    async fn replace_windows(
+        &self,
+        tenant: &str,
+        group: &str,
+        windows: Option<Value>,
+        now: Timestamp,
+    ) -> Result<GroupRecord, StoreError>;
+    /// Groups whose next window change is due at or before `until`, with that time.
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError>;
+    /// Applies a group's window change that was due at `due` and arms the next; `None` when
+    /// it was no longer due (handled already, or the windows changed), else whether desired
+    /// capacity or the window in force changed.
+    async fn fire_window(&self, group: &str, due: Timestamp, now: Timestamp) -> Result<Option<bool>, StoreError>;
+    /// A tenant's groups with windows: their document and next change time.
+    async fn window_timers(&self, tenant: &str) -> Result<Vec<(String, Value, Timestamp)>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing).

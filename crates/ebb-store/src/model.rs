@@ -88,6 +88,8 @@ pub struct GroupState {
     pub touched_at: Option<Timestamp>,
     /// Deleted by its tenant; hidden from the API until its members are gone.
     pub deleting: bool,
+    /// The time window whose start was applied last and has not ended.
+    pub window: Option<String>,
 }
 
 /// A scaling group.
@@ -103,6 +105,8 @@ pub struct GroupRecord {
     pub launch: Value,
     /// Desired capacity, pause, status.
     pub state: GroupState,
+    /// Its time windows (Cloud Foundry's `schedules` document), if any.
+    pub windows: Option<Value>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -217,6 +221,10 @@ pub enum EventKind {
     Fired,
     /// The policy was not executed: the group was paused, or the time was missed.
     Skipped,
+    /// A time window started.
+    WindowStart,
+    /// A time window ended.
+    WindowEnd,
 }
 
 impl EventKind {
@@ -225,6 +233,8 @@ impl EventKind {
         match self {
             EventKind::Fired => "fired",
             EventKind::Skipped => "skipped",
+            EventKind::WindowStart => "window_start",
+            EventKind::WindowEnd => "window_end",
         }
     }
 
@@ -233,6 +243,8 @@ impl EventKind {
         match text {
             "fired" => Some(EventKind::Fired),
             "skipped" => Some(EventKind::Skipped),
+            "window_start" => Some(EventKind::WindowStart),
+            "window_end" => Some(EventKind::WindowEnd),
             _ => None,
         }
     }

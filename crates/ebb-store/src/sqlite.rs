@@ -21,6 +21,7 @@ use ebb_core::capacity::{self, Bounds, ExecutionInput};
 use ebb_core::group::GroupConfig;
 use ebb_core::limits::Limits;
 use ebb_core::policy::{Origin, Policy};
+use ebb_core::windows::Windows;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, Row, params};
 use rusqlite_migration::{M, Migrations};
@@ -41,6 +42,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/sqlite/0001_initial.sql")),
     M::up(include_str!("../migrations/sqlite/0002_members.sql")),
     M::up(include_str!("../migrations/sqlite/0003_schedules.sql")),
+    M::up(include_str!("../migrations/sqlite/0004_windows.sql")),
 ];
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -243,7 +245,9 @@ fn group_from_row(row: &Row<'_>) -> Result<GroupRecord, StoreError> {
             errors,
             touched_at: parse_optional_time(col(row, "touched_at")?)?,
             deleting: col::<bool>(row, "deleting")?,
+            window: col(row, "window_active")?,
         },
+        windows: col::<Option<String>>(row, "windows")?.as_deref().map(parse_json).transpose()?,
         created_at: parse_time(&col::<String>(row, "created_at")?)?,
     })
 }
@@ -354,7 +358,7 @@ fn fetch_group(conn: &Connection, tenant: &str, group: &str) -> Result<GroupReco
     query_one(
         conn,
         "reading a group",
-        "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+        "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
          FROM groups WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0",
         params![tenant, group],
         group_from_row,
@@ -494,6 +498,100 @@ fn capability_target(conn: &Connection, capability_hash: &str) -> Result<Option<
     )
 }
 
+/// The bounds desired capacity is kept within at `now`: those of the window in force, else
+/// the group's own.
+fn effective_bounds(record: &GroupRecord, now: Timestamp) -> Bounds {
+    let window = record
+        .windows
+        .as_ref()
+        .and_then(|doc| Windows::parse(doc, None).ok())
+        .and_then(|windows| windows.active_at(now));
+    match window {
+        Some(active) => active.clamp_bounds(),
+        None => Bounds { min: record.config.min_entities, max: record.config.max_entities },
+    }
+}
+
+/// Applies the window in force at `now` if it is not the one applied last: a window that
+/// starts raises capacity to its initial minimum (and into its bounds); when a window ends,
+/// capacity is clamped into the group's own bounds (or the next window's). Records the change
+/// as an event; returns whether anything changed.
+fn apply_windows(conn: &Connection, record: &GroupRecord, now: Timestamp) -> Result<bool, StoreError> {
+    let windows = record.windows.as_ref().and_then(|doc| Windows::parse(doc, None).ok());
+    let active = windows.as_ref().and_then(|w| w.active_at(now));
+    let active_id = active.as_ref().map(|a| a.id.clone());
+    if active_id == record.state.window {
+        return Ok(false);
+    }
+    let mut desired = record.state.desired;
+    if let Some(ended) = &record.state.window {
+        desired =
+            Bounds { min: record.config.min_entities, max: record.config.max_entities }.clamp(i128::from(desired));
+        record_event(
+            conn,
+            &GroupEvent {
+                group_id: record.id.clone(),
+                at: now,
+                kind: EventKind::WindowEnd,
+                policy_id: None,
+                due: None,
+                message: format!("window {ended} ends; desired capacity {} to {desired}", record.state.desired),
+            },
+        )?;
+    }
+    if let Some(started) = &active {
+        let before = desired;
+        desired = started.starting_capacity(desired);
+        let bounds = started.bounds;
+        record_event(
+            conn,
+            &GroupEvent {
+                group_id: record.id.clone(),
+                at: now,
+                kind: EventKind::WindowStart,
+                policy_id: None,
+                due: None,
+                message: format!(
+                    "window {} starts with instance min {}, instance max {} and instance min initial {}; desired capacity {before} to {desired}",
+                    started.id,
+                    bounds.min,
+                    bounds.max,
+                    bounds.initial_min.unwrap_or(0)
+                ),
+            },
+        )?;
+    }
+    execute(
+        conn,
+        "applying a window",
+        "UPDATE groups SET desired = ?1, window_active = ?2 WHERE id = ?3",
+        params![desired, active_id, record.id],
+    )?;
+    Ok(true)
+}
+
+/// Sets when the group's windows next start or end after `now`.
+fn arm_windows(conn: &Connection, record: &GroupRecord, now: Timestamp) -> Result<(), StoreError> {
+    let next = record
+        .windows
+        .as_ref()
+        .and_then(|doc| Windows::parse(doc, None).ok())
+        .and_then(|windows| windows.next_change_after(now));
+    match next {
+        Some(at) => execute(
+            conn,
+            "arming a window timer",
+            "INSERT INTO window_timers (group_id, next_change) VALUES (?1, ?2) \
+             ON CONFLICT (group_id) DO UPDATE SET next_change = excluded.next_change",
+            params![record.id, millis(at)],
+        )?,
+        None => {
+            execute(conn, "disarming a window timer", "DELETE FROM window_timers WHERE group_id = ?1", [&record.id])?
+        }
+    };
+    Ok(())
+}
+
 /// Executes a policy inside the writer's transaction: the decision is `ebb_core::capacity::execute`.
 fn execute_in(
     conn: &Connection,
@@ -511,7 +609,7 @@ fn execute_in(
         .map_err(|err| StoreError::Corrupt(format!("policy {policy}: {err}")))?;
     let input = ExecutionInput {
         desired: record.state.desired,
-        bounds: Bounds { min: record.config.min_entities, max: record.config.max_entities },
+        bounds: effective_bounds(&record, now),
         group_cooldown: record.config.cooldown,
         group_touched: record.state.touched_at,
         policy_cooldown: parsed.cooldown,
@@ -682,7 +780,9 @@ impl crate::Store for SqliteStore {
                     errors: Vec::new(),
                     touched_at: None,
                     deleting: false,
+                    window: None,
                 },
+                windows: None,
                 created_at: now,
             };
             Ok((record, policies))
@@ -698,7 +798,7 @@ impl crate::Store for SqliteStore {
             query_all(
                 conn,
                 "listing groups",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
                  FROM groups WHERE tenant_id = ?1 AND id > ?2 AND deleting = 0 ORDER BY id LIMIT ?3",
                 params![tenant, marker, limit],
                 group_from_row,
@@ -713,13 +813,19 @@ impl crate::Store for SqliteStore {
         self.read(move |conn| fetch_group(conn, &tenant, &group)).await
     }
 
-    async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<GroupRecord, StoreError> {
+    async fn replace_config(
+        &self,
+        tenant: &str,
+        group: &str,
+        config: GroupConfig,
+        now: Timestamp,
+    ) -> Result<GroupRecord, StoreError> {
         let _timer = self.metrics.time("replace_config");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
             let mut record = fetch_group(conn, &tenant, &group)?;
-            let bounds = Bounds { min: config.min_entities, max: config.max_entities };
-            let desired = bounds.clamp(i128::from(record.state.desired));
+            record.config = config.clone();
+            let desired = effective_bounds(&record, now).clamp(i128::from(record.state.desired));
             execute(
                 conn,
                 "updating a group config",
@@ -1041,7 +1147,7 @@ impl crate::Store for SqliteStore {
             query_one(
                 conn,
                 "reading a group",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
                  FROM groups WHERE id = ?1",
                 [&group],
                 group_from_row,
@@ -1166,7 +1272,9 @@ impl crate::Store for SqliteStore {
         let _timer = self.metrics.time("next_schedule");
         self.read(|conn| {
             let next: Option<i64> = conn
-                .prepare_cached("SELECT MIN(next_fire) FROM schedules")
+                .prepare_cached(
+                    "SELECT MIN(t) FROM (SELECT MIN(next_fire) AS t FROM schedules UNION ALL SELECT MIN(next_change) FROM window_timers)",
+                )
                 .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
                 .map_err(backend("reading the next schedule"))?;
             next.map(from_millis).transpose()
@@ -1221,7 +1329,7 @@ impl crate::Store for SqliteStore {
             let group = query_one(
                 conn,
                 "reading a group",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting \
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
                  FROM groups WHERE id = ?1",
                 [&group_id],
                 group_from_row,
@@ -1321,6 +1429,96 @@ impl crate::Store for SqliteStore {
                         due: col::<Option<i64>>(row, "due")?.map(from_millis).transpose()?,
                         message: col(row, "message")?,
                     })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn replace_windows(
+        &self,
+        tenant: &str,
+        group: &str,
+        windows: Option<Value>,
+        now: Timestamp,
+    ) -> Result<GroupRecord, StoreError> {
+        let _timer = self.metrics.time("replace_windows");
+        let (tenant, group) = (tenant.to_string(), group.to_string());
+        self.write(move |conn| {
+            let mut record = fetch_group(conn, &tenant, &group)?;
+            execute(
+                conn,
+                "replacing windows",
+                "UPDATE groups SET windows = ?1 WHERE id = ?2",
+                params![windows.as_ref().map(Value::to_string), group],
+            )?;
+            record.windows = windows;
+            apply_windows(conn, &record, now)?;
+            arm_windows(conn, &record, now)?;
+            fetch_group(conn, &tenant, &group)
+        })
+        .await
+    }
+
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let _timer = self.metrics.time("due_windows");
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "reading due window timers",
+                "SELECT group_id, next_change FROM window_timers WHERE next_change <= ?1 ORDER BY next_change LIMIT ?2",
+                params![millis(until), limit as i64],
+                |row| Ok((col(row, "group_id")?, from_millis(col(row, "next_change")?)?)),
+            )
+        })
+        .await
+    }
+
+    async fn fire_window(&self, group: &str, due: Timestamp, now: Timestamp) -> Result<Option<bool>, StoreError> {
+        let _timer = self.metrics.time("fire_window");
+        let group = group.to_string();
+        self.write(move |conn| {
+            let armed = count(
+                conn,
+                "reading a window timer",
+                "SELECT COUNT(*) FROM window_timers WHERE group_id = ?1 AND next_change = ?2",
+                params![group, millis(due)],
+            )?;
+            if armed == 0 {
+                return Ok(None);
+            }
+            let record = query_one(
+                conn,
+                "reading a group",
+                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
+                 FROM groups WHERE id = ?1 AND deleting = 0",
+                [&group],
+                group_from_row,
+            )?;
+            let Some(record) = record else {
+                execute(conn, "disarming a window timer", "DELETE FROM window_timers WHERE group_id = ?1", [&group])?;
+                return Ok(None);
+            };
+            let changed = apply_windows(conn, &record, now)?;
+            arm_windows(conn, &record, now)?;
+            Ok(Some(changed))
+        })
+        .await
+    }
+
+    async fn window_timers(&self, tenant: &str) -> Result<Vec<(String, Value, Timestamp)>, StoreError> {
+        let _timer = self.metrics.time("window_timers");
+        let tenant = tenant.to_string();
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "listing window timers",
+                "SELECT g.id AS id, g.windows AS windows, t.next_change AS next_change FROM window_timers t \
+                 JOIN groups g ON g.id = t.group_id WHERE g.tenant_id = ?1 AND g.deleting = 0 ORDER BY t.next_change",
+                [&tenant],
+                |row| {
+                    let windows = parse_json(&col::<Option<String>>(row, "windows")?.unwrap_or_else(|| "null".into()))?;
+                    Ok((col(row, "id")?, windows, from_millis(col(row, "next_change")?)?))
                 },
             )
         })

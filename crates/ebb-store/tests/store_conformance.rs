@@ -165,8 +165,8 @@ async fn paused_groups_refuse_before_the_policy_is_looked_up(store: Arc<dyn Stor
 async fn config_replacement_reclamps(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 2, 10, vec![]), Limits::default(), t0()).await.unwrap();
-    assert_eq!(store.replace_config("a", &group.id, config(5, 10, 0)).await.unwrap().state.desired, 5);
-    assert_eq!(store.replace_config("a", &group.id, config(0, 3, 0)).await.unwrap().state.desired, 3);
+    assert_eq!(store.replace_config("a", &group.id, config(5, 10, 0), t0()).await.unwrap().state.desired, 5);
+    assert_eq!(store.replace_config("a", &group.id, config(0, 3, 0), t0()).await.unwrap().state.desired, 3);
     assert_eq!(store.get_group("a", &group.id).await.unwrap().config.max_entities, 3);
 }
 

@@ -163,3 +163,47 @@ async fn schedules_in_a_time_zone_show_their_next_time_in_utc_and_locally() {
     let bad = json!({"name": "x", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "* * * * *", "timezone": "Mars/Base"}});
     api.post(&api.t(&format!("/groups/{g}/policies")), json!([bad])).await.error(400, "ValidationError");
 }
+
+#[tokio::test]
+async fn a_window_raises_capacity_at_its_start_bounds_executions_and_gives_way_at_its_end() {
+    let server = Server::start_with(&["--tenant-requests-per-minute", "100000"]);
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 3)).await;
+    let up = api.create_policy(&g, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 10})).await;
+    // Windows have minute resolution: start at the next minute at least 5 s away.
+    let now = Timestamp::now();
+    let mut start = Timestamp::from_second(now.as_second() - now.as_second().rem_euclid(60) + 60).unwrap();
+    if start.duration_since(now).as_secs() < 5 {
+        start += Duration::from_secs(60);
+    }
+    let end = start + Duration::from_secs(60);
+    let minute = |at: Timestamp| at.strftime("%Y-%m-%dT%H:%M").to_string();
+    let windows = json!({"timezone": "UTC", "specific_date": [{"start_date_time": minute(start), "end_date_time": minute(end),
+        "instance_min_count": 4, "instance_max_count": 8, "initial_min_instance_count": 5}]});
+    let set = api.put(&api.t(&format!("/groups/{g}/windows")), windows.clone()).await;
+    set.ok(200);
+    assert_eq!(set.body["active"], Value::Null);
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}/windows"))).await.body["windows"], windows);
+    let listed = api.get(&api.t(&format!("/schedules?group={g}"))).await;
+    let entry =
+        listed.body["schedules"].as_array().unwrap().iter().find(|e| e.get("windows").is_some()).cloned().unwrap();
+    assert_eq!(time(&entry["next_change"]), start);
+    // Overlapping windows are refused and change nothing.
+    let clash = json!({"timezone": "UTC", "specific_date": [
+        {"start_date_time": minute(start), "end_date_time": minute(end), "instance_min_count": 1, "instance_max_count": 2},
+        {"start_date_time": minute(start), "end_date_time": minute(end), "instance_min_count": 1, "instance_max_count": 2}]});
+    let refused = api.put(&api.t(&format!("/groups/{g}/windows")), clash).await;
+    refused.error(400, "ValidationError");
+    assert!(refused.body["error"]["message"].as_str().unwrap().ends_with("are overlapping"));
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}/windows"))).await.body["windows"], windows);
+
+    assert_eq!(api.desired(&g).await, 1);
+    assert!(eventually(80, || async { api.desired(&g).await == 5 }).await, "raised to the initial minimum");
+    let raised_at = Timestamp::now();
+    assert!(raised_at.duration_since(start).as_secs_f64() < 1.5, "within a second or so of the start");
+    api.post_empty(&api.t(&format!("/groups/{g}/policies/{up}/execute"))).await.ok(202);
+    assert_eq!(api.desired(&g).await, 8, "clamped to the window's maximum");
+    assert!(eventually(80, || async { api.desired(&g).await == 3 }).await, "back within the group's own bounds");
+    let kinds: Vec<String> = events(&api, &g).await.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["window_end", "window_start"]);
+}

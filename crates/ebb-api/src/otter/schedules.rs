@@ -1,5 +1,6 @@
-//! Schedules and events: every schedule policy with its next fire time (in UTC and in its
-//! own time zone), and what happened at each due time.
+//! Schedules, windows and events: every schedule policy with its next fire time and every
+//! group's time windows with their next change (in UTC and in their own time zone), and what
+//! happened at each of those times.
 
 use axum::Json;
 use axum::extract::State;
@@ -45,6 +46,24 @@ pub async fn list(
             })
         })
         .collect();
+    let mut schedules = schedules;
+    let timers = state.store().window_timers(&path.tenant).await.map_err(|err| scope.error(err))?;
+    for (window_group, document, next_change) in timers {
+        if group.is_some_and(|g| g != window_group) {
+            continue;
+        }
+        let timezone = document["timezone"].as_str().unwrap_or("UTC").to_string();
+        let local = jiff::tz::TimeZone::get(&timezone)
+            .map(|zone| next_change.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+            .unwrap_or_default();
+        schedules.push(json!({
+            "group": window_group,
+            "windows": document,
+            "timezone": timezone,
+            "next_change": next_change.to_string(),
+            "next_change_local": local,
+        }));
+    }
     Ok(Json(json!({"schedules": schedules})))
 }
 
@@ -76,4 +95,33 @@ pub async fn events(
         })
         .collect();
     Ok(Json(json!({"events": list})))
+}
+
+/// `GET /v1.0/{tenant}/groups/{group}/windows`: the group's time windows and the one in force.
+pub async fn get_windows(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+    let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
+    Ok(Json(json!({"windows": group.windows, "active": group.state.window})))
+}
+
+/// `PUT /v1.0/{tenant}/groups/{group}/windows`: replaces the group's time windows with a Cloud
+/// Foundry `schedules` document (`timezone`, `recurring_schedule`, `specific_date`); `null`
+/// removes them. The window in force now applies at once.
+pub async fn put_windows(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+    crate::body::JsonBody(body): crate::body::JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let windows = match body {
+        Value::Null => None,
+        document => {
+            ebb_core::windows::Windows::parse(&document, Some(state.now()))?;
+            Some(document)
+        }
+    };
+    let group = state
+        .engine
+        .replace_windows(&path.tenant, &path.group, windows)
+        .await
+        .map_err(|err| path.scope().error(err))?;
+    Ok(Json(json!({"windows": group.windows, "active": group.state.window, "desiredCapacity": group.state.desired})))
 }

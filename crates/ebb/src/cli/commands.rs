@@ -74,6 +74,14 @@ pub enum GroupCommand {
     Converge { group: String },
     /// Show the traffic statistics of a group's load balancers.
     Stats { group: String },
+    /// Show a group's time windows and the one in force.
+    Windows { group: String },
+    /// Replace a group's time windows from a JSON or YAML file (Cloud Foundry schedules format).
+    SetWindows {
+        group: String,
+        #[arg(short, long)]
+        file: PathBuf,
+    },
     /// Show what happened to a group: schedule firings and skips, newest first.
     Events {
         group: String,
@@ -397,6 +405,16 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/converge", seg(&group)), None).await?;
             output::done(connection.output, "convergence triggered", &body);
         }
+        GroupCommand::Windows { group } => {
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/windows", seg(&group)), None).await?;
+            output::json(&body);
+        }
+        GroupCommand::SetWindows { group, file } => {
+            let document = read_document(&file)?;
+            let (_, body) =
+                client.call(Method::PUT, &format!("{groups}/{}/windows", seg(&group)), Some(&document)).await?;
+            output::done(connection.output, "time windows replaced", &body);
+        }
         GroupCommand::Events { group, limit } => {
             let (_, body) =
                 client.call(Method::GET, &format!("{groups}/{}/events?limit={limit}", seg(&group)), None).await?;
@@ -556,6 +574,9 @@ pub async fn schedule(command: ScheduleCommand, connection: &Connection) -> Resu
                 col("SCHEDULE", "/args"),
                 col("NEXT (UTC)", "/next_fire"),
                 col("NEXT (LOCAL)", "/next_fire_local"),
+                col("WINDOWS", "/windows"),
+                col("NEXT CHANGE (UTC)", "/next_change"),
+                col("NEXT CHANGE (LOCAL)", "/next_change_local"),
             ];
             output::rows(connection.output, &body, &list(&body, "schedules"), &columns);
         }
