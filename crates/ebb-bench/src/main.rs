@@ -711,12 +711,24 @@ fn process_usage(pid: u32) -> anyhow::Result<(f64, u64)> {
     Ok((ticks / 100.0, rss))
 }
 
-async fn schedules(url: &str, operator_token: &str, pid: u32, groups: usize, per_group: usize, idle_seconds: u64) -> anyhow::Result<()> {
+async fn schedules(
+    url: &str,
+    operator_token: &str,
+    pid: u32,
+    groups: usize,
+    per_group: usize,
+    idle_seconds: u64,
+) -> anyhow::Result<()> {
     let http = Client::builder().pool_max_idle_per_host(64).build()?;
-    let operator = Api { http: http.clone(), base: url.trim_end_matches('/').to_string(), token: operator_token.to_string() };
+    let operator =
+        Api { http: http.clone(), base: url.trim_end_matches('/').to_string(), token: operator_token.to_string() };
     let tenant = format!("schedules-{}", std::process::id());
     operator.call(Method::POST, "/admin/v1/tenants", Some(json!({"id": tenant}))).await?;
-    let api = Arc::new(Api { http: http.clone(), base: format!("{}/v1.0/{tenant}", operator.base), token: operator_token.to_string() });
+    let api = Arc::new(Api {
+        http: http.clone(),
+        base: format!("{}/v1.0/{tenant}", operator.base),
+        token: operator_token.to_string(),
+    });
     eprintln!("creating {groups} groups with {} schedule policies each", per_group - 1);
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
@@ -814,7 +826,10 @@ async fn schedules(url: &str, operator_token: &str, pid: u32, groups: usize, per
     println!("| lateness of the 500th execution committed (p50) | {p50:.1} ms |");
     println!("| lateness of the 990th execution committed (p99) | {p99:.1} ms |");
     println!("| lateness of the last | {max:.1} ms |");
-    println!("| CPU while idle ({idle_seconds} s) | {:.2} % of one core |", 100.0 * (cpu_after - cpu_before) / idle_seconds as f64);
+    println!(
+        "| CPU while idle ({idle_seconds} s) | {:.2} % of one core |",
+        100.0 * (cpu_after - cpu_before) / idle_seconds as f64
+    );
     println!("| resident memory while idle | {:.1} MiB |", rss as f64 / 1024.0);
     Ok(())
 }
