@@ -1,19 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks members (docs/benchmarks.md): load-balancer overhead against calling a member
 # directly, and scale-up time against a member's own start-up time, in the same run.
-# Usage: bench/members.sh [--startup-ms N] [--requests N] [--concurrency N] [--starts N]
+# Usage: bench/members.sh [--work-ms N] [--startup-ms N] [--requests N] [--concurrency N] [--starts N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p ebb -p ebb-bench
-work=$(mktemp -d)
-cleanup() { kill "${ebb_pid:-}" 2>/dev/null; wait "${ebb_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-EBB_OPERATOR_TOKEN=bench-operator EBB_LOG=warn ./target/release/ebb serve \
-  --listen 127.0.0.1:0 --store "sqlite://$work/bench.db" --balancer-host 127.0.0.1 \
-  --tenant-requests-per-minute 100000000 >"$work/ebb.out" 2>"$work/ebb.log" &
-ebb_pid=$!
-for _ in $(seq 100); do [ -s "$work/ebb.out" ] && break; sleep 0.1; done
-ebb_url=$(sed -n 's/^listening on //p' "$work/ebb.out")
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB" >&2
+source bench/lib.sh
+build_release
+start_ebb --balancer-host 127.0.0.1
 ./target/release/ebb-bench members --url "$ebb_url" --operator-token bench-operator --ebb-bin "$PWD/target/release/ebb" "$@"

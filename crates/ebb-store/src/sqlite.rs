@@ -32,6 +32,10 @@ use crate::error::StoreError;
 use crate::metrics::StoreMetrics;
 use crate::model::*;
 
+/// The start of every query that reads whole groups (`group_from_row`).
+const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, \
+                            created_at, deleting, windows, window_active FROM groups";
+
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
@@ -358,12 +362,16 @@ fn fetch_group(conn: &Connection, tenant: &str, group: &str) -> Result<GroupReco
     query_one(
         conn,
         "reading a group",
-        "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
-         FROM groups WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0",
+        &format!("{GROUP_SELECT} WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0"),
         params![tenant, group],
         group_from_row,
     )?
     .ok_or(StoreError::GroupNotFound)
+}
+
+/// A group by id alone, also while it is being deleted.
+fn fetch_group_by_id(conn: &Connection, group: &str) -> Result<Option<GroupRecord>, StoreError> {
+    query_one(conn, "reading a group", &format!("{GROUP_SELECT} WHERE id = ?1"), [group], group_from_row)
 }
 
 fn fetch_policy(conn: &Connection, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
@@ -798,8 +806,7 @@ impl crate::Store for SqliteStore {
             query_all(
                 conn,
                 "listing groups",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
-                 FROM groups WHERE tenant_id = ?1 AND id > ?2 AND deleting = 0 ORDER BY id LIMIT ?3",
+                &format!("{GROUP_SELECT} WHERE tenant_id = ?1 AND id > ?2 AND deleting = 0 ORDER BY id LIMIT ?3"),
                 params![tenant, marker, limit],
                 group_from_row,
             )
@@ -1143,17 +1150,7 @@ impl crate::Store for SqliteStore {
     async fn group_by_id(&self, group: &str) -> Result<Option<GroupRecord>, StoreError> {
         let _timer = self.metrics.time("group_by_id");
         let group = group.to_string();
-        self.read(move |conn| {
-            query_one(
-                conn,
-                "reading a group",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
-                 FROM groups WHERE id = ?1",
-                [&group],
-                group_from_row,
-            )
-        })
-        .await
+        self.read(move |conn| fetch_group_by_id(conn, &group)).await
     }
 
     async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
@@ -1324,17 +1321,12 @@ impl crate::Store for SqliteStore {
                 return Ok(None);
             }
             let disarm = |conn: &Connection| {
-                execute(conn, "disarming a schedule", "DELETE FROM schedules WHERE policy_id = ?1", [&policy]).map(|_| None)
+                execute(conn, "disarming a schedule", "DELETE FROM schedules WHERE policy_id = ?1", [&policy])
+                    .map(|_| None)
             };
-            let group = query_one(
-                conn,
-                "reading a group",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
-                 FROM groups WHERE id = ?1",
-                [&group_id],
-                group_from_row,
-            )?;
-            let Some(group) = group.filter(|g| !g.state.deleting) else { return disarm(conn) };
+            let Some(group) = fetch_group_by_id(conn, &group_id)?.filter(|g| !g.state.deleting) else {
+                return disarm(conn);
+            };
             let Ok(record) = fetch_policy(conn, &group_id, &policy) else { return disarm(conn) };
             let Some(schedule) = Policy::parse(&record.body, "", Origin::Stored).ok().and_then(|p| p.schedule) else {
                 return disarm(conn);
@@ -1361,7 +1353,14 @@ impl crate::Store for SqliteStore {
                 };
                 (kind, Some(execution).filter(|e| *e != Execution::Paused), message)
             };
-            let event = GroupEvent { group_id: group_id.clone(), at: now, kind, policy_id: Some(policy.clone()), due: Some(due), message };
+            let event = GroupEvent {
+                group_id: group_id.clone(),
+                at: now,
+                kind,
+                policy_id: Some(policy.clone()),
+                due: Some(due),
+                message,
+            };
             record_event(conn, &event)?;
             // A missed cron window produces one execution, then the schedule goes on from now.
             let after = if now > due { now } else { due };
@@ -1487,15 +1486,7 @@ impl crate::Store for SqliteStore {
             if armed == 0 {
                 return Ok(None);
             }
-            let record = query_one(
-                conn,
-                "reading a group",
-                "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, touched_at, created_at, deleting, windows, window_active \
-                 FROM groups WHERE id = ?1 AND deleting = 0",
-                [&group],
-                group_from_row,
-            )?;
-            let Some(record) = record else {
+            let Some(record) = fetch_group_by_id(conn, &group)?.filter(|g| !g.state.deleting) else {
                 execute(conn, "disarming a window timer", "DELETE FROM window_timers WHERE group_id = ?1", [&group])?;
                 return Ok(None);
             };
