@@ -148,7 +148,7 @@ impl Engine {
         replace: bool,
         purge: bool,
     ) -> Result<(), StoreError> {
-        self.store.remove_member(tenant, group, member, replace).await?;
+        self.store.remove_member(tenant, group, member, replace, self.clock.now()).await?;
         if purge {
             self.converger.remove_member(group, member);
         } else {

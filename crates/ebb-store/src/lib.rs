@@ -182,8 +182,15 @@ pub trait Store: Send + Sync + 'static {
     /// The members of a group, or of every group, oldest first.
     async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError>;
     /// Checks that a member may be removed from a group and, without `replace`, lowers desired
-    /// capacity by one (refusing to go below the minimum).
-    async fn remove_member(&self, tenant: &str, group: &str, member: &str, replace: bool) -> Result<(), StoreError>;
+    /// capacity by one (refusing to go below the minimum in force at `now`).
+    async fn remove_member(
+        &self,
+        tenant: &str,
+        group: &str,
+        member: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// The earliest next fire time of any schedule.
     async fn next_schedule(&self) -> Result<Option<Timestamp>, StoreError>;

@@ -1235,7 +1235,14 @@ impl crate::Store for SqliteStore {
         .await
     }
 
-    async fn remove_member(&self, tenant: &str, group: &str, member: &str, replace: bool) -> Result<(), StoreError> {
+    async fn remove_member(
+        &self,
+        tenant: &str,
+        group: &str,
+        member: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let _timer = self.metrics.time("remove_member");
         let (tenant, group, member) = (tenant.to_string(), group.to_string(), member.to_string());
         self.write(move |conn| {
@@ -1250,8 +1257,9 @@ impl crate::Store for SqliteStore {
                 return Err(StoreError::MemberNotFound);
             }
             if !replace {
-                if record.state.desired <= record.config.min_entities {
-                    return Err(StoreError::BelowMinimum { min: record.config.min_entities });
+                let min = effective_bounds(&record, now).min;
+                if record.state.desired <= min {
+                    return Err(StoreError::BelowMinimum { min });
                 }
                 execute(
                     conn,
