@@ -380,6 +380,7 @@ impl Converger {
         if self.stopping_all.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(Outcome::Gone);
         }
+        tracing::debug!(group = group_id, user, "convergence pass");
         let Some(group) = self.store.group_by_id(group_id).await? else {
             self.close_balancers(group_id).await;
             if let Ok(mut observations) = self.observations.write() {
@@ -599,8 +600,10 @@ impl Converger {
             pid: None,
             created_at: self.clock.now(),
         };
+        tracing::debug!(group = %group.id, member = %id, "recording member");
         // Recorded before it starts, so that a crash right after never leaves it unmanaged.
         self.store.insert_member(record).await.map_err(|err| err.to_string())?;
+        tracing::debug!(group = %group.id, member = %id, "starting member");
         let spec = MemberSpec { group_id: &group.id, member_id: &id, name: &name, port, process: &launch.process };
         match self.processes.start(&spec) {
             Ok(pid) => {
