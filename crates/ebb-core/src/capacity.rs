@@ -94,26 +94,7 @@ pub fn target(current: u32, adjustment: Adjustment) -> i128 {
     }
 }
 
-/// `current × percent / 100`, rounded away from zero.
-///
-/// Computed in floating point; a product within 1e-9 of an integer is taken as that integer,
-/// so that exact cases such as 10 × 10 % do not round up to 2 through representation error.
-/// Results beyond the range of capacities saturate; clamping bounds them anyway.
-pub fn percent_delta(current: u32, percent: f64) -> i128 {
-    let exact = f64::from(current) * percent / 100.0;
-    if !exact.is_finite() {
-        return if exact > 0.0 { i128::from(i64::MAX) } else { i128::from(i64::MIN) };
-    }
-    let nearest = exact.round();
-    let rounded = if (exact - nearest).abs() < 1e-9 {
-        nearest
-    } else if exact > 0.0 {
-        exact.ceil()
-    } else {
-        exact.floor()
-    };
-    rounded.clamp(i64::MIN as f64, i64::MAX as f64) as i128
-}
+pub use crate::percent::percent_delta;
 
 #[cfg(test)]
 mod tests {
@@ -147,7 +128,8 @@ mod tests {
         }
         assert_eq!(percent_delta(0, 50.0), 0);
         assert_eq!(percent_delta(10, 10.0), 1);
-        assert_eq!(percent_delta(3, 100.0 / 3.0), 1);
+        assert_eq!(execute(&input(3, 0, 100, Adjustment::ChangePercent(33.333333333333336))), Ok(5));
+        assert_eq!(execute(&input(10, 0, 100, Adjustment::ChangePercent(1e-9))), Ok(11));
     }
 
     #[test]

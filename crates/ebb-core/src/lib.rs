@@ -13,7 +13,8 @@
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
 //! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
-//! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping);
+//! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping), with
+//!   Otter's decimal `changePercent` arithmetic in `percent`;
 //! - [`converge`]: the convergence planner (desired capacity and observed members to steps);
 //! - [`secret`]: hashing of capability and token secrets;
 //! - [`limits`]: absolute limits per tenant, group and policy.
@@ -24,6 +25,7 @@ pub mod group;
 pub mod json;
 pub mod launch;
 pub mod limits;
+mod percent;
 pub mod policy;
 pub mod schedule;
 pub mod secret;

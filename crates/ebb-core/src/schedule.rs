@@ -60,11 +60,19 @@ impl Schedule {
     }
 }
 
-/// Checks an IANA time zone name.
+/// Checks an IANA time zone name, spelled exactly as the IANA database spells it: names are
+/// case-sensitive, so that what is stored and shown is the name the user wrote. A name that
+/// differs only in case is refused with the right spelling.
 pub fn parse_timezone(name: &str) -> Result<jiff::tz::TimeZone, Invalid> {
-    jiff::tz::TimeZone::get(name).map_err(|_| {
+    let zone = jiff::tz::TimeZone::get(name).map_err(|_| {
         Invalid::schema(format!("Invalid \"{name}\" timezone: not an IANA time zone name such as Europe/Berlin"))
-    })
+    })?;
+    match zone.iana_name() {
+        Some(canonical) if canonical != name => Err(Invalid::schema(format!(
+            "Invalid \"{name}\" timezone: time zone names are case-sensitive; did you mean \"{canonical}\"?"
+        ))),
+        _ => Ok(zone),
+    }
 }
 
 /// Parses an `at` value: ISO-8601 UTC with seconds, ending in `Z`
@@ -95,7 +103,20 @@ pub fn parse_at(text: &str, now: Option<Timestamp>) -> Result<Timestamp, Invalid
     if !shape_ok {
         return Err(bad());
     }
-    let instant: Timestamp = text.parse().map_err(|_| bad())?;
+    if &bytes[17..19] == b"60" {
+        // jiff reads a leap second as :59; refusing it keeps every stored time one the user wrote.
+        return Err(Invalid::schema(format!("Invalid \"{text}\" at entry: leap seconds (:60) are not supported")));
+    }
+    let instant: Timestamp = text.parse().map_err(|_| {
+        if text[..text.len() - 1].parse::<jiff::civil::DateTime>().is_ok() {
+            Invalid::schema(format!(
+                "Invalid \"{text}\" at entry: it is beyond the latest supported time, {}",
+                Timestamp::MAX.round(jiff::Unit::Second).unwrap_or(Timestamp::MAX)
+            ))
+        } else {
+            bad()
+        }
+    })?;
     if let Some(now) = now
         && instant <= now
     {
@@ -122,12 +143,20 @@ pub fn parse_cron(text: &str) -> Result<Cron, Invalid> {
     {
         return Err(bad("unexpected character"));
     }
-    CronParser::builder()
+    let cron = CronParser::builder()
         .seconds(Seconds::Disallowed)
         .year(Year::Disallowed)
         .build()
         .parse(text)
-        .map_err(|err| bad(&err.to_string()))
+        .map_err(|err| bad(&err.to_string()))?;
+    // Every expression that can match does so within a few years of any date (29 February
+    // recurs at least every eight); one that finds nothing can never fire, such as `0 0 31 2 *`.
+    let reference =
+        jiff::civil::date(2000, 1, 1).to_zoned(jiff::tz::TimeZone::UTC).map_err(|err| bad(&err.to_string()))?;
+    if cron.find_next_occurrence(&reference, false).is_err() {
+        return Err(bad("it never fires: no date matches its day-of-month and month fields together"));
+    }
+    Ok(cron)
 }
 
 #[cfg(test)]
@@ -234,9 +263,30 @@ mod tests {
     }
 
     #[test]
-    fn unknown_time_zones_are_rejected() {
+    fn time_zones_are_iana_names_spelled_exactly() {
         assert!(parse_timezone("Europe/Berlin").is_ok());
+        assert!(parse_timezone("UTC").is_ok());
         assert!(parse_timezone("Mars/Olympus").is_err());
+        let err = parse_timezone("europe/berlin").unwrap_err();
+        assert!(err.message.contains("did you mean \"Europe/Berlin\""), "{}", err.message);
+    }
+
+    #[test]
+    fn a_cron_that_can_never_fire_is_refused() {
+        let err = parse_cron("0 0 31 2 *").unwrap_err();
+        assert!(err.message.contains("never fires"), "{}", err.message);
+        assert!(parse_cron("0 0 30 2 *").is_err());
+        assert!(parse_cron("0 0 29 2 *").is_ok(), "leap days come round");
+        assert!(parse_cron("0 0 31 2 1").is_ok(), "day of month or day of week: every Monday");
+    }
+
+    #[test]
+    fn at_refuses_leap_seconds_and_times_beyond_the_supported_range() {
+        let leap = parse_at("2030-06-30T23:59:60Z", Some(now())).unwrap_err();
+        assert!(leap.message.contains("leap seconds"), "{}", leap.message);
+        let far = parse_at("9999-12-31T23:59:59Z", Some(now())).unwrap_err();
+        assert!(far.message.contains("beyond the latest supported time"), "{}", far.message);
+        assert!(parse_at("9999-12-30T00:00:00Z", Some(now())).is_ok());
     }
 
     #[test]

@@ -204,12 +204,19 @@ impl Windows {
         root.only(&["timezone", "recurring_schedule", "specific_date"])?;
         let timezone_value = root.required("timezone")?;
         let timezone = json::string(timezone_value, &root.path_of("timezone"), 64)?.to_string();
-        let zone = TimeZone::get(&timezone).map_err(|_| {
-            invalid(
-                &root.path_of("timezone"),
-                format!("schedules.timezone must be an IANA time zone name, not {timezone:?}"),
-            )
-        })?;
+        let zone = match crate::schedule::parse_timezone(&timezone) {
+            Ok(zone) => zone,
+            Err(err) if TimeZone::get(&timezone).is_ok() => {
+                // Known, but not spelled as IANA spells it: say how.
+                return Err(invalid(&root.path_of("timezone"), err.message));
+            }
+            Err(_) => {
+                return Err(invalid(
+                    &root.path_of("timezone"),
+                    format!("schedules.timezone must be an IANA time zone name, not {timezone:?}"),
+                ));
+            }
+        };
         if !root.has("recurring_schedule") && !root.has("specific_date") {
             return Err(invalid("(root).schedules", "Must validate at least one schema (anyOf)"));
         }
@@ -473,6 +480,7 @@ mod tests {
         assert!(message(json!({"timezone": "Europe/Berlin"})).ends_with("Must validate at least one schema (anyOf)"));
         assert!(message(json!({"recurring_schedule": []})).contains("'timezone' is a required property"));
         assert!(message(json!({"timezone": "Nowhere/Town", "specific_date": []})).contains("IANA"));
+        assert!(message(json!({"timezone": "europe/berlin", "specific_date": []})).contains("case-sensitive"));
         let both = recurring(
             json!([{"start_time": "10:00", "end_time": "18:00", "days_of_week": [1, 2, 3], "days_of_month": [1, 2, 3], "instance_min_count": 1, "instance_max_count": 5}]),
         );

@@ -58,6 +58,19 @@ async fn item_54_change_percent_rounds_away_from_zero() {
         execute(&api, &g, &p).await.ok(202);
         assert_eq!(api.desired(&g).await, expected, "5 servers {percent:+}%");
     }
+    // Otter's decimal arithmetic: any fraction of a member counts, exact multiples do not.
+    for (start, percent, expected) in [(3, 33.333333333333336, 5), (10, 1e-9, 11), (10, 10.0, 11)] {
+        let g = api.create_group(group(0, 100)).await;
+        let set = api
+            .create_policy(&g, json!({"name": "set", "type": "webhook", "cooldown": 0, "desiredCapacity": start}))
+            .await;
+        execute(&api, &g, &set).await.ok(202);
+        let p = api
+            .create_policy(&g, json!({"name": "pct", "type": "webhook", "cooldown": 0, "changePercent": percent}))
+            .await;
+        execute(&api, &g, &p).await.ok(202);
+        assert_eq!(api.desired(&g).await, expected, "{start} servers {percent:+}%");
+    }
 }
 
 #[tokio::test]

@@ -174,6 +174,34 @@ async fn items_36_37_at_and_cron_rules() {
     assert!(reply.body["error"]["message"].as_str().unwrap().contains("Seconds not allowed"));
 }
 
+/// Validation that says what it does: a cron that can never fire, time zones spelled as IANA
+/// spells them, leap seconds and times past the supported range, each with a message.
+#[tokio::test]
+async fn schedules_that_cannot_work_are_refused_with_a_message_that_says_why() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(0, 5)).await;
+    let message = |reply: &crate::support::Reply| reply.body["error"]["message"].as_str().unwrap_or("").to_string();
+    let cases = [
+        (json!({"cron": "0 0 31 2 *"}), "never fires"),
+        (json!({"cron": "0 8 * * *", "timezone": "europe/berlin"}), "did you mean \"Europe/Berlin\""),
+        (json!({"at": "2099-06-30T23:59:60Z"}), "leap seconds"),
+        (json!({"at": "9999-12-31T23:59:59Z"}), "beyond the latest supported time"),
+    ];
+    for (args, expected) in cases {
+        let reply = api.post(&api.t(&format!("/groups/{g}/policies")), json!([schedule(args.clone())])).await;
+        reply.error(400, "ValidationError");
+        assert!(message(&reply).contains(expected), "{args}: {}", reply.text);
+    }
+    accepted(&api, &g, schedule(json!({"cron": "0 8 * * *", "timezone": "Europe/Berlin"}))).await;
+    accepted(&api, &g, schedule(json!({"cron": "0 0 29 2 *"}))).await;
+    let windows = json!({"timezone": "europe/berlin", "recurring_schedule": [
+        {"start_time": "08:00", "end_time": "18:00", "days_of_week": [1], "instance_min_count": 1, "instance_max_count": 2}]});
+    let reply = api.put(&api.t(&format!("/groups/{g}/windows")), windows).await;
+    reply.error(400, "ValidationError");
+    assert!(message(&reply).contains("did you mean \"Europe/Berlin\""), "{}", reply.text);
+}
+
 #[tokio::test]
 async fn item_38_cloud_monitoring_policies_are_disabled() {
     let server = Server::start();
