@@ -31,6 +31,20 @@ use crate::provider::local_process::{LocalProcesses, MemberSpec, free_port};
 /// ERROR instead of starting more (a crash loop).
 const CRASH_LOOP: u32 = 5;
 
+/// Consecutive members that do not pass their readiness check within the build timeout after
+/// which a group is put in ERROR instead of replacing them forever.
+const READINESS_TIMEOUTS: u32 = 3;
+
+/// What went wrong with a group's recent members, in a row; reset by a user trigger, and each
+/// count by a member that proves the opposite.
+#[derive(Debug, Default, Clone, Copy)]
+struct Streaks {
+    /// Members that exited before they were ever ready.
+    crashes: u32,
+    /// Members stopped because they were not ready within the build timeout.
+    readiness_timeouts: u32,
+}
+
 /// Settings of convergence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvergeSettings {
@@ -104,6 +118,8 @@ struct Tracking {
     stopping: HashSet<String>,
     /// Members the user removed (`DELETE .../servers/{id}`), to drain and stop.
     removing: HashSet<String>,
+    /// Members seen ready at least once.
+    ready: HashSet<String>,
 }
 
 /// Runs convergence for every group.
@@ -150,6 +166,8 @@ impl Converger {
         for member in &members {
             self.store.delete_member(&member.id).await?;
         }
+        let groups: HashSet<String> = self.store.group_ids().await?.into_iter().collect();
+        self.processes.remove_logs_except(&groups);
         if !members.is_empty() {
             tracing::info!(records = members.len(), processes = stopped, "members of the previous run stopped");
         }
@@ -185,11 +203,16 @@ impl Converger {
                 while self.processes.status(&member.id).is_some_and(|s| s.exited.is_none()) {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
+                self.processes.sweep(&member.id).await;
                 if let Err(err) = self.store.delete_member(&member.id).await {
                     tracing::error!(member = %member.id, error = %err, "cannot forget a stopped member");
                 }
                 stopped.insert(member.id.clone());
             }
+        }
+        let orphans = self.processes.kill_orphans().await;
+        if orphans > 0 {
+            tracing::info!(orphans, "orphaned member processes killed");
         }
         stopped.len()
     }
@@ -250,9 +273,10 @@ impl Converger {
         balancers.iter().flat_map(|(group, list)| list.iter().map(|b| (group.clone(), b.stats()))).collect()
     }
 
-    /// The log file of a member.
-    pub fn log_path(&self, group: &str, member: &str) -> std::path::PathBuf {
-        self.processes.log_path(group, member)
+    /// The last `max_bytes` (at most) of a member's output, and whether older output was
+    /// left out.
+    pub async fn member_log(&self, group: &str, member: &str, max_bytes: u64) -> std::io::Result<(Vec<u8>, bool)> {
+        self.processes.read_log(group, member, max_bytes).await
     }
 
     /// Marks a member for removal: it is drained and stopped by the next pass.
@@ -267,14 +291,14 @@ impl Converger {
     pub async fn disown_member(self: &Arc<Self>, group: &str, member: &str) -> Result<(), ebb_store::StoreError> {
         self.remove_from_balancers(group, member, true);
         self.store.delete_member(member).await?;
-        self.processes.forget(member);
+        self.processes.disown(member);
         self.trigger(group, Trigger::User);
         Ok(())
     }
 
     async fn actor(self: Arc<Self>, group: String, mut triggers: mpsc::UnboundedReceiver<Trigger>) {
         let mut failed = false;
-        let mut crashes: u32 = 0;
+        let mut streaks = Streaks::default();
         let mut pending = triggers.recv().await;
         while let Some(first) = pending {
             let mut user = first == Trigger::User;
@@ -283,12 +307,12 @@ impl Converger {
             }
             if user {
                 failed = false;
-                crashes = 0;
+                streaks = Streaks::default();
             }
             let outcome = if failed {
                 Outcome::Settled
             } else {
-                match self.pass(&group, user, &mut crashes).await {
+                match self.pass(&group, user, &mut streaks).await {
                     Ok(outcome) => outcome,
                     Err(err) => {
                         tracing::error!(group = %group, error = %err, "convergence pass failed");
@@ -375,7 +399,7 @@ impl Converger {
         self: &Arc<Self>,
         group_id: &str,
         user: bool,
-        crashes: &mut u32,
+        streaks: &mut Streaks,
     ) -> Result<Outcome, ebb_store::StoreError> {
         if self.stopping_all.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(Outcome::Gone);
@@ -406,6 +430,7 @@ impl Converger {
         let Some(launch) = launch else {
             if group.state.deleting && members.is_empty() {
                 self.store.purge_group(group_id).await?;
+                self.processes.remove_logs(group_id);
                 return Ok(Outcome::Gone);
             }
             return Ok(Outcome::Settled);
@@ -418,7 +443,7 @@ impl Converger {
             Err(_) => Vec::new(),
         };
 
-        let observed = self.observe(&members, &balancers, now, crashes);
+        let observed = self.observe(&members, &balancers, now, streaks);
         let desired = if group.state.deleting { 0 } else { group.state.desired };
         let plan = converge::plan(&PlanInput {
             desired,
@@ -429,9 +454,27 @@ impl Converger {
             has_balancer: !balancers.is_empty(),
             max_starts: self.settings.max_starts,
         });
-        if *crashes >= CRASH_LOOP {
+        if streaks.crashes >= CRASH_LOOP {
             let message = format!(
                 "{CRASH_LOOP} members in a row exited before they were ready; see their logs (ebb member logs)"
+            );
+            return self.fail(&group, vec![message]).await;
+        }
+        streaks.readiness_timeouts += plan
+            .steps
+            .iter()
+            .filter(|step| matches!(step, Step::Stop { reason: converge::StopReason::BuildTimeout, .. }))
+            .count() as u32;
+        if streaks.readiness_timeouts >= READINESS_TIMEOUTS {
+            for member in &observed {
+                if member.state == MemberState::Starting {
+                    self.processes.stop(&member.id);
+                }
+            }
+            let message = format!(
+                "{READINESS_TIMEOUTS} members in a row did not pass their readiness check ({}) within the build timeout of {} s; see their logs (ebb member logs)",
+                crate::provider::local_process::describe_readiness(&launch.process.readiness),
+                self.settings.build_timeout.as_secs_f64()
             );
             return self.fail(&group, vec![message]).await;
         }
@@ -487,6 +530,7 @@ impl Converger {
                         tracking.stopping.remove(member);
                         tracking.removing.remove(member);
                         tracking.draining.remove(member);
+                        tracking.ready.remove(member);
                     }
                     remaining_members = remaining_members.saturating_sub(1);
                 }
@@ -497,6 +541,7 @@ impl Converger {
         if group.state.deleting && remaining_members == 0 {
             self.close_balancers(group_id).await;
             self.store.purge_group(group_id).await?;
+            self.processes.remove_logs(group_id);
             tracing::info!(group = group_id, "deleted group purged");
             return Ok(Outcome::Gone);
         }
@@ -523,7 +568,7 @@ impl Converger {
         members: &[MemberRecord],
         balancers: &[Balancer],
         now: Timestamp,
-        crashes: &mut u32,
+        streaks: &mut Streaks,
     ) -> Vec<ObservedMember> {
         let Ok(mut tracking) = self.tracking.lock() else { return Vec::new() };
         let routable: Vec<Vec<String>> = balancers.iter().map(Balancer::routable).collect();
@@ -537,7 +582,7 @@ impl Converger {
                     None => MemberState::Exited,
                     Some(status) if status.exited.is_some() => {
                         if status.exited_before_ready && !tracking.stopping.contains(&member.id) {
-                            *crashes += 1;
+                            streaks.crashes += 1;
                         }
                         MemberState::Exited
                     }
@@ -550,7 +595,10 @@ impl Converger {
                         MemberState::Draining { since: tracking.draining[&member.id] }
                     }
                     Some(status) if status.ready => {
-                        *crashes = 0;
+                        // A member that just became ready ends both streaks.
+                        if tracking.ready.insert(member.id.clone()) {
+                            *streaks = Streaks::default();
+                        }
                         MemberState::Ready
                     }
                     Some(_) => MemberState::Starting,

@@ -22,6 +22,9 @@ pub struct FileConfig {
     pub self_heal_interval: Option<f64>,
     pub balancer_host: Option<std::net::Ipv4Addr>,
     pub schedule_grace: Option<f64>,
+    pub member_user: Option<String>,
+    pub member_group: Option<String>,
+    pub member_log_max_bytes: Option<u64>,
 }
 
 impl FileConfig {
@@ -44,6 +47,9 @@ pub struct Settings {
     pub limits: ebb_core::limits::Limits,
     pub converge: ebb_engine::converger::ConvergeSettings,
     pub schedule_grace: std::time::Duration,
+    pub member_user: Option<String>,
+    pub member_group: Option<String>,
+    pub member_log_max_bytes: u64,
 }
 
 impl Settings {
@@ -88,6 +94,13 @@ impl Settings {
             },
             converge,
             schedule_grace: seconds(flags.schedule_grace.or(file.schedule_grace), std::time::Duration::from_secs(300)),
+            member_user: flags.member_user.or(file.member_user),
+            member_group: flags.member_group.or(file.member_group),
+            member_log_max_bytes: flags
+                .member_log_max_bytes
+                .or(file.member_log_max_bytes)
+                .unwrap_or(ebb_engine::provider::local_process::log::DEFAULT_MAX_BYTES)
+                .max(ebb_engine::provider::local_process::log::MIN_MAX_BYTES),
         }
     }
 }

@@ -11,7 +11,7 @@ use clap::Args;
 use ebb_api::{ApiConfig, AppState};
 use ebb_engine::converger::{Converger, Trigger};
 use ebb_engine::metrics::BalancerCollector;
-use ebb_engine::provider::local_process::LocalProcesses;
+use ebb_engine::provider::local_process::{LocalProcesses, MemberUser, ProcessSettings, become_subreaper};
 use ebb_engine::scheduler::Scheduler;
 use ebb_engine::{Engine, EngineMetrics, SystemClock};
 use ebb_store::StoreMetrics;
@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// run [default: 300].
     #[arg(long, env = "EBB_SCHEDULE_GRACE")]
     schedule_grace: Option<f64>,
+    /// Run members as this user (name or id) instead of the server's own; needs root.
+    #[arg(long, env = "EBB_MEMBER_USER")]
+    member_user: Option<String>,
+    /// Run members with this group (name or id) [default: the member user's primary group].
+    #[arg(long, env = "EBB_MEMBER_GROUP")]
+    member_group: Option<String>,
+    /// The most bytes one member's logs take, live and rotated together [default: 10485760].
+    #[arg(long, env = "EBB_MEMBER_LOG_MAX_BYTES")]
+    member_log_max_bytes: Option<u64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -112,6 +121,27 @@ fn operator_token(store_url: &str) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// Whether the server runs as root.
+fn nix_is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+/// Creates an SQLite store file readable by the server's user only (0600) before SQLite
+/// opens it; SQLite gives its `-wal` and `-shm` files the same mode.
+fn prepare_store_file(store_url: &str) -> anyhow::Result<()> {
+    let Some(path) = store_url.strip_prefix("sqlite://").or_else(|| store_url.strip_prefix("sqlite:")) else {
+        return Ok(());
+    };
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err).with_context(|| format!("cannot create the store file {path}")),
+    }
+}
+
 fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -160,10 +190,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             self_heal_interval: args.self_heal_interval,
             balancer_host: args.balancer_host,
             schedule_grace: args.schedule_grace,
+            member_user: args.member_user,
+            member_group: args.member_group,
+            member_log_max_bytes: args.member_log_max_bytes,
             ..FileConfig::default()
         },
         file,
     );
+    let member_user = match &settings.member_user {
+        Some(user) => Some(MemberUser::resolve(user, settings.member_group.as_deref()).map_err(anyhow::Error::msg)?),
+        None if settings.member_group.is_some() => anyhow::bail!("--member-group needs --member-user"),
+        None => None,
+    };
+    let root = nix_is_root();
+    match (&member_user, root) {
+        (None, true) => tracing::warn!(
+            "ebb serve runs as root and --member-user is not set: local_process members run as root and can read \
+             everything the server can; see docs/security.md"
+        ),
+        (Some(user), false) => tracing::warn!(
+            user = %user.name,
+            "--member-user is set but ebb serve does not run as root: starting members will fail unless it may change user"
+        ),
+        _ => {}
+    }
+    if let Err(err) = become_subreaper() {
+        tracing::warn!(error = %err, "cannot become a child subreaper; orphans of members go to init");
+    }
+    prepare_store_file(&settings.store)?;
     let mut registry = Registry::default();
     let store = ebb_store::open(&settings.store, StoreMetrics::new(&mut registry))
         .await
@@ -172,10 +226,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
     let (events, event_queue) = tokio::sync::mpsc::unbounded_channel();
     let logs_dir = PathBuf::from(format!("{}.members", store_file(&settings.store)));
+    let mut process_settings = ProcessSettings::new(logs_dir.clone());
+    process_settings.log_max_bytes = settings.member_log_max_bytes;
+    process_settings.member_user = member_user;
     let processes = Arc::new(
-        LocalProcesses::new(logs_dir.clone(), events)
+        LocalProcesses::new(process_settings, events)
             .with_context(|| format!("cannot create the member log directory {}", logs_dir.display()))?,
     );
+    let (stop_reaping, reaping_stopped) = tokio::sync::oneshot::channel::<()>();
+    let reaper_task = tokio::spawn(processes.clone().run_reaper(async move {
+        let _ = reaping_stopped.await;
+    }));
     let converger = Converger::new(store.clone(), clock.clone(), processes, settings.converge.clone());
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
@@ -241,6 +302,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_converging.send(());
     let _ = converger_task.await;
     let stopped = converger.stop_all().await;
+    let _ = stop_reaping.send(());
+    let _ = reaper_task.await;
     tracing::info!(members = stopped, "stopped");
     Ok(())
 }

@@ -8,12 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, Server, eventually};
-
-/// A free port for a load balancer.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use support::{Api, Server, eventually, free_port, processes_of};
 
 fn demo_launch(port: u16, work_ms: u32) -> Value {
     let args = ["demo-app".to_string(), "--work-ms".into(), work_ms.to_string()];
@@ -45,23 +40,6 @@ async fn active(api: &Api, group: &str) -> i64 {
 
 async fn members(api: &Api, group: &str) -> Vec<Value> {
     api.get(&api.t(&format!("/groups/{group}/members"))).await.body["members"].as_array().cloned().unwrap_or_default()
-}
-
-/// Live (not zombie) processes whose environment says they belong to `group`.
-fn processes_of(group: &str) -> Vec<u32> {
-    let needle = format!("EBB_GROUP_ID={group}");
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .map(|stat| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
-            .unwrap_or(true);
-        if !zombie && environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 /// Which member answered a request through the balancer.

@@ -14,6 +14,9 @@ use crate::state::AppState;
 /// The most log lines one request returns.
 const MAX_LOG_LINES: usize = 10_000;
 
+/// The most bytes of a log one request reads, whatever `tail` says.
+pub const MAX_LOG_BYTES: u64 = 256 * 1024;
+
 /// `.../members/{member}`.
 #[derive(Debug, Deserialize)]
 pub struct MemberPath {
@@ -30,8 +33,9 @@ pub async fn list(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> R
     Ok(Json(json!({"members": members})))
 }
 
-/// `GET .../groups/{group}/members/{member}/logs?tail=N`: the last N lines (default 200) of
-/// what the member wrote to its standard output and error.
+/// `GET .../groups/{group}/members/{member}/logs?tail=N`: the last N lines (default 200, at
+/// most 10,000) of what the member wrote to its standard output and error, from at most the
+/// last [`MAX_LOG_BYTES`] of it; `truncated` says whether older output was left out.
 pub async fn logs(
     State(state): State<AppState>,
     Ids(path): Ids<MemberPath>,
@@ -52,12 +56,17 @@ pub async fn logs(
     if uuid::Uuid::parse_str(&path.member).is_err() {
         return Err(not_found());
     }
-    let file = state.engine.converger().log_path(&group.id, &path.member);
-    let text = tokio::fs::read(&file).await.map_err(|_| not_found())?;
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.lines().collect();
+    let (bytes, cut) =
+        state.engine.converger().member_log(&group.id, &path.member, MAX_LOG_BYTES).await.map_err(|_| not_found())?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if cut && !lines.is_empty() {
+        // The first line read was cut in the middle.
+        lines.remove(0);
+    }
     let start = lines.len().saturating_sub(tail);
-    Ok(Json(json!({"member": path.member, "lines": lines[start..]})))
+    let truncated = cut || start > 0;
+    Ok(Json(json!({"member": path.member, "lines": lines[start..], "truncated": truncated})))
 }
 
 /// `GET .../groups/{group}/stats`: traffic through each of the group's load balancers, for

@@ -23,9 +23,36 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub dir: tempfile::TempDir,
-    extra: Vec<String>,
+    options: Options,
     port: u16,
-    log_level: &'static str,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Extra `ebb serve` flags.
+    pub args: Vec<String>,
+    /// Extra environment variables of the server.
+    pub env: Vec<(String, String)>,
+    /// `EBB_LOG`.
+    pub log_level: &'static str,
+    /// The server's limit of open files (`ulimit -n`), when not inherited.
+    pub open_files: Option<u32>,
+    /// Whether to pass the test operator token in `EBB_OPERATOR_TOKEN`.
+    pub operator_token_env: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { args: Vec::new(), env: Vec::new(), log_level: "warn", open_files: None, operator_token_env: true }
+    }
+}
+
+impl Options {
+    /// Default options with these flags.
+    pub fn args(args: &[&str]) -> Options {
+        Options { args: args.iter().map(|s| s.to_string()).collect(), ..Options::default() }
+    }
 }
 
 impl Server {
@@ -36,24 +63,18 @@ impl Server {
 
     /// A server with extra `ebb serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
-        Server::launch(extra, "warn")
+        Server::start_options(Options::args(extra))
     }
 
     /// A server that logs everything, down to debug lines.
     pub fn start_verbose() -> Server {
-        Server::launch(&[], "debug")
+        Server::start_options(Options { log_level: "debug", ..Options::default() })
     }
 
-    fn launch(extra: &[&str], log_level: &'static str) -> Server {
+    /// A server started with `options`.
+    pub fn start_options(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Server {
-            child: None,
-            url: String::new(),
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            port: 0,
-            log_level,
-        };
+        let mut server = Server { child: None, url: String::new(), dir, options, port: 0 };
         server.spawn();
         server
     }
@@ -70,11 +91,26 @@ impl Server {
             .append(true)
             .open(self.dir.path().join("server.log"))
             .expect("log file");
-        let mut child = Command::new(ebb_bin())
+        let mut command = match self.options.open_files {
+            // `ulimit -n` for the server alone, then the server in the shell's place.
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell.args(["-c", &format!("ulimit -n {limit} && exec \"$0\" \"$@\""), ebb_bin()]);
+                shell
+            }
+            None => Command::new(ebb_bin()),
+        };
+        if self.options.operator_token_env {
+            command.env("EBB_OPERATOR_TOKEN", OPERATOR_TOKEN);
+        } else {
+            command.env_remove("EBB_OPERATOR_TOKEN");
+        }
+        let mut child = command
             .args(["serve", "--listen", &listen, "--store", &store])
-            .args(&self.extra)
-            .env("EBB_OPERATOR_TOKEN", OPERATOR_TOKEN)
-            .env("EBB_LOG", self.log_level)
+            .args(&self.options.args)
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
+            .env("EBB_LOG", self.options.log_level)
+            .current_dir(self.dir.path())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -356,6 +392,55 @@ where
     false
 }
 
+/// Polls `probe` until it returns a value, for at most `seconds`; the value, or `None`.
+pub async fn poll<T, F, Fut>(seconds: u64, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// A free TCP port on the loopback interface (for a load balancer).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Live (not zombie) processes whose environment holds `NAME=value`.
+pub fn processes_with(name: &str, value: &str) -> Vec<u32> {
+    let needle = format!("{name}={value}");
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|stat| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+            .unwrap_or(true);
+        if !zombie && environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Live processes of a group's members.
+pub fn processes_of(group: &str) -> Vec<u32> {
+    processes_with("EBB_GROUP_ID", group)
+}
+
+/// The environment of a process, as `NAME=value` strings.
+pub fn environment_of(pid: u32) -> Vec<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    environ.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect()
 }
