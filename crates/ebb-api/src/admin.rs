@@ -93,6 +93,32 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// `GET /admin/v1/tenants/{tenant}/local-process`: what the tenant may run as
+/// `local_process` members.
+pub async fn get_local_process(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let grant = state.store().local_process(&path.tenant).await.map_err(|err| scope.error(err))?;
+    Ok(Json(json!({"local_process": grant})))
+}
+
+/// `PUT /admin/v1/tenants/{tenant}/local-process`: replaces what the tenant may run as
+/// `local_process` members; the tenant's groups are converged at once, so members the grant
+/// no longer allows are stopped.
+pub async fn put_local_process(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let grant = ebb_core::grant::LocalProcessGrant::parse(&body)?;
+    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    state.engine.set_local_process(&path.tenant, grant.clone()).await.map_err(|err| scope.error(err))?;
+    tracing::info!(tenant = %path.tenant, enabled = grant.enabled, "local process grant replaced");
+    Ok(Json(json!({"local_process": grant})))
+}
+
 /// `DELETE /admin/v1/tenants/{tenant}/tokens/{token}`.
 pub async fn delete_token(State(state): State<AppState>, Ids(path): Ids<TokenPath>) -> Result<StatusCode, ApiError> {
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };

@@ -82,6 +82,8 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/admin/v1/tenants", "List tenants", Operator, 200, admin::list_tenants),
         route(M::POST, "/admin/v1/tenants/{tenant}/tokens", "Create a token of a tenant; its secret is shown once", Operator, 201, admin::create_token).json_body(),
         route(M::DELETE, "/admin/v1/tenants/{tenant}/tokens/{token}", "Revoke a token", Operator, 204, admin::delete_token),
+        route(M::GET, "/admin/v1/tenants/{tenant}/local-process", "What a tenant may run as local_process members", Operator, 200, admin::get_local_process),
+        route(M::PUT, "/admin/v1/tenants/{tenant}/local-process", "Allow or forbid a tenant local_process members, optionally only some commands and working directories", Operator, 200, admin::put_local_process).json_body(),
         route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits),
         route(M::GET, "/v1.0/{tenant}/schedules", "Schedule policies with their next fire times; ?group=", Tenant, 200, schedules::list),
         route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list),

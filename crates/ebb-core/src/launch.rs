@@ -25,6 +25,8 @@ pub struct LaunchConfig {
     pub kind: LaunchKind,
     /// The configuration as stored (`{"type": ..., "args": ...}`).
     pub document: Value,
+    /// The typed arguments of a `local_process` configuration.
+    pub local_process: Option<LocalProcessLaunch>,
 }
 
 /// The launch types.
@@ -59,6 +61,7 @@ impl LaunchConfig {
             }
         };
         let mut document = value.clone();
+        let mut local_process = None;
         match kind {
             LaunchKind::Server => {
                 check_server_args(args, &args_path)?;
@@ -70,10 +73,10 @@ impl LaunchConfig {
             }
             LaunchKind::Stack => check_stack_args(args, &args_path)?,
             LaunchKind::LocalProcess => {
-                LocalProcessLaunch::parse(args, &args_path)?;
+                local_process = Some(LocalProcessLaunch::parse(args, &args_path)?);
             }
         }
-        Ok(LaunchConfig { kind, document })
+        Ok(LaunchConfig { kind, document, local_process })
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`json`]: a small checker over `serde_json::Value` that produces schema-style messages;
 //! - [`group`]: group configuration (name, cooldown, min/max, metadata);
 //! - [`launch`]: launch configurations (`launch_server`, `launch_stack`, `local_process`);
+//! - [`grant`]: what the operator allows a tenant to run as `local_process` members;
 //! - [`policy`]: scaling policies and their adjustments;
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
@@ -21,6 +22,7 @@
 
 pub mod capacity;
 pub mod converge;
+pub mod grant;
 pub mod group;
 pub mod json;
 pub mod launch;

@@ -443,8 +443,13 @@ impl Converger {
             Err(_) => Vec::new(),
         };
 
+        // What the operator no longer allows is stopped, and nothing new starts.
+        let denied = match group.state.deleting {
+            true => None,
+            false => self.store.local_process(&group.tenant_id).await?.check(&group.tenant_id, &launch.process).err(),
+        };
         let observed = self.observe(&members, &balancers, now, streaks);
-        let desired = if group.state.deleting { 0 } else { group.state.desired };
+        let desired = if group.state.deleting || denied.is_some() { 0 } else { group.state.desired };
         let plan = converge::plan(&PlanInput {
             desired,
             members: &observed,
@@ -544,6 +549,11 @@ impl Converger {
             self.processes.remove_logs(group_id);
             tracing::info!(group = group_id, "deleted group purged");
             return Ok(Outcome::Gone);
+        }
+        if let Some(message) = denied {
+            self.fail(&group, vec![message]).await?;
+            // Passes go on until the members are gone.
+            return Ok(if plan.settled { Outcome::Failed } else { Outcome::Unsettled });
         }
         if !failures.is_empty() {
             return self.fail(&group, failures).await;

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use ebb_core::capacity::Refusal;
+use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
 use ebb_core::limits::Limits;
-use ebb_store::{Execution, GroupRecord, NewGroup, PolicyRecord, Store, StoreError};
+use ebb_store::{Execution, GroupRecord, NewGroup, Page, PolicyRecord, Store, StoreError};
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -60,6 +61,23 @@ impl Engine {
         self.store.delete_policy(tenant, group, policy).await?;
         self.scheduler.schedules_changed();
         Ok(())
+    }
+
+    /// Replaces what a tenant may run as `local_process` members and converges every group of
+    /// the tenant, so that members no longer allowed are stopped and newly allowed ones start.
+    pub async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        self.store.set_local_process(tenant, grant).await?;
+        let mut page = Page { marker: None, limit: ebb_core::limits::PAGE_LIMIT };
+        loop {
+            let groups = self.store.list_groups(tenant, &page).await?;
+            for group in &groups {
+                self.converger.trigger(&group.id, Trigger::User);
+            }
+            match groups.last() {
+                Some(last) if groups.len() == page.limit => page.marker = Some(last.id.clone()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// The converger.

@@ -17,6 +17,7 @@ mod sqlite;
 
 use std::sync::Arc;
 
+use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
 use ebb_core::limits::Limits;
 use jiff::Timestamp;
@@ -36,6 +37,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// Whether a tenant exists.
     async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError>;
+    /// Replaces what a tenant may run as `local_process` members.
+    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError>;
+    /// What a tenant may run as `local_process` members (nothing, until the operator says).
+    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError>;
 
     /// Stores a token of a tenant by the hash of its secret.
     async fn create_token(

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ebb_core::capacity::{self, Bounds, ExecutionInput};
+use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
 use ebb_core::limits::Limits;
 use ebb_core::policy::{Origin, Policy};
@@ -47,6 +48,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/sqlite/0002_members.sql")),
     M::up(include_str!("../migrations/sqlite/0003_schedules.sql")),
     M::up(include_str!("../migrations/sqlite/0004_windows.sql")),
+    M::up(include_str!("../migrations/sqlite/0005_local_process.sql")),
 ];
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -680,6 +682,62 @@ impl crate::Store for SqliteStore {
         let id = id.to_string();
         self.read(move |conn| {
             Ok(count(conn, "reading a tenant", "SELECT COUNT(*) FROM tenants WHERE id = ?1", [&id])? > 0)
+        })
+        .await
+    }
+
+    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_local_process");
+        let tenant = tenant.to_string();
+        self.write(move |conn| {
+            let list = |paths: &Option<Vec<String>>| paths.as_ref().map(|p| Value::from(p.clone()).to_string());
+            conn.prepare_cached(
+                "INSERT INTO local_process_grants (tenant_id, enabled, commands, working_dirs) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET enabled = excluded.enabled, commands = excluded.commands, \
+                 working_dirs = excluded.working_dirs",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![tenant, grant.enabled, list(&grant.commands), list(&grant.working_dirs)])
+            })
+            .map_err(|err| {
+                if is_foreign_key_violation(&err) {
+                    StoreError::TenantNotFound
+                } else {
+                    backend("granting local processes")(err)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError> {
+        let _timer = self.metrics.time("local_process");
+        let tenant = tenant.to_string();
+        self.read(move |conn| {
+            if count(conn, "reading a tenant", "SELECT COUNT(*) FROM tenants WHERE id = ?1", [&tenant])? == 0 {
+                return Err(StoreError::TenantNotFound);
+            }
+            let list = |text: Option<String>| -> Result<Option<Vec<String>>, StoreError> {
+                text.map(|text| {
+                    serde_json::from_str(&text).map_err(|err| StoreError::Corrupt(format!("allow-list: {err}")))
+                })
+                .transpose()
+            };
+            let grant = query_one(
+                conn,
+                "reading a local process grant",
+                "SELECT enabled, commands, working_dirs FROM local_process_grants WHERE tenant_id = ?1",
+                [&tenant],
+                |row| {
+                    Ok(LocalProcessGrant {
+                        enabled: col(row, "enabled")?,
+                        commands: list(col(row, "commands")?)?,
+                        working_dirs: list(col(row, "working_dirs")?)?,
+                    })
+                },
+            )?;
+            Ok(grant.unwrap_or_default())
         })
         .await
     }

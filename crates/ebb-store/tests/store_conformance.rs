@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ebb_core::capacity::Refusal;
+use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::limits::Limits;
 use ebb_store::{Execution, NewGroup, NewWebhook, Page, Role, Store, StoreError, StoreMetrics};
@@ -59,6 +60,7 @@ macro_rules! store_suite {
 store_suite!(
     tenants_are_unique,
     tokens_are_found_by_hash_and_revoked,
+    local_processes_are_granted_per_tenant,
     groups_start_at_their_minimum_and_list_in_pages,
     the_group_limit_is_enforced_per_tenant,
     executions_decide_with_cooldowns_and_bounds,
@@ -91,6 +93,26 @@ async fn tokens_are_found_by_hash_and_revoked(store: Arc<dyn Store>) {
     assert!(matches!(store.delete_token("b", &token.id).await, Err(StoreError::TokenNotFound)));
     store.delete_token("a", &token.id).await.unwrap();
     assert!(store.find_token("h1").await.unwrap().is_none());
+}
+
+async fn local_processes_are_granted_per_tenant(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant("b", t0()).await.unwrap();
+    assert_eq!(store.local_process("a").await.unwrap(), LocalProcessGrant::default(), "off until granted");
+    assert!(matches!(store.local_process("nobody").await, Err(StoreError::TenantNotFound)));
+    let unknown = store.set_local_process("nobody", LocalProcessGrant::default()).await;
+    assert!(matches!(unknown, Err(StoreError::TenantNotFound)));
+    let grant = LocalProcessGrant {
+        enabled: true,
+        commands: Some(vec!["/usr/bin/app".into()]),
+        working_dirs: Some(vec!["/srv/a".into(), "/srv/shared".into()]),
+    };
+    store.set_local_process("a", grant.clone()).await.unwrap();
+    assert_eq!(store.local_process("a").await.unwrap(), grant);
+    assert_eq!(store.local_process("b").await.unwrap(), LocalProcessGrant::default(), "per tenant");
+    let open = LocalProcessGrant { enabled: true, commands: None, working_dirs: None };
+    store.set_local_process("a", open.clone()).await.unwrap();
+    assert_eq!(store.local_process("a").await.unwrap(), open, "replaced, not merged");
 }
 
 async fn groups_start_at_their_minimum_and_list_in_pages(store: Arc<dyn Store>) {

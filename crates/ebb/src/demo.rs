@@ -29,13 +29,20 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
         Ok(_) | Err(StoreError::TenantExists) => {}
         Err(err) => return Err(err).context("cannot create the demo tenant"),
     }
+    // The demo tenant, and only it, may run local processes: this very binary, nothing else.
+    let command = std::env::current_exe().context("cannot find the ebb binary for the demo members")?;
+    let grant = ebb_core::grant::LocalProcessGrant {
+        enabled: true,
+        commands: Some(vec![command.display().to_string()]),
+        working_dirs: None,
+    };
+    store.set_local_process(TENANT, grant).await.context("cannot allow the demo tenant local processes")?;
     let notes = PathBuf::from(format!("{store_file}.demo.txt"));
     let existing =
         store.list_groups(TENANT, &Page { marker: None, limit: 100 }).await.context("cannot list demo groups")?;
     if existing.iter().any(|g| g.config.name == GROUP) && notes.exists() {
         return Ok(notes);
     }
-    let command = std::env::current_exe().context("cannot find the ebb binary for the demo members")?;
     let config = GroupConfig::parse(
         &json!({"name": GROUP, "cooldown": 0, "minEntities": 2, "maxEntities": 10, "metadata": {"purpose": "demo"}}),
         "groupConfiguration",

@@ -51,6 +51,9 @@ async fn a_group_made_with_the_cli_scales_through_its_capability_url_and_survive
     let operator = Cli { url: server.url.clone(), token: OPERATOR_TOKEN.into(), tenant: None };
     operator.ok(&["tenant", "create", "acme"]);
     assert!(operator.ok(&["tenant", "list"]).contains("acme"));
+    let shown = operator.json(&["tenant", "local-process", "acme"]);
+    assert_eq!(shown["local_process"]["enabled"], false, "off until the operator allows it");
+    operator.ok(&["tenant", "local-process", "acme", "--enable"]);
     let admin_secret =
         operator.json(&["token", "create", "acme", "--role", "admin"])["token"]["secret"].as_str().unwrap().to_string();
     let observer_secret = operator.json(&["token", "create", "acme", "--role", "observer"])["token"]["secret"]

@@ -57,7 +57,7 @@ async fn members_see_only_their_own_environment_never_the_servers() {
         ..Options::args(&["--self-heal-interval", "1"])
     };
     let server = Server::start_options(options);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     // A member that tries to print the server's secrets into its log, which its tenant reads.
     let printer = api
         .create_group(group_running(
@@ -82,6 +82,23 @@ async fn members_see_only_their_own_environment_never_the_servers() {
 }
 
 #[tokio::test]
+async fn forbidding_local_processes_stops_the_tenants_members() {
+    let server = Server::start_with(&["--self-heal-interval", "1"]);
+    let api = server.local_tenant("t1").await;
+    let g = api.create_group(group_running("sleep", &["600"], json!({}))).await;
+    running_member(&api, &g).await;
+    assert_eq!(processes_of(&g).len(), 1);
+    server.operator().put("/admin/v1/tenants/t1/local-process", json!({"enabled": false})).await.ok(200);
+    assert!(eventually(20, || async { processes_of(&g).is_empty() }).await, "members stopped");
+    let state = api.get(&api.t(&format!("/groups/{g}/state"))).await.body["group"].clone();
+    assert_eq!(state["status"], "ERROR", "{state}");
+    assert!(state["errors"][0]["message"].as_str().unwrap().contains("not enabled for tenant t1"), "{state}");
+    // Allowed again: the group comes back.
+    server.operator().put("/admin/v1/tenants/t1/local-process", json!({"enabled": true})).await.ok(200);
+    running_member(&api, &g).await;
+}
+
+#[tokio::test]
 async fn the_servers_files_are_readable_by_its_user_only() {
     // Without EBB_OPERATOR_TOKEN the server writes its token file.
     let options = Options { operator_token_env: false, ..Options::args(&["--self-heal-interval", "1"]) };
@@ -90,6 +107,7 @@ async fn the_servers_files_are_readable_by_its_user_only() {
     let token = std::fs::read_to_string(dir.join("ebb.db.operator-token")).unwrap();
     let api = Api::new(&server.url, Some(token.trim()));
     api.post("/admin/v1/tenants", json!({"id": "t1"})).await.ok(201);
+    api.put("/admin/v1/tenants/t1/local-process", json!({"enabled": true})).await.ok(200);
     let mut api = api;
     api.tenant = "t1".into();
     let g = api.create_group(group_running("sh", &["-c", "echo hello; exec sleep 600"], json!({}))).await;
@@ -119,7 +137,7 @@ async fn members_run_as_the_member_user_and_cannot_read_the_store() {
         return;
     }
     let server = Server::start_with(&["--member-user", "nobody", "--self-heal-interval", "1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let store = server.store_path();
     let script = format!(
         "echo uid=$(id -u) gid=$(id -g); cat {} > /dev/null 2>&1 && echo read || echo denied; exec sleep 600",
@@ -147,7 +165,7 @@ fn daemonizing_group() -> Value {
 #[tokio::test]
 async fn a_daemonized_child_is_stopped_with_its_member_and_its_group() {
     let server = Server::start_with(&["--self-heal-interval", "1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let g = api.create_group(daemonizing_group()).await;
     let member = running_member(&api, &g).await;
     let id = member["id"].as_str().unwrap().to_string();
@@ -170,7 +188,7 @@ async fn a_daemonized_child_is_stopped_with_its_member_and_its_group() {
 #[tokio::test]
 async fn after_kill_9_of_the_server_the_next_start_stops_daemonized_leftovers() {
     let mut server = Server::start_with(&["--self-heal-interval", "1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let g = api.create_group(daemonizing_group()).await;
     let member = running_member(&api, &g).await;
     let id = member["id"].as_str().unwrap().to_string();
@@ -194,7 +212,7 @@ async fn after_kill_9_of_the_server_the_next_start_stops_daemonized_leftovers() 
 #[tokio::test]
 async fn member_logs_are_capped_rotated_bounded_and_removed_with_their_group() {
     let server = Server::start_with(&["--member-log-max-bytes", "1048576", "--self-heal-interval", "1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     // About 3 MB of output, then a last line.
     let script = "i=0; while [ $i -lt 30000 ]; do echo line-$i-0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890; i=$((i+1)); done; echo last; exec sleep 600";
     let g = api.create_group(group_running("/bin/sh", &["-c", script], json!({}))).await;
@@ -221,7 +239,7 @@ async fn member_logs_are_capped_rotated_bounded_and_removed_with_their_group() {
 #[tokio::test]
 async fn a_member_that_never_becomes_ready_puts_its_group_in_error() {
     let server = Server::start_with(&["--build-timeout", "0.3", "--self-heal-interval", "1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let body = json!({
         "groupConfiguration": {"name": "never", "cooldown": 0, "minEntities": 1, "maxEntities": 3},
         "launchConfiguration": {"type": "local_process", "args": {

@@ -59,7 +59,7 @@ async fn execute(api: &Api, group: &str, policy: &str) {
 #[tokio::test]
 async fn three_members_start_serve_and_carry_their_names_and_environment() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(3, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 3 }).await, "3 active: {}", state(&api, &g).await);
@@ -179,7 +179,7 @@ async fn serve_demo_sets_up_a_group_that_serves_and_scales_through_its_webhook()
 #[tokio::test]
 async fn item_73_a_member_killed_out_of_band_is_replaced_within_two_seconds() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(3, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 3 }).await);
@@ -207,7 +207,7 @@ async fn item_73_a_member_killed_out_of_band_is_replaced_within_two_seconds() {
 #[tokio::test]
 async fn scaling_1_8_1_three_times_under_load_fails_no_request_and_drains() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let mut body = demo_group(1, 10, port);
     body["launchConfiguration"] = demo_launch(port, 10);
@@ -265,7 +265,7 @@ async fn scaling_1_8_1_three_times_under_load_fails_no_request_and_drains() {
 #[tokio::test]
 async fn items_77_78_a_missing_command_is_an_error_the_user_can_fix() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let mut body = demo_group(2, 5, port);
     body["launchConfiguration"]["args"]["process"]["command"] = json!("/usr/bin/nope");
@@ -286,7 +286,7 @@ async fn items_77_78_a_missing_command_is_an_error_the_user_can_fix() {
 #[tokio::test]
 async fn a_member_that_keeps_exiting_puts_the_group_in_error() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let body = json!({
         "groupConfiguration": {"name": "crash", "cooldown": 0, "minEntities": 1, "maxEntities": 5},
         "launchConfiguration": {"type": "local_process", "args": {"process": {"command": "false"}}},
@@ -300,7 +300,7 @@ async fn a_member_that_keeps_exiting_puts_the_group_in_error() {
 #[tokio::test]
 async fn a_balancer_port_in_use_is_an_error_naming_it() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let g = api.create_group(demo_group(1, 5, port)).await;
@@ -314,7 +314,7 @@ async fn a_balancer_port_in_use_is_an_error_naming_it() {
 #[tokio::test]
 async fn kill_9_of_the_server_mid_scale_up_leaves_no_orphan_and_no_duplicate() {
     let mut server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(1, 10, port)).await;
     let up = api.create_policy(&g, json!({"name": "up", "type": "webhook", "cooldown": 0, "desiredCapacity": 6})).await;
@@ -334,7 +334,7 @@ async fn kill_9_of_the_server_mid_scale_up_leaves_no_orphan_and_no_duplicate() {
 #[tokio::test]
 async fn force_delete_stops_every_member_process() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(3, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 3 }).await);
@@ -351,7 +351,7 @@ async fn force_delete_stops_every_member_process() {
 #[tokio::test]
 async fn items_66_67_deleting_a_member_replaces_it_or_lowers_desired() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(2, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 2 }).await);
@@ -383,7 +383,7 @@ async fn items_66_67_deleting_a_member_replaces_it_or_lowers_desired() {
 #[tokio::test]
 async fn item_70_purge_false_disowns_a_member() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(1, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 1 }).await);
@@ -404,7 +404,7 @@ async fn item_70_purge_false_disowns_a_member() {
 #[tokio::test]
 async fn item_72_scaling_down_removes_the_oldest_members() {
     let server = start_server();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let g = api.create_group(demo_group(1, 10, port)).await;
     assert!(eventually(30, || async { active(&api, &g).await == 1 }).await);
@@ -423,7 +423,7 @@ async fn item_72_scaling_down_removes_the_oldest_members() {
 #[tokio::test]
 async fn item_74_members_not_ready_within_the_build_timeout_are_replaced() {
     let server = Server::start_with(&["--build-timeout", "1", "--balancer-host", "127.0.0.1"]);
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let port = free_port();
     let mut body = demo_group(1, 10, port);
     body["launchConfiguration"]["args"]["process"]["readiness"] = json!({"http": {"path": "/never-ready"}});

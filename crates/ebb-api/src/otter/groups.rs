@@ -99,6 +99,14 @@ fn manifest(
     }})
 }
 
+/// Refuses a `local_process` launch configuration the operator has not allowed the tenant.
+async fn check_local_process(state: &AppState, tenant: &str, launch: &LaunchConfig) -> Result<(), ApiError> {
+    let Some(local) = &launch.local_process else { return Ok(()) };
+    let scope = Scope { tenant, ..Scope::default() };
+    let grant = state.store().local_process(tenant).await.map_err(|err| scope.error(err))?;
+    grant.check(tenant, &local.process).map_err(ApiError::Forbidden)
+}
+
 /// The group named by the path.
 async fn load(state: &AppState, path: &GroupPath) -> Result<GroupRecord, ApiError> {
     state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))
@@ -111,6 +119,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let parsed = parse_create(&body, state.now())?;
+    check_local_process(&state, &path.tenant, &parsed.launch).await?;
     let new_group = NewGroup {
         tenant_id: path.tenant.clone(),
         config: parsed.config,
@@ -229,6 +238,7 @@ pub async fn put_launch(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let launch = LaunchConfig::parse(&body, "")?;
+    check_local_process(&state, &path.tenant, &launch).await?;
     state
         .engine
         .replace_launch(&path.tenant, &path.group, launch.document)

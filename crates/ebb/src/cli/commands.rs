@@ -17,6 +17,22 @@ pub enum TenantCommand {
     Create { id: String },
     /// List tenants.
     List,
+    /// Show, allow or forbid a tenant's local_process members (code run on the Ebb server).
+    LocalProcess {
+        tenant: String,
+        /// Allow them (optionally only --command and --working-dir).
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Forbid them: the tenant's members are stopped.
+        #[arg(long)]
+        disable: bool,
+        /// Allow only this command (an absolute path); repeatable.
+        #[arg(long = "command", requires = "enable")]
+        commands: Vec<String>,
+        /// Allow only this working directory and what is under it (an absolute path); repeatable.
+        #[arg(long = "working-dir", requires = "enable")]
+        working_dirs: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +307,26 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
                 &body,
                 &list(&body, "tenants"),
                 &[col("ID", "/id"), col("CREATED", "/created_at")],
+            );
+        }
+        TenantCommand::LocalProcess { tenant, enable, disable, commands, working_dirs } => {
+            let path = format!("/admin/v1/tenants/{}/local-process", seg(&tenant));
+            let (_, body) = if enable || disable {
+                let some = |list: Vec<String>| if list.is_empty() { Value::Null } else { json!(list) };
+                let grant = json!({"enabled": enable, "commands": some(commands), "working_dirs": some(working_dirs)});
+                client.call(Method::PUT, &path, Some(&grant)).await?
+            } else {
+                client.call(Method::GET, &path, None).await?
+            };
+            output::record(
+                connection.output,
+                &body,
+                &body["local_process"],
+                &[
+                    col("enabled", "/enabled"),
+                    col("commands (absent: any)", "/commands"),
+                    col("working_dirs (absent: any)", "/working_dirs"),
+                ],
             );
         }
     }

@@ -28,7 +28,7 @@ async fn accepted(api: &Api, launch: Value) {
 #[tokio::test]
 async fn item_20_launch_type_must_be_known() {
     let server = Server::start();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     rejected(&api, json!({"type": "launch_container", "args": {}})).await;
     rejected(&api, json!({"type": "launch_server"})).await;
     rejected(&api, json!({"args": {}})).await;
@@ -151,7 +151,7 @@ async fn items_28_29_put_launch_replaces_everything_and_get_shows_it_as_stored()
 #[tokio::test]
 async fn local_process_launch_configurations_are_validated() {
     let server = Server::start();
-    let api = server.tenant("t1").await;
+    let api = server.local_tenant("t1").await;
     let process = |process: Value| json!({"type": "local_process", "args": {"process": process}});
     accepted(
         &api,
@@ -179,4 +179,59 @@ async fn local_process_launch_configurations_are_validated() {
     rejected(&api, json!({"type": "local_process", "args": {"process": {"command": "x"}, "draining_timeout": 3601}}))
         .await;
     rejected(&api, json!({"type": "local_process", "args": {"process": {"command": "x"}, "loadBalancers": [{"type": "builtin", "port": 70000}]}})).await;
+}
+
+/// `local_process` runs code on the Ebb server: a tenant gets it only when the operator says,
+/// and only the commands and working directories the operator lists.
+#[tokio::test]
+async fn local_process_is_off_for_a_tenant_until_the_operator_allows_it() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let operator = server.operator();
+    let grant_path = "/admin/v1/tenants/t1/local-process";
+    let shown = operator.get(grant_path).await;
+    shown.ok(200);
+    assert_eq!(shown.body, json!({"local_process": {"enabled": false, "commands": null, "working_dirs": null}}));
+    let refused = api
+        .post(
+            &api.t("/groups"),
+            json!({
+                "groupConfiguration": {"name": "g", "cooldown": 0, "minEntities": 0},
+                "launchConfiguration": local_process(),
+            }),
+        )
+        .await;
+    refused.error(403, "Forbidden");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not enabled for tenant t1") && message.contains("local-process"), "{message}");
+    // Nor through a launch configuration update.
+    let g = api.create_group(group(0, 5)).await;
+    api.put(&api.t(&format!("/groups/{g}/launch")), local_process()).await.error(403, "Forbidden");
+    assert_eq!(
+        api.get(&api.t(&format!("/groups/{g}/launch"))).await.body["launchConfiguration"]["type"],
+        "launch_server"
+    );
+    // Only the operator sees or changes the grant.
+    api.get(grant_path).await.error(403, "Forbidden");
+    api.put(grant_path, json!({"enabled": true})).await.error(403, "Forbidden");
+    // Allow-lists of absolute paths.
+    let grant = json!({"enabled": true, "commands": ["/bin/true"], "working_dirs": ["/tmp"]});
+    operator.put(grant_path, grant.clone()).await.ok(200);
+    assert_eq!(operator.get(grant_path).await.body["local_process"], grant);
+    let with = |command: &str, cwd: &str| json!({"type": "local_process", "args": {"process": {"command": command, "cwd": cwd}}});
+    let launch = format!("/groups/{g}/launch");
+    api.put(&api.t(&launch), with("/bin/true", "/tmp")).await.ok(204);
+    let other = api.put(&api.t(&launch), with("/bin/sh", "/tmp")).await;
+    other.error(403, "Forbidden");
+    assert!(other.body["error"]["message"].as_str().unwrap().contains("\"/bin/sh\" is not allowed"), "{}", other.text);
+    api.put(&api.t(&launch), with("/bin/true", "/etc")).await.error(403, "Forbidden");
+    // Bad grants and unknown tenants.
+    for bad in [json!({}), json!({"enabled": 1}), json!({"enabled": true, "commands": ["bin/true"]})] {
+        operator.put(grant_path, bad).await.error(400, "ValidationError");
+    }
+    operator.get("/admin/v1/tenants/nobody/local-process").await.error(404, "NoSuchTenantError");
+    operator
+        .put("/admin/v1/tenants/nobody/local-process", json!({"enabled": true}))
+        .await
+        .error(404, "NoSuchTenantError");
 }

@@ -173,6 +173,14 @@ impl Server {
         api
     }
 
+    /// Creates a tenant the operator allows any `local_process` members; returns a client
+    /// with an admin token of it.
+    pub async fn local_tenant(&self, id: &str) -> Api {
+        let api = self.tenant(id).await;
+        self.operator().put(&format!("/admin/v1/tenants/{id}/local-process"), json!({"enabled": true})).await.ok(200);
+        api
+    }
+
     /// Creates a token of a tenant; returns its secret.
     pub async fn token(&self, tenant: &str, role: &str) -> String {
         let reply = self.operator().post(&format!("/admin/v1/tenants/{tenant}/tokens"), json!({"role": role})).await;
