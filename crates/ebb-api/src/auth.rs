@@ -105,7 +105,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
             Ok(Caller::Tenant { tenant: token.tenant_id, role: token.role })
         }
         Ok(None) => Err(ApiError::Unauthorized("Unknown or revoked token".to_string())),
-        Err(err) => Err(ApiError::Internal(err.to_string())),
+        Err(err) => Err(crate::error::Scope::default().error(err)),
     }
 }
 

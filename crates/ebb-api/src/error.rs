@@ -60,6 +60,12 @@ pub enum ApiError {
     /// A conflict outside Otter's API (an admin resource that exists already).
     #[error("{0}")]
     Conflict(String),
+    /// The service cannot answer now (its store is busy); retry later.
+    #[error("the service is busy; retry in {retry_after} s")]
+    Unavailable {
+        /// Seconds until a retry is sensible.
+        retry_after: u64,
+    },
     /// Anything unexpected.
     #[error("An Internal Error was encountered")]
     Internal(String),
@@ -86,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ApiError::Otter { status, kind, .. } => (*status, kind),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
+            ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         }
     }
@@ -119,7 +126,7 @@ impl IntoResponse for ApiError {
             "details": details,
         }});
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after } | ApiError::Unavailable { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         response
@@ -206,6 +213,7 @@ impl Scope<'_> {
                 "GroupNotEmptyError",
                 format!("Group {g} for tenant {t} still has entities."),
             ),
+            StoreError::Busy { retry_after } => ApiError::Unavailable { retry_after },
             other @ (StoreError::UnsupportedUrl(_)
             | StoreError::Corrupt(_)
             | StoreError::Backend { .. }

@@ -1,6 +1,7 @@
 //! [`Engine`]: the operations that change groups.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ebb_core::capacity::Refusal;
 use ebb_core::grant::LocalProcessGrant;
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use crate::converger::{Converger, Observation, Trigger};
 use crate::metrics::{EngineMetrics, Outcome, Source};
 use crate::scheduler::Scheduler;
+use crate::throttled::Throttled;
 
 /// Changes groups through the store, with the time of its clock, and has them converged.
 pub struct Engine {
@@ -21,6 +23,7 @@ pub struct Engine {
     metrics: EngineMetrics,
     converger: Arc<Converger>,
     scheduler: Arc<Scheduler>,
+    unknown_capabilities: Throttled,
 }
 
 impl Engine {
@@ -33,7 +36,14 @@ impl Engine {
         converger: Arc<Converger>,
         scheduler: Arc<Scheduler>,
     ) -> Self {
-        Engine { store, clock, metrics, converger, scheduler }
+        Engine {
+            store,
+            clock,
+            metrics,
+            converger,
+            scheduler,
+            unknown_capabilities: Throttled::new(Duration::from_secs(1)),
+        }
     }
 
     /// Creates policies in a group, all or none; schedule policies are armed.
@@ -208,14 +218,20 @@ impl Engine {
                     self.converger.trigger(&target.group_id, Trigger::User);
                 }
             }
-            Ok(None) => {
-                self.metrics.execution(Source::Capability, Outcome::NotFound);
-                tracing::info!("capability execution for an unknown capability");
-            }
+            Ok(None) => self.unknown_capability(),
             Err(err) => {
                 self.metrics.execution(Source::Capability, Outcome::Failed);
                 tracing::error!(error = %err, "capability execution failed");
             }
+        }
+    }
+
+    /// Counts a capability URL that executes nothing (unknown, deleted or malformed), and logs
+    /// such calls at most once a second, with their number: anyone can make them.
+    pub fn unknown_capability(&self) {
+        self.metrics.execution(Source::Capability, Outcome::NotFound);
+        if let Some(count) = self.unknown_capabilities.hit(Instant::now()) {
+            tracing::info!(count, "capability executions for unknown capabilities");
         }
     }
 

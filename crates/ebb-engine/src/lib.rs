@@ -16,6 +16,7 @@ pub mod engine;
 pub mod metrics;
 pub mod provider;
 pub mod scheduler;
+pub mod throttled;
 
 pub use clock::{Clock, SystemClock};
 pub use engine::Engine;

@@ -73,6 +73,12 @@ pub enum StoreError {
         /// The driver's message.
         message: String,
     },
+    /// Every reader stayed busy for as long as a read may wait; try again later.
+    #[error("the store is busy; retry in {retry_after} s")]
+    Busy {
+        /// Seconds after which a retry is sensible.
+        retry_after: u64,
+    },
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,

@@ -26,7 +26,7 @@ use serde_json::Value;
 pub use error::StoreError;
 pub use metrics::StoreMetrics;
 pub use model::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{ReadPool, SqliteStore};
 
 /// Every durable operation of Ebb. A successful return means the change is on disk.
 #[async_trait::async_trait]

@@ -144,7 +144,7 @@ pub async fn execute_capability(
         let engine = state.engine.clone();
         tokio::spawn(async move { engine.execute_capability(&hash).await });
     } else {
-        tracing::info!("capability execution with a malformed capability");
+        state.engine.unknown_capability();
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -7,14 +7,19 @@
 //! operations such as policy executions never interleave), every acknowledged write is on
 //! disk, and throughput is not bounded by one fsync per write (decision 0003).
 //!
-//! Reads run on a small pool of read-only connections in tokio's blocking pool.
-//! rusqlite is used directly, synchronously, on those threads: a statement costs a few
-//! microseconds, where an async driver's hop to a worker thread per statement cost more
-//! than the statement itself.
+//! Reads run on a fixed set of reader threads, each with its own read-only connection
+//! (`readers`): nothing is opened per request, and a read that waits too long for a reader
+//! fails with [`StoreError::Busy`] instead of piling up. rusqlite is used directly,
+//! synchronously, on those threads: a statement costs a few microseconds, where an async
+//! driver's hop to a worker thread per statement cost more than the statement itself.
+
+mod readers;
+
+pub use readers::ReadPool;
+use readers::Readers;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ebb_core::capacity::{self, Bounds, ExecutionInput};
@@ -40,15 +45,12 @@ const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, pause
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
-/// Read connections kept open.
-const READERS: usize = 4;
-
 const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../migrations/sqlite/0001_initial.sql")),
-    M::up(include_str!("../migrations/sqlite/0002_members.sql")),
-    M::up(include_str!("../migrations/sqlite/0003_schedules.sql")),
-    M::up(include_str!("../migrations/sqlite/0004_windows.sql")),
-    M::up(include_str!("../migrations/sqlite/0005_local_process.sql")),
+    M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!("../../migrations/sqlite/0002_members.sql")),
+    M::up(include_str!("../../migrations/sqlite/0003_schedules.sql")),
+    M::up(include_str!("../../migrations/sqlite/0004_windows.sql")),
+    M::up(include_str!("../../migrations/sqlite/0005_local_process.sql")),
 ];
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -57,7 +59,7 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
 /// Ebb's store on an SQLite file.
 pub struct SqliteStore {
     path: PathBuf,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Readers,
     writer: std_mpsc::Sender<Job>,
     metrics: StoreMetrics,
 }
@@ -86,6 +88,11 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
 impl SqliteStore {
     /// Opens (creating if missing) the database at `sqlite://PATH` and runs pending migrations.
     pub async fn open(url: &str, metrics: StoreMetrics) -> Result<Self, StoreError> {
+        SqliteStore::open_with(url, metrics, ReadPool::default()).await
+    }
+
+    /// [`SqliteStore::open`] with a read pool of its own size and wait.
+    pub async fn open_with(url: &str, metrics: StoreMetrics, pool: ReadPool) -> Result<Self, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -98,7 +105,7 @@ impl SqliteStore {
             Migrations::from_slice(MIGRATIONS)
                 .to_latest(&mut conn)
                 .map_err(|err| StoreError::Backend { context: "running migrations", message: err.to_string() })?;
-            let readers = (0..READERS).map(|_| open_connection(&writer_path, true)).collect::<Result<Vec<_>, _>>()?;
+            let readers = Readers::start(&writer_path, pool, |path| open_connection(path, true))?;
             Ok::<_, StoreError>((conn, readers))
         })
         .await
@@ -108,7 +115,7 @@ impl SqliteStore {
             .name("ebb-store-writer".into())
             .spawn(move || run_writer(writer_conn, queue))
             .map_err(|err| StoreError::Backend { context: "starting the writer", message: err.to_string() })?;
-        Ok(SqliteStore { path, readers: Arc::new(Mutex::new(readers)), writer, metrics })
+        Ok(SqliteStore { path, readers, writer, metrics })
     }
 
     /// The database file.
@@ -146,24 +153,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let readers = self.readers.clone();
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = readers.lock().map_err(|_| StoreError::Closed)?.pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => open_connection(&path, true)?,
-            };
-            let result = work(&conn);
-            if let Ok(mut pool) = readers.lock()
-                && pool.len() < READERS * 4
-            {
-                pool.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|err| StoreError::Backend { context: "reading", message: err.to_string() })?
+        self.readers.read(work).await
     }
 }
 
