@@ -119,7 +119,13 @@ pub async fn require_tenant(State(state): State<AppState>, request: Request, nex
     let tenant = request.uri().path().split('/').nth(2).unwrap_or_default().to_string();
     let caller = identify(&state, request.headers()).await?;
     match &caller {
-        Caller::Operator => {}
+        Caller::Operator => {
+            // The operator may act for any tenant, but only one that exists.
+            let scope = crate::error::Scope { tenant: &tenant, ..Default::default() };
+            if !state.store().tenant_exists(&tenant).await.map_err(|err| scope.error(err))? {
+                return Err(scope.error(ebb_store::StoreError::TenantNotFound));
+            }
+        }
         Caller::Tenant { tenant: own, role } => {
             if *own != tenant {
                 return Err(ApiError::Forbidden(format!("This token may not act for tenant {tenant}")));

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use support::{OPERATOR_TOKEN, Server, ebb_bin};
 
+#[derive(Clone)]
 struct Cli {
     url: String,
     token: String,
@@ -186,4 +187,118 @@ fn usage_problems_exit_with_2_and_say_why() {
     assert!(String::from_utf8_lossy(&missing_file.stderr).contains("cannot read /nonexistent/group.yaml"));
     let bad_flag = unreachable.run(&["group", "frobnicate"]);
     assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+/// What a newcomer meets: errors as JSON with `-o json`, a server URL without a scheme,
+/// names with control characters, plain tables in pipes, the one-time secret labelled as
+/// such, and how to retry a group in ERROR after fixing its launch configuration.
+#[tokio::test]
+async fn the_cli_is_clear_with_newcomers() {
+    let server = Server::start_with(&["--self-heal-interval", "1"]);
+    let operator = Cli { url: server.url.clone(), token: OPERATOR_TOKEN.into(), tenant: None };
+    operator.ok(&["tenant", "create", "acme"]);
+    operator.ok(&["tenant", "local-process", "acme", "--enable"]);
+    let secret_table = operator.ok(&["token", "create", "acme"]);
+    assert!(secret_table.contains("shown once"), "{secret_table}");
+    assert!(
+        !secret_table.contains('│') && !secret_table.contains('╭') && !secret_table.contains('┆'),
+        "plain in a pipe: {secret_table}"
+    );
+    assert!(!secret_table.contains('\u{1b}'), "no colour codes");
+    let secret = operator.run(&["token", "create", "acme", "--get", "/token/secret"]);
+    let secret = String::from_utf8_lossy(&secret.stdout).trim().to_string();
+    assert!(secret.starts_with("ebb_") && !secret.contains('"'), "{secret}");
+    let cli = Cli { url: server.url.clone(), token: secret, tenant: Some("acme".into()) };
+
+    // -o json applies to errors: the API's error document, on standard error, exit code 1.
+    let missing = cli.run(&["group", "show", "nope", "-o", "json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let error: Value = serde_json::from_slice(&missing.stderr).expect("a JSON error");
+    assert_eq!(error["error"]["type"], "NoSuchScalingGroupError");
+    assert!(missing.stdout.is_empty());
+    let usage = Cli { url: "127.0.0.1:9000".into(), ..cli.clone() }.run(&["group", "list", "-o", "json"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let error: Value = serde_json::from_slice(&usage.stderr).expect("a JSON usage error");
+    assert_eq!(error["error"]["type"], "UsageError");
+
+    // A URL without a scheme gets a helpful message.
+    let no_scheme = Cli { url: "127.0.0.1:9000".into(), ..cli.clone() }.run(&["group", "list"]);
+    assert_eq!(no_scheme.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&no_scheme.stderr);
+    assert!(message.contains("no scheme: did you mean http://127.0.0.1:9000?"), "{message}");
+
+    // Control characters in names are escaped in tables.
+    let files = tempfile::tempdir().unwrap();
+    let group_file = files.path().join("group.json");
+    let launch = json!({"type": "local_process", "args": {"process": {"command": "/nonexistent/app", "readiness": {"none": {}}}}});
+    let body = json!({"groupConfiguration": {"name": "web\u{1b}[2Jevil\nline", "cooldown": 0, "minEntities": 1, "maxEntities": 2}, "launchConfiguration": launch});
+    std::fs::write(&group_file, body.to_string()).unwrap();
+    let group =
+        cli.ok(&["group", "create", "-f", group_file.to_str().unwrap(), "--get", "/group/id"]).trim().to_string();
+    let table = cli.ok(&["group", "list"]);
+    assert!(table.contains("web\\u{1b}[2Jevil\\nline") && !table.contains('\u{1b}'), "{table}");
+
+    // The group goes to ERROR (no such command); after set-launch the CLI says how to retry.
+    let errored =
+        support::eventually(10, || async { cli.json(&["group", "state", &group])["group"]["status"] == "ERROR" });
+    assert!(errored.await);
+    let fixed = files.path().join("launch.json");
+    let launch = json!({"type": "local_process", "args": {"process": {"command": "sleep", "args": ["600"], "readiness": {"none": {}}}}});
+    std::fs::write(&fixed, launch.to_string()).unwrap();
+    let output = cli.run(&["group", "set-launch", &group, "-f", fixed.to_str().unwrap()]);
+    assert!(output.status.success());
+    let note = String::from_utf8_lossy(&output.stderr);
+    assert!(note.contains(&format!("ebb group converge {group}")), "{note}");
+    cli.ok(&["group", "converge", &group]);
+    let active =
+        support::eventually(10, || async { cli.json(&["group", "state", &group])["group"]["activeCapacity"] == 1 });
+    assert!(active.await);
+
+    // The operator listing the groups of a tenant that does not exist gets the documented 404.
+    let nobody = Cli { tenant: Some("nobody".into()), ..operator.clone() }.run(&["group", "list"]);
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("404 NoSuchTenantError"));
+}
+
+/// The README's "Your own group" block, run as it is written with bash against a server
+/// started as the README says (in the folder where the commands run), with `ebb` on the
+/// `PATH`. Only the load balancer's port is changed, to one that is free.
+#[tokio::test]
+async fn the_readme_example_works_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme.split("## Your own group").nth(1).expect("the section");
+    let block = section.split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).expect("its sh block");
+    let port = support::free_port();
+    let script = block.replace("8081", &port.to_string());
+    let options = support::Options {
+        operator_token_env: false,
+        ..support::Options::args(&["--self-heal-interval", "1", "--balancer-host", "127.0.0.1"])
+    };
+    let server = Server::start_options(options);
+    let bin_dir = std::path::Path::new(ebb_bin()).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(server.dir.path())
+        .env("PATH", path)
+        .env("EBB_URL", &server.url)
+        .env_remove("EBB_TOKEN")
+        .env_remove("EBB_TENANT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}\n{}", String::from_utf8_lossy(&output.stderr), server.log());
+    // Desired capacity went from 1 to 3, and three members serve through the balancer.
+    let token = std::fs::read_to_string(server.dir.path().join("ebb.db.operator-token")).unwrap();
+    let mut api = support::Api::new(&server.url, Some(token.trim()));
+    api.tenant = "acme".into();
+    let groups = api.get(&api.t("/groups")).await.body["groups"].clone();
+    let group = groups[0]["id"].as_str().unwrap().to_string();
+    let serving = support::eventually(30, || async {
+        let state = api.get(&api.t(&format!("/groups/{group}/state"))).await.body["group"].clone();
+        state["desiredCapacity"] == 3 && state["activeCapacity"] == 3
+    });
+    assert!(serving.await, "{}", server.log());
+    let answer = reqwest::get(format!("http://127.0.0.1:{port}/")).await.unwrap();
+    assert_eq!(answer.status(), 200);
 }

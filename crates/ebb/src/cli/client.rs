@@ -17,11 +17,25 @@ pub struct Client {
 impl Client {
     /// A client for the connection flags.
     pub fn new(connection: &Connection) -> Result<Self, Failure> {
+        let base = connection.url.trim_end_matches('/').to_string();
+        match base.split_once("://") {
+            Some(("http" | "https", rest)) if !rest.is_empty() => {}
+            Some((scheme, _)) => {
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "the server URL {base:?} (EBB_URL or --url) has the scheme {scheme:?}: use http:// or https://"
+                )));
+            }
+            None => {
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "the server URL {base:?} (EBB_URL or --url) has no scheme: did you mean http://{base}?"
+                )));
+            }
+        }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(Client { http, base: connection.url.trim_end_matches('/').to_string(), token: connection.token.clone() })
+        Ok(Client { http, base, token: connection.token.clone() })
     }
 
     /// Sends a request; returns the status and the JSON body (`Null` when empty).
@@ -44,7 +58,8 @@ impl Client {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         if status.is_client_error() || status.is_server_error() {
-            return Err(Failure::Api(error_line(status, &value)));
+            let line = error_line(status, &value);
+            return Err(Failure::Api { line, body: value });
         }
         Ok((status, value))
     }

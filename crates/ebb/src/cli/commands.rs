@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::input::{metadata, read_document};
-use super::output::{self, col};
+use super::output::{self, Printer, col};
 use super::{Client, Connection, Failure};
 
 #[derive(Debug, Subcommand)]
@@ -269,8 +269,12 @@ const POLICY_COLUMNS: &[output::Column] = &[
     col("ARGS", "/args"),
 ];
 
-const WEBHOOK_COLUMNS: &[output::Column] =
-    &[col("ID", "/id"), col("NAME", "/name"), col("METADATA", "/metadata"), col("CAPABILITY URL", "/capability")];
+const WEBHOOK_COLUMNS: &[output::Column] = &[
+    col("ID", "/id"),
+    col("NAME", "/name"),
+    col("METADATA", "/metadata"),
+    col("CAPABILITY URL (SHOWN ONCE: KEEP IT NOW)", "/capability"),
+];
 
 /// Adds a top-level `capability` field with the capability link, for tables.
 fn with_capability(webhook: &Value) -> Value {
@@ -290,24 +294,15 @@ fn list(value: &Value, key: &str) -> Vec<Value> {
 
 pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     match command {
         TenantCommand::Create { id } => {
             let (_, body) = client.call(Method::POST, "/admin/v1/tenants", Some(&json!({"id": id}))).await?;
-            output::record(
-                connection.output,
-                &body,
-                &body["tenant"],
-                &[col("id", "/id"), col("created_at", "/created_at")],
-            );
+            out.record(&body, &body["tenant"], &[col("id", "/id"), col("created_at", "/created_at")])?;
         }
         TenantCommand::List => {
             let (_, body) = client.call(Method::GET, "/admin/v1/tenants", None).await?;
-            output::rows(
-                connection.output,
-                &body,
-                &list(&body, "tenants"),
-                &[col("ID", "/id"), col("CREATED", "/created_at")],
-            );
+            out.rows(&body, &list(&body, "tenants"), &[col("ID", "/id"), col("CREATED", "/created_at")])?;
         }
         TenantCommand::LocalProcess { tenant, enable, disable, commands, working_dirs } => {
             let path = format!("/admin/v1/tenants/{}/local-process", seg(&tenant));
@@ -318,8 +313,7 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
             } else {
                 client.call(Method::GET, &path, None).await?
             };
-            output::record(
-                connection.output,
+            out.record(
                 &body,
                 &body["local_process"],
                 &[
@@ -327,7 +321,7 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
                     col("commands (absent: any)", "/commands"),
                     col("working_dirs (absent: any)", "/working_dirs"),
                 ],
-            );
+            )?;
         }
     }
     Ok(())
@@ -335,21 +329,26 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
 
 pub async fn token(command: TokenCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     match command {
         TokenCommand::Create { tenant, role } => {
             let path = format!("/admin/v1/tenants/{}/tokens", seg(&tenant));
             let (_, body) = client.call(Method::POST, &path, Some(&json!({"role": role}))).await?;
-            output::record(
-                connection.output,
+            out.record(
                 &body,
                 &body["token"],
-                &[col("id", "/id"), col("tenant", "/tenant"), col("role", "/role"), col("secret", "/secret")],
-            );
+                &[
+                    col("id", "/id"),
+                    col("tenant", "/tenant"),
+                    col("role", "/role"),
+                    col("secret (shown once: keep it now)", "/secret"),
+                ],
+            )?;
         }
         TokenCommand::Delete { tenant, token } => {
             let path = format!("/admin/v1/tenants/{}/tokens/{}", seg(&tenant), seg(&token));
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
-            output::done(connection.output, "token revoked", &body);
+            out.done("token revoked", &body)?;
         }
     }
     Ok(())
@@ -357,13 +356,13 @@ pub async fn token(command: TokenCommand, connection: &Connection) -> Result<(),
 
 pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
     match command {
         GroupCommand::Create { file } => {
             let document = read_document(&file)?;
             let (_, body) = client.call(Method::POST, &groups, Some(&document)).await?;
-            output::record(
-                connection.output,
+            out.record(
                 &body,
                 &body["group"],
                 &[
@@ -371,7 +370,7 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                     col("name", "/groupConfiguration/name"),
                     col("desiredCapacity", "/state/desiredCapacity"),
                 ],
-            );
+            )?;
         }
         GroupCommand::List { limit, marker } => {
             let mut query = Vec::new();
@@ -383,73 +382,77 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             }
             let path = if query.is_empty() { groups } else { format!("{groups}?{}", query.join("&")) };
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(connection.output, &body, &list(&body, "groups"), GROUP_COLUMNS);
+            out.rows(&body, &list(&body, "groups"), GROUP_COLUMNS)?;
         }
         GroupCommand::Show { group, webhooks } => {
             let suffix = if webhooks { "?webhooks=true" } else { "" };
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}{suffix}", seg(&group)), None).await?;
-            match connection.output {
-                super::Output::Json => output::json(&body),
-                super::Output::Table => {
-                    let manifest = &body["group"];
-                    output::record(
-                        connection.output,
-                        &body,
-                        manifest,
-                        &[
-                            col("id", "/id"),
-                            col("name", "/groupConfiguration/name"),
-                            col("cooldown", "/groupConfiguration/cooldown"),
-                            col("minEntities", "/groupConfiguration/minEntities"),
-                            col("maxEntities", "/groupConfiguration/maxEntities"),
-                            col("metadata", "/groupConfiguration/metadata"),
-                            col("launch type", "/launchConfiguration/type"),
-                            col("desiredCapacity", "/state/desiredCapacity"),
-                            col("status", "/state/status"),
-                            col("paused", "/state/paused"),
-                        ],
-                    );
-                    output::rows(connection.output, &body, &list(manifest, "scalingPolicies"), POLICY_COLUMNS);
-                }
+            if !out.whole(&body)? {
+                let manifest = &body["group"];
+                out.record(
+                    &body,
+                    manifest,
+                    &[
+                        col("id", "/id"),
+                        col("name", "/groupConfiguration/name"),
+                        col("cooldown", "/groupConfiguration/cooldown"),
+                        col("minEntities", "/groupConfiguration/minEntities"),
+                        col("maxEntities", "/groupConfiguration/maxEntities"),
+                        col("metadata", "/groupConfiguration/metadata"),
+                        col("launch type", "/launchConfiguration/type"),
+                        col("desiredCapacity", "/state/desiredCapacity"),
+                        col("status", "/state/status"),
+                        col("paused", "/state/paused"),
+                    ],
+                )?;
+                out.rows(&body, &list(manifest, "scalingPolicies"), POLICY_COLUMNS)?;
             }
         }
         GroupCommand::State { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/state", seg(&group)), None).await?;
-            output::record(connection.output, &body, &body["group"], STATE_COLUMNS);
+            out.record(&body, &body["group"], STATE_COLUMNS)?;
         }
         GroupCommand::SetConfig { group, file } => {
             let document = read_document(&file)?;
             let (_, body) =
                 client.call(Method::PUT, &format!("{groups}/{}/config", seg(&group)), Some(&document)).await?;
-            output::done(connection.output, "group configuration replaced", &body);
+            out.done("group configuration replaced", &body)?;
         }
         GroupCommand::SetLaunch { group, file } => {
             let document = read_document(&file)?;
             let (_, body) =
                 client.call(Method::PUT, &format!("{groups}/{}/launch", seg(&group)), Some(&document)).await?;
-            output::done(connection.output, "launch configuration replaced", &body);
+            out.done("launch configuration replaced", &body)?;
+            // New members use it; a group in ERROR waits for the user to try again.
+            let (_, state) = client.call(Method::GET, &format!("{groups}/{}/state", seg(&group)), None).await?;
+            if state["group"]["status"] == "ERROR" {
+                eprintln!(
+                    "note: the group is in ERROR; to try again with this launch configuration, run: ebb group converge {}",
+                    group
+                );
+            }
         }
         GroupCommand::Pause { group } => {
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/pause", seg(&group)), None).await?;
-            output::done(connection.output, "group paused", &body);
+            out.done("group paused", &body)?;
         }
         GroupCommand::Resume { group } => {
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/resume", seg(&group)), None).await?;
-            output::done(connection.output, "group resumed", &body);
+            out.done("group resumed", &body)?;
         }
         GroupCommand::Converge { group } => {
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/converge", seg(&group)), None).await?;
-            output::done(connection.output, "convergence triggered", &body);
+            out.done("convergence triggered", &body)?;
         }
         GroupCommand::Windows { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/windows", seg(&group)), None).await?;
-            output::json(&body);
+            out.json(&body)?;
         }
         GroupCommand::SetWindows { group, file } => {
             let document = read_document(&file)?;
             let (_, body) =
                 client.call(Method::PUT, &format!("{groups}/{}/windows", seg(&group)), Some(&document)).await?;
-            output::done(connection.output, "time windows replaced", &body);
+            out.done("time windows replaced", &body)?;
         }
         GroupCommand::Events { group, limit } => {
             let (_, body) =
@@ -461,7 +464,7 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                 col("DUE", "/due"),
                 col("MESSAGE", "/message"),
             ];
-            output::rows(connection.output, &body, &list(&body, "events"), &columns);
+            out.rows(&body, &list(&body, "events"), &columns)?;
         }
         GroupCommand::Stats { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/stats", seg(&group)), None).await?;
@@ -477,12 +480,12 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                     rows.push(row);
                 }
             }
-            output::rows(connection.output, &body, &rows, STATS_COLUMNS);
+            out.rows(&body, &rows, STATS_COLUMNS)?;
         }
         GroupCommand::Delete { group, force } => {
             let suffix = if force { "?force=true" } else { "" };
             let (_, body) = client.call(Method::DELETE, &format!("{groups}/{}{suffix}", seg(&group)), None).await?;
-            output::done(connection.output, "group deleted", &body);
+            out.done("group deleted", &body)?;
         }
     }
     Ok(())
@@ -490,6 +493,7 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
 
 pub async fn policy(command: PolicyCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
     match command {
         PolicyCommand::Create { group, file } => {
@@ -499,32 +503,32 @@ pub async fn policy(command: PolicyCommand, connection: &Connection) -> Result<(
             };
             let (_, body) =
                 client.call(Method::POST, &format!("{groups}/{}/policies", seg(&group)), Some(&document)).await?;
-            output::rows(connection.output, &body, &list(&body, "policies"), POLICY_COLUMNS);
+            out.rows(&body, &list(&body, "policies"), POLICY_COLUMNS)?;
         }
         PolicyCommand::List { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/policies", seg(&group)), None).await?;
-            output::rows(connection.output, &body, &list(&body, "policies"), POLICY_COLUMNS);
+            out.rows(&body, &list(&body, "policies"), POLICY_COLUMNS)?;
         }
         PolicyCommand::Show { group, policy } => {
             let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(connection.output, &body, std::slice::from_ref(&body["policy"]), POLICY_COLUMNS);
+            out.rows(&body, std::slice::from_ref(&body["policy"]), POLICY_COLUMNS)?;
         }
         PolicyCommand::Update { group, policy, file } => {
             let document = read_document(&file)?;
             let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
-            output::done(connection.output, "policy replaced", &body);
+            out.done("policy replaced", &body)?;
         }
         PolicyCommand::Delete { group, policy } => {
             let path = format!("{groups}/{}/policies/{}", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
-            output::done(connection.output, "policy deleted", &body);
+            out.done("policy deleted", &body)?;
         }
         PolicyCommand::Execute { group, policy } => {
             let path = format!("{groups}/{}/policies/{}/execute", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::POST, &path, None).await?;
-            output::done(connection.output, "policy executed", &body);
+            out.done("policy executed", &body)?;
         }
     }
     Ok(())
@@ -532,6 +536,7 @@ pub async fn policy(command: PolicyCommand, connection: &Connection) -> Result<(
 
 pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
     match command {
         WebhookCommand::Create { group, policy, name, metadata: pairs } => {
@@ -539,28 +544,28 @@ pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result
             let path = format!("{groups}/{}/policies/{}/webhooks", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::POST, &path, Some(&document)).await?;
             let rows: Vec<Value> = list(&body, "webhooks").iter().map(with_capability).collect();
-            output::rows(connection.output, &body, &rows, WEBHOOK_COLUMNS);
+            out.rows(&body, &rows, WEBHOOK_COLUMNS)?;
         }
         WebhookCommand::List { group, policy } => {
             let path = format!("{groups}/{}/policies/{}/webhooks", seg(&group), seg(&policy));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(connection.output, &body, &list(&body, "webhooks"), &WEBHOOK_COLUMNS[..3]);
+            out.rows(&body, &list(&body, "webhooks"), &WEBHOOK_COLUMNS[..3])?;
         }
         WebhookCommand::Show { group, policy, webhook } => {
             let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            output::rows(connection.output, &body, std::slice::from_ref(&body["webhook"]), &WEBHOOK_COLUMNS[..3]);
+            out.rows(&body, std::slice::from_ref(&body["webhook"]), &WEBHOOK_COLUMNS[..3])?;
         }
         WebhookCommand::Update { group, policy, webhook, name, metadata: pairs } => {
             let document = json!({"name": name, "metadata": metadata(&pairs)?});
             let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::PUT, &path, Some(&document)).await?;
-            output::done(connection.output, "webhook replaced", &body);
+            out.done("webhook replaced", &body)?;
         }
         WebhookCommand::Delete { group, policy, webhook } => {
             let path = format!("{groups}/{}/policies/{}/webhooks/{}", seg(&group), seg(&policy), seg(&webhook));
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
-            output::done(connection.output, "webhook deleted", &body);
+            out.done("webhook deleted", &body)?;
         }
     }
     Ok(())
@@ -568,21 +573,19 @@ pub async fn webhook(command: WebhookCommand, connection: &Connection) -> Result
 
 pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     let groups = format!("/v1.0/{}/groups", seg(&tenant_of(connection)?));
     match command {
         MemberCommand::List { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/members", seg(&group)), None).await?;
-            output::rows(connection.output, &body, &list(&body, "members"), MEMBER_COLUMNS);
+            out.rows(&body, &list(&body, "members"), MEMBER_COLUMNS)?;
         }
         MemberCommand::Logs { group, member, tail } => {
             let path = format!("{groups}/{}/members/{}/logs?tail={tail}", seg(&group), seg(&member));
             let (_, body) = client.call(Method::GET, &path, None).await?;
-            match connection.output {
-                super::Output::Json => output::json(&body),
-                super::Output::Table => {
-                    for line in body["lines"].as_array().cloned().unwrap_or_default() {
-                        println!("{}", line.as_str().unwrap_or(""));
-                    }
+            if !out.whole(&body)? {
+                for line in body["lines"].as_array().cloned().unwrap_or_default() {
+                    println!("{}", output::escape_controls(line.as_str().unwrap_or("")));
                 }
             }
         }
@@ -590,7 +593,7 @@ pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(
             let path =
                 format!("{groups}/{}/servers/{}?replace={}&purge={}", seg(&group), seg(&member), !no_replace, !disown);
             let (_, body) = client.call(Method::DELETE, &path, None).await?;
-            output::done(connection.output, "member removed", &body);
+            out.done("member removed", &body)?;
         }
     }
     Ok(())
@@ -598,6 +601,7 @@ pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(
 
 pub async fn schedule(command: ScheduleCommand, connection: &Connection) -> Result<(), Failure> {
     let client = Client::new(connection)?;
+    let out = Printer::new(connection);
     let tenant = seg(&tenant_of(connection)?);
     match command {
         ScheduleCommand::List { group } => {
@@ -614,7 +618,7 @@ pub async fn schedule(command: ScheduleCommand, connection: &Connection) -> Resu
                 col("NEXT CHANGE (UTC)", "/next_change"),
                 col("NEXT CHANGE (LOCAL)", "/next_change_local"),
             ];
-            output::rows(connection.output, &body, &list(&body, "schedules"), &columns);
+            out.rows(&body, &list(&body, "schedules"), &columns)?;
         }
     }
     Ok(())

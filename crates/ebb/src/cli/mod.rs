@@ -1,7 +1,9 @@
 //! The CLI client: one subcommand per API resource and verb.
 //!
-//! Output is a table by default and the API's JSON with `-o json`. An API error is printed
-//! as one line (`error: 404 NoSuchScalingGroupError: ...`) and exits with 1.
+//! Output is a table by default, the API's JSON with `-o json`, or one value of it with
+//! `--get POINTER`. An API error is printed on standard error as one line
+//! (`error: 404 NoSuchScalingGroupError: ...`), or as the API's JSON error with `-o json`,
+//! and exits with 1; a command that cannot run exits with 2.
 
 mod client;
 mod commands;
@@ -41,6 +43,10 @@ pub struct Connection {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table", global = true)]
     pub output: Output,
+    /// Print only the value at this JSON pointer of the answer, such as /group/id (strings
+    /// without quotes), for scripts.
+    #[arg(long, global = true, value_name = "POINTER")]
+    pub get: Option<String>,
 }
 
 /// The client subcommands.
@@ -100,8 +106,13 @@ pub enum ClientCommand {
 /// A failed command.
 #[derive(Debug)]
 pub enum Failure {
-    /// The API answered with an error.
-    Api(String),
+    /// The API answered with an error: one line for people, and the answer's JSON.
+    Api {
+        /// `404 NoSuchScalingGroupError: ...`.
+        line: String,
+        /// The API's error document.
+        body: serde_json::Value,
+    },
     /// The command could not run.
     Usage(anyhow::Error),
 }
@@ -112,8 +123,23 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl ClientCommand {
+    fn connection(&self) -> &Connection {
+        match self {
+            ClientCommand::Tenant { connection, .. }
+            | ClientCommand::Token { connection, .. }
+            | ClientCommand::Group { connection, .. }
+            | ClientCommand::Member { connection, .. }
+            | ClientCommand::Policy { connection, .. }
+            | ClientCommand::Schedule { connection, .. }
+            | ClientCommand::Webhook { connection, .. } => connection,
+        }
+    }
+}
+
 /// Runs a client command and turns its outcome into an exit code.
 pub async fn run(command: ClientCommand) -> ExitCode {
+    let json = command.connection().output == Output::Json;
     let result = match command {
         ClientCommand::Tenant { command, connection } => commands::tenant(command, &connection).await,
         ClientCommand::Token { command, connection } => commands::token(command, &connection).await,
@@ -125,12 +151,21 @@ pub async fn run(command: ClientCommand) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Api(line)) => {
-            eprintln!("error: {line}");
+        Err(Failure::Api { line, body }) => {
+            if json {
+                output::json_to_stderr(&body);
+            } else {
+                eprintln!("error: {}", output::escape_controls(&line));
+            }
             ExitCode::from(1)
         }
         Err(Failure::Usage(err)) => {
-            eprintln!("error: {err:#}");
+            if json {
+                let message = format!("{err:#}");
+                output::json_to_stderr(&serde_json::json!({"error": {"type": "UsageError", "message": message}}));
+            } else {
+                eprintln!("error: {err:#}");
+            }
             ExitCode::from(2)
         }
     }

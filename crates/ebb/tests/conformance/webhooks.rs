@@ -132,7 +132,8 @@ async fn item_47_capability_urls_always_answer_202_and_only_live_ones_act() {
         "ebb_policy_executions_total{outcome=\"scaled\",source=\"capability\"} 1",
         "ebb_policy_executions_total{outcome=\"paused\",source=\"capability\"} 1",
         "ebb_policy_executions_total{outcome=\"cooldown\",source=\"capability\"} 1",
-        "ebb_policy_executions_total{outcome=\"not_found\",source=\"capability\"} 2",
+        // Unknown, malformed, of another version, deleted.
+        "ebb_policy_executions_total{outcome=\"not_found\",source=\"capability\"} 4",
     ];
     let counted = crate::support::eventually(5, || async {
         let text = anonymous.get("/metrics").await.text;
