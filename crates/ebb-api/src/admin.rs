@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use ebb_core::Invalid;
 use ebb_core::json::{self, Obj};
 use ebb_store::{Role, Tenant};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, Scope};
 use crate::otter::Ids;
 use crate::state::AppState;
+use crate::wire;
 
 /// Path of a tenant.
 #[derive(serde::Deserialize)]
@@ -27,8 +28,8 @@ pub struct TokenPath {
     token: String,
 }
 
-fn tenant_json(tenant: &Tenant) -> Value {
-    json!({"id": tenant.id, "created_at": tenant.created_at.to_string()})
+fn tenant_view(tenant: &Tenant) -> wire::TenantView {
+    wire::TenantView { id: tenant.id.clone(), created_at: tenant.created_at.to_string() }
 }
 
 /// A tenant id: 1 to 64 characters of letters, digits, `_`, `-`, `.` and `:`, starting with
@@ -54,14 +55,14 @@ pub async fn create_tenant(State(state): State<AppState>, JsonBody(body): JsonBo
     let scope = Scope { tenant: &id, ..Scope::default() };
     let tenant = state.store().create_tenant(&id, state.now()).await.map_err(|err| scope.error(err))?;
     let location = format!("{}/admin/v1/tenants/{}/", state.config.public_url.trim_end_matches('/'), tenant.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"tenant": tenant_json(&tenant)})))
-        .into_response())
+    let body = wire::TenantAnswer { tenant: tenant_view(&tenant) };
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
 /// `GET /admin/v1/tenants`.
-pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list_tenants(State(state): State<AppState>) -> Result<Json<wire::TenantList>, ApiError> {
     let tenants = state.store().list_tenants().await.map_err(|err| Scope::default().error(err))?;
-    Ok(Json(json!({"tenants": tenants.iter().map(tenant_json).collect::<Vec<_>>()})))
+    Ok(Json(wire::TenantList { tenants: tenants.iter().map(tenant_view).collect() }))
 }
 
 /// `POST /admin/v1/tenants/{tenant}/tokens`: the secret is in the answer, and only there.
@@ -83,13 +84,15 @@ pub async fn create_token(
         .create_token(&path.tenant, role, &ebb_core::secret::hash(&secret), state.now())
         .await
         .map_err(|err| scope.error(err))?;
-    let body = json!({"token": {
-        "id": token.id,
-        "tenant": token.tenant_id,
-        "role": token.role.as_str(),
-        "secret": secret,
-        "created_at": token.created_at.to_string(),
-    }});
+    let body = wire::TokenAnswer {
+        token: wire::TokenCreated {
+            id: token.id,
+            tenant: token.tenant_id,
+            role: token.role.as_str().to_string(),
+            secret,
+            created_at: token.created_at.to_string(),
+        },
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -98,10 +101,10 @@ pub async fn create_token(
 pub async fn get_local_process(
     State(state): State<AppState>,
     Ids(path): Ids<TenantPath>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::GrantAnswer>, ApiError> {
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     let grant = state.store().local_process(&path.tenant).await.map_err(|err| scope.error(err))?;
-    Ok(Json(json!({"local_process": grant})))
+    Ok(Json(wire::GrantAnswer { local_process: grant }))
 }
 
 /// `PUT /admin/v1/tenants/{tenant}/local-process`: replaces what the tenant may run as
@@ -111,12 +114,12 @@ pub async fn put_local_process(
     State(state): State<AppState>,
     Ids(path): Ids<TenantPath>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::GrantAnswer>, ApiError> {
     let grant = ebb_core::grant::LocalProcessGrant::parse(&body)?;
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     state.engine.set_local_process(&path.tenant, grant.clone()).await.map_err(|err| scope.error(err))?;
     tracing::info!(tenant = %path.tenant, enabled = grant.enabled, "local process grant replaced");
-    Ok(Json(json!({"local_process": grant})))
+    Ok(Json(wire::GrantAnswer { local_process: grant }))
 }
 
 /// `DELETE /admin/v1/tenants/{tenant}/tokens/{token}`.

@@ -6,7 +6,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ebb_core::{Invalid, InvalidKind};
 use ebb_store::StoreError;
-use serde_json::json;
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
@@ -119,12 +118,14 @@ impl IntoResponse for ApiError {
             }
             _ => String::new(),
         };
-        let body = json!({"error": {
-            "type": kind,
-            "code": status.as_u16(),
-            "message": self.to_string(),
-            "details": details,
-        }});
+        let body = crate::wire::ErrorAnswer {
+            error: crate::wire::ErrorDetail {
+                kind: kind.to_string(),
+                code: status.as_u16(),
+                message: self.to_string(),
+                details,
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after } | ApiError::Unavailable { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));

@@ -25,6 +25,7 @@ pub mod otter;
 pub mod rate_limit;
 pub mod router;
 pub mod state;
+pub mod wire;
 
 pub use error::ApiError;
 pub use router::app;

@@ -1,10 +1,10 @@
 //! Absolute links (every generated link ends with `/`) and pagination of lists.
 
 use ebb_store::Page;
-use serde_json::{Value, json};
 
 use crate::body::QueryArgs;
 use crate::error::ApiError;
+use crate::wire::Link;
 
 /// Builds the absolute URLs of resources from the public base URL.
 #[derive(Debug, Clone)]
@@ -60,8 +60,8 @@ impl Links {
 }
 
 /// `[{"href": url, "rel": "self"}]`.
-pub fn self_links(url: String) -> Value {
-    json!([{"href": url, "rel": "self"}])
+pub fn self_links(url: String) -> Vec<Link> {
+    vec![Link::new(url, "self")]
 }
 
 /// The page a list request asks for: `limit` must be an integer and is clamped to
@@ -81,12 +81,11 @@ pub fn page(args: &QueryArgs, max: usize) -> Result<Page, ApiError> {
 }
 
 /// The `*_links` of a list: a `next` link when the page is full, else nothing.
-pub fn next_links(collection_url: &str, page: &Page, last_id: Option<&str>, count: usize) -> Value {
+pub fn next_links(collection_url: &str, page: &Page, last_id: Option<&str>, count: usize) -> Vec<Link> {
     match last_id {
-        Some(last) if count >= page.limit => json!([{
-            "href": format!("{collection_url}?limit={}&marker={last}", page.limit),
-            "rel": "next",
-        }]),
-        _ => json!([]),
+        Some(last) if count >= page.limit => {
+            vec![Link::new(format!("{collection_url}?limit={}&marker={last}", page.limit), "next")]
+        }
+        _ => Vec::new(),
     }
 }

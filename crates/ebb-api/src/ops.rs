@@ -4,19 +4,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::wire;
 
 /// `GET /health`: healthy when the store answers.
 pub async fn health(State(state): State<AppState>) -> Response {
     let store = state.store().tenant_exists("").await;
     let healthy = store.is_ok();
-    let body = json!({
-        "healthy": healthy,
-        "store": {"healthy": healthy, "error": store.err().map(|err| err.to_string())},
-    });
+    let body =
+        wire::Health { healthy, store: wire::StoreHealth { healthy, error: store.err().map(|err| err.to_string()) } };
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }

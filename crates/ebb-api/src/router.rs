@@ -1,6 +1,8 @@
-//! The route table: every endpoint once, with its method, path, summary, who may call it
-//! and its success status. Both the router and the OpenAPI document are built from it, so
-//! the document cannot drift from what is served.
+//! The route table: every endpoint once, with its method, path, summary, who may call it,
+//! its success status, its query parameters and the types of its request and answer. Both the
+//! router and the OpenAPI document are built from it, so the document cannot drift from what
+//! is served; the body schemas are derived (`schemars`) from the very types the handlers
+//! read (`ebb_core::documents`) and write (`wire`).
 
 use axum::Router;
 use axum::extract::Request;
@@ -12,9 +14,15 @@ use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 
+use ebb_core::documents;
+use ebb_core::grant::LocalProcessGrant;
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
 use crate::error::ApiError;
 use crate::otter::{groups, limits, members, policies, schedules, webhooks};
 use crate::state::AppState;
+use crate::wire;
 use crate::{admin, auth, observe, ops};
 
 /// Who may call a route.
@@ -26,6 +34,13 @@ pub enum Access {
     Tenant,
     /// Only the operator.
     Operator,
+}
+
+/// Adds the schema of a type to a generator and returns a reference to it.
+type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
 }
 
 /// One endpoint.
@@ -40,8 +55,12 @@ pub struct Route {
     pub access: Access,
     /// Its success status.
     pub success: u16,
-    /// Whether it takes a JSON body.
-    pub body: bool,
+    /// The type of its JSON body, if it takes one.
+    request: Option<SchemaOf>,
+    /// The type of its JSON answer, if it has one.
+    response: Option<SchemaOf>,
+    /// Its query parameters: name, JSON type, meaning.
+    query: &'static [(&'static str, &'static str, &'static str)],
     handler: MethodRouter<AppState>,
 }
 
@@ -58,16 +77,49 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    Route { method, path, summary, access, success, body: false, handler: on(filter, handler) }
+    Route {
+        method,
+        path,
+        summary,
+        access,
+        success,
+        request: None,
+        response: None,
+        query: &[],
+        handler: on(filter, handler),
+    }
 }
 
 impl Route {
-    /// Marks the route as taking a JSON body.
-    fn json_body(mut self) -> Self {
-        self.body = true;
+    /// The route takes a JSON body of type `T`.
+    fn json_body<T: JsonSchema>(mut self) -> Self {
+        self.request = Some(schema_of::<T>);
         self
     }
+
+    /// The route answers with JSON of type `T`.
+    fn returns<T: JsonSchema>(mut self) -> Self {
+        self.response = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route takes these query parameters.
+    fn query(mut self, parameters: &'static [(&'static str, &'static str, &'static str)]) -> Self {
+        self.query = parameters;
+        self
+    }
+
+    /// Whether it takes a JSON body.
+    pub fn has_body(&self) -> bool {
+        self.request.is_some()
+    }
 }
+
+/// `limit` and `marker` of paginated lists.
+const PAGE: &[(&str, &str, &str)] = &[
+    ("limit", "integer", "At most this many items, 1 to 100 (larger is taken as 100)"),
+    ("marker", "string", "Only items after the one with this id"),
+];
 
 /// Every route of the API, one per line.
 #[rustfmt::skip]
@@ -75,48 +127,48 @@ pub fn routes() -> Vec<Route> {
     use Access::{Operator, Public, Tenant};
     use Method as M;
     vec![
-        route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health),
+        route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health).returns::<wire::Health>(),
         route(M::GET, "/metrics", "Prometheus metrics", Public, 200, ops::metrics),
-        route(M::GET, "/openapi.json", "This document", Public, 200, ops::openapi),
-        route(M::POST, "/admin/v1/tenants", "Create a tenant", Operator, 201, admin::create_tenant).json_body(),
-        route(M::GET, "/admin/v1/tenants", "List tenants", Operator, 200, admin::list_tenants),
-        route(M::POST, "/admin/v1/tenants/{tenant}/tokens", "Create a token of a tenant; its secret is shown once", Operator, 201, admin::create_token).json_body(),
+        route(M::GET, "/openapi.json", "This document", Public, 200, ops::openapi).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::POST, "/admin/v1/tenants", "Create a tenant", Operator, 201, admin::create_tenant).json_body::<wire::NewTenant>().returns::<wire::TenantAnswer>(),
+        route(M::GET, "/admin/v1/tenants", "List tenants", Operator, 200, admin::list_tenants).returns::<wire::TenantList>(),
+        route(M::POST, "/admin/v1/tenants/{tenant}/tokens", "Create a token of a tenant; its secret is shown once", Operator, 201, admin::create_token).json_body::<wire::NewToken>().returns::<wire::TokenAnswer>(),
         route(M::DELETE, "/admin/v1/tenants/{tenant}/tokens/{token}", "Revoke a token", Operator, 204, admin::delete_token),
-        route(M::GET, "/admin/v1/tenants/{tenant}/local-process", "What a tenant may run as local_process members", Operator, 200, admin::get_local_process),
-        route(M::PUT, "/admin/v1/tenants/{tenant}/local-process", "Allow or forbid a tenant local_process members, optionally only some commands and working directories", Operator, 200, admin::put_local_process).json_body(),
-        route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits),
-        route(M::GET, "/v1.0/{tenant}/schedules", "Schedule policies with their next fire times; ?group=", Tenant, 200, schedules::list),
-        route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list),
-        route(M::POST, "/v1.0/{tenant}/groups", "Create a group, optionally with policies", Tenant, 201, groups::create).json_body(),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}", "Show a group; ?webhooks=true embeds webhooks", Tenant, 200, groups::show),
-        route(M::DELETE, "/v1.0/{tenant}/groups/{group}", "Delete a group; ?force=true when it has members", Tenant, 204, groups::delete),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/state", "A group's state", Tenant, 200, groups::get_state),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/config", "A group's configuration", Tenant, 200, groups::get_config),
-        route(M::PUT, "/v1.0/{tenant}/groups/{group}/config", "Replace a group's configuration", Tenant, 204, groups::put_config).json_body(),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/launch", "A group's launch configuration", Tenant, 200, groups::get_launch),
-        route(M::PUT, "/v1.0/{tenant}/groups/{group}/launch", "Replace a group's launch configuration", Tenant, 204, groups::put_launch).json_body(),
+        route(M::GET, "/admin/v1/tenants/{tenant}/local-process", "What a tenant may run as local_process members", Operator, 200, admin::get_local_process).returns::<wire::GrantAnswer>(),
+        route(M::PUT, "/admin/v1/tenants/{tenant}/local-process", "Allow or forbid a tenant local_process members, optionally only some commands and working directories", Operator, 200, admin::put_local_process).json_body::<LocalProcessGrant>().returns::<wire::GrantAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits).returns::<wire::LimitsAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/schedules", "Schedule policies with their next fire times; ?group=", Tenant, 200, schedules::list).returns::<wire::ScheduleList>().query(&[("group", "string", "Only this group's")]),
+        route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list).returns::<wire::GroupList>().query(PAGE),
+        route(M::POST, "/v1.0/{tenant}/groups", "Create a group, optionally with policies", Tenant, 201, groups::create).json_body::<documents::CreateGroupDocument>().returns::<wire::GroupAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}", "Show a group; ?webhooks=true embeds webhooks", Tenant, 200, groups::show).returns::<wire::GroupAnswer>().query(&[("webhooks", "boolean", "Embed every policy's webhooks")]),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}", "Delete a group; ?force=true when it has members", Tenant, 204, groups::delete).query(&[("force", "boolean", "Delete even with a desired capacity")]),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/state", "A group's state", Tenant, 200, groups::get_state).returns::<wire::StateAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/config", "A group's configuration", Tenant, 200, groups::get_config).returns::<wire::ConfigAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/config", "Replace a group's configuration", Tenant, 204, groups::put_config).json_body::<documents::GroupConfigDocument>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/launch", "A group's launch configuration", Tenant, 200, groups::get_launch).returns::<wire::LaunchAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/launch", "Replace a group's launch configuration", Tenant, 204, groups::put_launch).json_body::<documents::LaunchDocument>(),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/pause", "Pause a group", Tenant, 204, groups::pause),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/resume", "Resume a group", Tenant, 204, groups::resume),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/converge", "Converge a group now", Tenant, 204, groups::converge),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/servers", "Not implemented", Tenant, 501, groups::servers_not_implemented),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Not implemented", Tenant, 501, groups::servers_not_implemented),
-        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/members", "List the group's members with their status", Tenant, 200, members::list),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/members/{member}/logs", "A member's output; ?tail=N lines (200)", Tenant, 200, members::logs),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/windows", "The group's time windows and the one in force", Tenant, 200, schedules::get_windows),
-        route(M::PUT, "/v1.0/{tenant}/groups/{group}/windows", "Replace the group's time windows (Cloud Foundry schedules format; null removes)", Tenant, 200, schedules::put_windows).json_body(),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list),
-        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body(),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Show a policy", Tenant, 200, policies::show),
-        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Replace a policy (same type)", Tenant, 204, policies::replace).json_body(),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server).query(&[("replace", "boolean", "A new member takes its place (default true)"), ("purge", "boolean", "Drain and stop it (default true); false leaves it running, unmanaged")]),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/members", "List the group's members with their status", Tenant, 200, members::list).returns::<wire::MemberList>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/members/{member}/logs", "A member's output; ?tail=N lines (200)", Tenant, 200, members::logs).returns::<wire::LogsAnswer>().query(&[("tail", "integer", "The last this many lines (200; at most 10000)")]),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/windows", "The group's time windows and the one in force", Tenant, 200, schedules::get_windows).returns::<wire::WindowsAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/windows", "Replace the group's time windows (Cloud Foundry schedules format; null removes)", Tenant, 200, schedules::put_windows).json_body::<Option<documents::WindowsDocument>>().returns::<wire::WindowsAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events).returns::<wire::EventList>().query(&[("limit", "integer", "At most this many events, 1 to 1000 (100)")]),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats).returns::<wire::StatsAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list).returns::<wire::PolicyList>().query(PAGE),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body::<Vec<documents::PolicyDocument>>().returns::<wire::PolicyList>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Show a policy", Tenant, 200, policies::show).returns::<wire::PolicyAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Replace a policy (same type)", Tenant, 204, policies::replace).json_body::<documents::PolicyDocument>(),
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Delete a policy and its webhooks", Tenant, 204, policies::delete),
-        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/execute", "Execute a policy now", Tenant, 202, policies::execute),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "List webhooks", Tenant, 200, webhooks::list),
-        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "Create webhooks (a JSON array); capability URLs are shown once", Tenant, 201, webhooks::create).json_body(),
-        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Show a webhook", Tenant, 200, webhooks::show),
-        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Replace a webhook's name and metadata", Tenant, 204, webhooks::replace).json_body(),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/execute", "Execute a policy now", Tenant, 202, policies::execute).returns::<wire::Empty>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "List webhooks", Tenant, 200, webhooks::list).returns::<wire::WebhookList>().query(PAGE),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks", "Create webhooks (a JSON array); capability URLs are shown once", Tenant, 201, webhooks::create).json_body::<Vec<documents::WebhookDocument>>().returns::<wire::WebhookList>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Show a webhook", Tenant, 200, webhooks::show).returns::<wire::WebhookAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Replace a webhook's name and metadata", Tenant, 204, webhooks::replace).json_body::<documents::WebhookDocument>(),
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Delete a webhook", Tenant, 204, webhooks::delete),
         route(M::POST, "/v1.0/execute/{version}/{secret}", "Execute through a capability URL (always 202)", Public, 202, webhooks::execute_capability),
     ]
@@ -172,27 +224,43 @@ pub async fn serve(
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
-/// The OpenAPI 3.1 document of [`routes`].
+/// The OpenAPI 3.1 document of [`routes`], with the schemas of every body under
+/// `components/schemas` (JSON Schema 2020-12, which OpenAPI 3.1 uses as it is).
 pub fn openapi() -> Value {
+    let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas".into());
+    let mut generator = settings.into_generator();
+    let error = schema_of::<wire::ErrorAnswer>(&mut generator).to_value();
     let mut paths = Map::new();
     for route in routes() {
-        let params: Vec<Value> = route
+        let mut parameters: Vec<Value> = route
             .path
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        parameters.extend(route.query.iter().map(|(name, kind, description)| {
+            json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": kind}})
+        }));
+        let success = match (route.response, route.path) {
+            (Some(schema), _) => {
+                json!({"description": "success", "content": {"application/json": {"schema": schema(&mut generator).to_value()}}})
+            }
+            (None, "/metrics") => {
+                json!({"description": "success", "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}})
+            }
+            (None, _) => json!({"description": "success, without a body"}),
+        };
         let mut operation = json!({
             "summary": route.summary,
             "operationId": format!("{} {}", route.method, route.path),
-            "parameters": params,
+            "parameters": parameters,
             "responses": {
-                route.success.to_string(): {"description": "success"},
-                "default": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                route.success.to_string(): success,
+                "default": {"description": "an error", "content": {"application/json": {"schema": error}}},
             },
         });
-        if route.body {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {}}}});
+        if let Some(schema) = route.request {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema(&mut generator).to_value()}}});
         }
         match route.access {
             Access::Public => operation["security"] = json!([]),
@@ -205,26 +273,14 @@ pub fn openapi() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Ebb", "version": env!("CARGO_PKG_VERSION"), "description": "The Ebb autoscaler: the Auto Scale API v1.0 and the operator's admin API. Every path also accepts a trailing slash."},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
             },
-            "schemas": {"Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {
-                    "type": "object",
-                    "required": ["type", "code", "message", "details"],
-                    "properties": {
-                        "type": {"type": "string"},
-                        "code": {"type": "integer"},
-                        "message": {"type": "string"},
-                        "details": {"type": "string"},
-                    },
-                }},
-            }},
+            "schemas": generator.take_definitions(true),
         },
     })
 }

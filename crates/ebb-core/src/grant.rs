@@ -19,7 +19,8 @@ use crate::launch::ProcessSpec;
 const MAX_ENTRIES: usize = 100;
 
 /// A tenant's permission to run `local_process` members.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LocalProcessGrant {
     /// Whether the tenant may run `local_process` members at all.
     pub enabled: bool,

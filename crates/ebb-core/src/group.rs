@@ -8,7 +8,7 @@ use crate::limits::{MAX_COOLDOWN, MAX_ENTITIES};
 use crate::{Invalid, InvalidKind};
 
 /// A validated group configuration, as stored and as shown (`groupConfiguration`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupConfig {
     /// Not unique; at least one non-whitespace character.
@@ -20,6 +20,7 @@ pub struct GroupConfig {
     /// The most members the group may have.
     pub max_entities: u32,
     /// Free-form string pairs.
+    #[schemars(with = "crate::documents::Metadata")]
     pub metadata: Map<String, Value>,
 }
 
@@ -71,6 +72,7 @@ impl GroupConfig {
             metadata,
         };
         config.check_bounds()?;
+        crate::documents::conforms::<crate::documents::GroupConfigDocument>(value, path)?;
         Ok(config)
     }
 

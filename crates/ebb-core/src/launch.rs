@@ -6,6 +6,7 @@
 //! The configuration is stored as submitted; [`LaunchConfig::parse`] checks it and drops
 //! a `null` `server.metadata`, as Otter does.
 
+use schemars::{JsonSchema, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -62,6 +63,8 @@ impl LaunchConfig {
         };
         let mut document = value.clone();
         let mut local_process = None;
+        let conforms_after =
+            |document: &Value| crate::documents::conforms::<crate::documents::LaunchDocument>(document, path);
         match kind {
             LaunchKind::Server => {
                 check_server_args(args, &args_path)?;
@@ -76,6 +79,7 @@ impl LaunchConfig {
                 local_process = Some(LocalProcessLaunch::parse(args, &args_path)?);
             }
         }
+        conforms_after(&document)?;
         Ok(LaunchConfig { kind, document, local_process })
     }
 }
@@ -257,7 +261,8 @@ fn check_stack_args(args: &Value, path: &str) -> Result<(), Invalid> {
 }
 
 /// The arguments of a `local_process` launch configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LocalProcessLaunch {
     /// How to run one member.
     pub process: ProcessSpec,
@@ -270,15 +275,17 @@ pub struct LocalProcessLaunch {
 }
 
 /// How to run one `local_process` member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
     /// The program to run: a path, or a name looked up in `PATH`.
     pub command: String,
     /// Its arguments.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Extra environment variables.
+    /// The member's environment (Ebb adds `PATH`, `PORT` and the `EBB_*` variables).
     #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub env: Map<String, Value>,
     /// The working directory; the server's own when absent.
     #[serde(default)]
@@ -320,6 +327,26 @@ pub enum Readiness {
     None,
 }
 
+impl JsonSchema for Readiness {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Readiness".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let empty = serde_json::json!({"type": "object", "additionalProperties": false});
+        json_schema!({
+            "description": "When a started member counts as active: an HTTP GET of `path` on its port answers 2xx; a TCP connection to its port succeeds (the default); at once.",
+            "oneOf": [
+                {"type": "object", "required": ["http"], "additionalProperties": false, "properties": {"http": {
+                    "type": "object", "required": ["path"], "additionalProperties": false,
+                    "properties": {"path": {"type": "string", "pattern": "^/"}}}}},
+                {"type": "object", "required": ["tcp"], "additionalProperties": false, "properties": {"tcp": empty}},
+                {"type": "object", "required": ["none"], "additionalProperties": false, "properties": {"none": empty}},
+            ]
+        })
+    }
+}
+
 /// Serializes a unit variant as `{}` so `{"tcp": {}}` round-trips.
 mod empty_object {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -338,7 +365,8 @@ mod empty_object {
 }
 
 /// A built-in load balancer listening on `port`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BuiltinBalancer {
     /// Always `builtin`.
     #[serde(rename = "type")]

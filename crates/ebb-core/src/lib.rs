@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`json`]: a small checker over `serde_json::Value` that produces schema-style messages;
+//! - [`documents`]: the shapes of the documents clients send, as types (the API's request schemas);
 //! - [`group`]: group configuration (name, cooldown, min/max, metadata);
 //! - [`launch`]: launch configurations (`launch_server`, `launch_stack`, `local_process`);
 //! - [`grant`]: what the operator allows a tenant to run as `local_process` members;
@@ -22,6 +23,7 @@
 
 pub mod capacity;
 pub mod converge;
+pub mod documents;
 pub mod grant;
 pub mod group;
 pub mod json;

@@ -28,6 +28,7 @@ impl WebhookBody {
                 value.as_object().cloned().unwrap_or_default()
             }
         };
+        crate::documents::conforms::<crate::documents::WebhookDocument>(value, path)?;
         Ok(WebhookBody { name: name.to_string(), metadata })
     }
 }

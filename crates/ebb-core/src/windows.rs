@@ -302,6 +302,7 @@ impl Windows {
                 specific.push(Specific { start, end, bounds });
             }
         }
+        crate::documents::conforms::<crate::documents::WindowsDocument>(value, "(root).schedules")?;
         let windows = Windows { timezone, zone, recurring, specific };
         windows.check_overlaps()?;
         Ok(windows)

@@ -14,13 +14,14 @@ use ebb_core::{Invalid, InvalidKind};
 use ebb_engine::converger::Observation;
 use ebb_store::{GroupRecord, NewGroup, PolicyRecord};
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{GroupPath, Ids, ServerPath, TenantPath, view};
 use crate::body::{JsonBody, QueryArgs};
 use crate::error::{ApiError, Scope};
 use crate::links::{self, Links, self_links};
 use crate::state::AppState;
+use crate::wire::{self, Link, Stored};
 
 /// A validated `POST /groups` body.
 struct CreateBody {
@@ -64,39 +65,39 @@ fn manifest(
     group: &GroupRecord,
     observation: &Observation,
     policies: &[PolicyRecord],
-    webhooks: Option<&[Vec<Value>]>,
-) -> Value {
+    webhooks: Option<Vec<Vec<wire::WebhookView>>>,
+) -> wire::GroupAnswer {
     let tenant = &group.tenant_id;
-    let policy_list: Vec<Value> = policies
+    let mut webhooks = webhooks.map(Vec::into_iter);
+    let scaling_policies = policies
         .iter()
-        .enumerate()
-        .map(|(index, policy)| {
-            let mut object = view::policy(links, tenant, policy);
-            if let Some(all) = webhooks {
-                object["webhooks"] = Value::Array(all[index].clone());
-                object["webhooks_links"] =
-                    json!([{"href": links.webhooks(tenant, &group.id, &policy.id), "rel": "webhooks"}]);
+        .map(|policy| {
+            let mut view = view::policy(links, tenant, policy);
+            if let Some(list) = webhooks.as_mut().and_then(Iterator::next) {
+                view.webhooks = Some(list);
+                view.webhooks_links = Some(vec![Link::new(links.webhooks(tenant, &group.id, &policy.id), "webhooks")]);
             }
-            object
+            view
         })
         .collect();
     let policies_url = links.policies(tenant, &group.id);
-    let mut policy_links = vec![json!({"href": policies_url, "rel": "policies"})];
+    let mut scaling_policies_links = vec![Link::new(policies_url.clone(), "policies")];
     if policies.len() >= PAGE_LIMIT
         && let Some(last) = policies.get(PAGE_LIMIT - 1)
     {
-        policy_links
-            .push(json!({"href": format!("{policies_url}?limit={PAGE_LIMIT}&marker={}", last.id), "rel": "next"}));
+        scaling_policies_links.push(Link::new(format!("{policies_url}?limit={PAGE_LIMIT}&marker={}", last.id), "next"));
     }
-    json!({"group": {
-        "id": group.id,
-        "links": self_links(links.group(tenant, &group.id)),
-        "groupConfiguration": group.config,
-        "launchConfiguration": group.launch,
-        "state": view::state(links, group, observation),
-        "scalingPolicies": policy_list,
-        "scalingPolicies_links": policy_links,
-    }})
+    wire::GroupAnswer {
+        group: wire::GroupManifest {
+            id: group.id.clone(),
+            links: self_links(links.group(tenant, &group.id)),
+            group_configuration: group.config.clone(),
+            launch_configuration: Stored::new(group.launch.clone()),
+            state: view::state(links, group, observation),
+            scaling_policies,
+            scaling_policies_links,
+        },
+    }
 }
 
 /// Refuses a `local_process` launch configuration the operator has not allowed the tenant.
@@ -140,19 +141,16 @@ pub async fn list(
     State(state): State<AppState>,
     Ids(path): Ids<TenantPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::GroupList>, ApiError> {
     let page = links::page(&args, PAGE_LIMIT)?;
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     let groups = state.store().list_groups(&path.tenant, &page).await.map_err(|err| scope.error(err))?;
     let next =
         links::next_links(&state.links.groups(&path.tenant), &page, groups.last().map(|g| g.id.as_str()), groups.len());
-    Ok(Json(json!({
-        "groups": groups
-            .iter()
-            .map(|g| view::group_summary(&state.links, g, &state.engine.observation(&g.id)))
-            .collect::<Vec<_>>(),
-        "groups_links": next,
-    })))
+    Ok(Json(wire::GroupList {
+        groups: groups.iter().map(|g| view::group_summary(&state.links, g, &state.engine.observation(&g.id))).collect(),
+        groups_links: next,
+    }))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}`; `?webhooks=true` embeds every policy's webhooks.
@@ -160,7 +158,7 @@ pub async fn show(
     State(state): State<AppState>,
     Ids(path): Ids<GroupPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::GroupAnswer>, ApiError> {
     let store = state.store();
     let scope = path.scope();
     let group = store.get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
@@ -183,7 +181,7 @@ pub async fn show(
         None
     };
     let observation = state.engine.observation(&group.id);
-    Ok(Json(manifest(&state.links, &group, &observation, &policies, webhooks.as_deref())))
+    Ok(Json(manifest(&state.links, &group, &observation, &policies, webhooks)))
 }
 
 /// `DELETE /v1.0/{tenant}/groups/{group}`; `?force=true` deletes a group that still has
@@ -200,15 +198,21 @@ pub async fn delete(
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/state`.
-pub async fn get_state(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn get_state(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::StateAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(json!({"group": view::state(&state.links, &group, &state.engine.observation(&group.id))})))
+    Ok(Json(wire::StateAnswer { group: view::state(&state.links, &group, &state.engine.observation(&group.id)) }))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/config`.
-pub async fn get_config(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn get_config(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::ConfigAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(json!({"groupConfiguration": group.config})))
+    Ok(Json(wire::ConfigAnswer { group_configuration: group.config }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/config`: every field required; desired capacity is
@@ -226,9 +230,12 @@ pub async fn put_config(
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/launch`.
-pub async fn get_launch(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn get_launch(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::LaunchAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(json!({"launchConfiguration": group.launch})))
+    Ok(Json(wire::LaunchAnswer { launch_configuration: Stored::new(group.launch) }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/launch`: replaces the whole launch configuration.
@@ -309,6 +316,7 @@ pub async fn delete_server(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn now() -> Timestamp {
         "2026-01-01T00:00:00Z".parse().unwrap()

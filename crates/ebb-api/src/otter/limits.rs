@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::state::AppState;
+use crate::wire;
 
 /// The limits.
 pub async fn limits(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -28,10 +28,14 @@ pub async fn limits(State(state): State<AppState>, headers: HeaderMap) -> Respon
         );
         return ([(header::CONTENT_TYPE, "application/xml")], body).into_response();
     }
-    Json(json!({"limits": {"absolute": {
-        "maxGroups": limits.max_groups,
-        "maxPoliciesPerGroup": limits.max_policies_per_group,
-        "maxWebhooksPerPolicy": limits.max_webhooks_per_policy,
-    }}}))
+    Json(wire::LimitsAnswer {
+        limits: wire::Limits {
+            absolute: wire::AbsoluteLimits {
+                max_groups: limits.max_groups,
+                max_policies_per_group: limits.max_policies_per_group,
+                max_webhooks_per_policy: limits.max_webhooks_per_policy,
+            },
+        },
+    })
     .into_response()
 }

@@ -4,12 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{GroupPath, Ids, view};
 use crate::body::QueryArgs;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::wire;
 
 /// The most log lines one request returns.
 const MAX_LOG_LINES: usize = 10_000;
@@ -26,11 +26,14 @@ pub struct MemberPath {
 }
 
 /// `GET .../groups/{group}/members`: every member with its status, as last observed.
-pub async fn list(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::MemberList>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
     let observation = state.engine.observation(&group.id);
-    let members: Vec<Value> = observation.members.iter().map(|m| view::member(&state.links, &group, m)).collect();
-    Ok(Json(json!({"members": members})))
+    let members = observation.members.iter().map(|m| view::member(&state.links, &group, m)).collect();
+    Ok(Json(wire::MemberList { members }))
 }
 
 /// `GET .../groups/{group}/members/{member}/logs?tail=N`: the last N lines (default 200, at
@@ -40,7 +43,7 @@ pub async fn logs(
     State(state): State<AppState>,
     Ids(path): Ids<MemberPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::LogsAnswer>, ApiError> {
     let scope =
         crate::error::Scope { tenant: &path.tenant, group: &path.group, member: &path.member, ..Default::default() };
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
@@ -66,16 +69,17 @@ pub async fn logs(
     }
     let start = lines.len().saturating_sub(tail);
     let truncated = cut || start > 0;
-    Ok(Json(json!({"member": path.member, "lines": lines[start..], "truncated": truncated})))
+    let lines = lines[start..].iter().map(|line| line.to_string()).collect();
+    Ok(Json(wire::LogsAnswer { member: path.member, lines, truncated }))
 }
 
 /// `GET .../groups/{group}/stats`: traffic through each of the group's load balancers, for
 /// the group and per member: requests per second, in flight, open connections, response
 /// time percentiles and error rate.
-pub async fn stats(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn stats(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::StatsAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
-    let stats = state.engine.converger().balancer_stats(&group.id);
-    let balancers =
-        serde_json::to_value(&stats).map_err(|err| ApiError::Internal(format!("encoding statistics: {err}")))?;
-    Ok(Json(json!({"loadBalancers": balancers})))
+    Ok(Json(wire::StatsAnswer { load_balancers: state.engine.converger().balancer_stats(&group.id) }))
 }

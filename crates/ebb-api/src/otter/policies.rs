@@ -9,13 +9,14 @@ use ebb_core::json as checks;
 use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::policy::{Origin, Policy};
 use ebb_store::Execution;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{GroupPath, Ids, PolicyPath, view};
 use crate::body::{JsonBody, QueryArgs};
 use crate::error::ApiError;
 use crate::links;
 use crate::state::AppState;
+use crate::wire;
 
 /// A batch body: a JSON array of 1 to 100 items.
 pub fn batch<'v>(body: &'v Value, what: &str) -> Result<&'v [Value], ApiError> {
@@ -44,8 +45,8 @@ pub async fn create(
         .await
         .map_err(|err| path.scope().error(err))?;
     let location = state.links.policies(&path.tenant, &path.group);
-    let body =
-        json!({"policies": created.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect::<Vec<_>>()});
+    let policies = created.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect();
+    let body = wire::PolicyList { policies, policies_links: None };
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -54,7 +55,7 @@ pub async fn list(
     State(state): State<AppState>,
     Ids(path): Ids<GroupPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::PolicyList>, ApiError> {
     let page = links::page(&args, PAGE_LIMIT)?;
     let policies = state
         .store()
@@ -67,20 +68,23 @@ pub async fn list(
         policies.last().map(|p| p.id.as_str()),
         policies.len(),
     );
-    Ok(Json(json!({
-        "policies": policies.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect::<Vec<_>>(),
-        "policies_links": next,
-    })))
+    Ok(Json(wire::PolicyList {
+        policies: policies.iter().map(|p| view::policy(&state.links, &path.tenant, p)).collect(),
+        policies_links: Some(next),
+    }))
 }
 
 /// `GET .../policies/{policy}`.
-pub async fn show(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Ids(path): Ids<PolicyPath>,
+) -> Result<Json<wire::PolicyAnswer>, ApiError> {
     let policy = state
         .store()
         .get_policy(&path.tenant, &path.group, &path.policy)
         .await
         .map_err(|err| path.scope().error(err))?;
-    Ok(Json(json!({"policy": view::policy(&state.links, &path.tenant, &policy)})))
+    Ok(Json(wire::PolicyAnswer { policy: view::policy(&state.links, &path.tenant, &policy) }))
 }
 
 /// `PUT .../policies/{policy}`: a full body of the same type.
@@ -125,7 +129,7 @@ pub async fn execute(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) 
         )
     };
     match execution {
-        Execution::Scaled { .. } => Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response()),
+        Execution::Scaled { .. } => Ok((StatusCode::ACCEPTED, Json(wire::Empty {})).into_response()),
         Execution::Refused(Refusal::Cooldown) => Err(refusal("Cooldowns not met.")),
         Execution::Refused(Refusal::NoChange) => Err(refusal("No change in servers")),
         Execution::Paused => Err(ApiError::otter(

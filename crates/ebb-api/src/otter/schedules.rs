@@ -6,12 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use ebb_core::policy::{Origin, Policy};
 use ebb_core::schedule::Schedule;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{GroupPath, Ids, TenantPath};
 use crate::body::QueryArgs;
 use crate::error::{ApiError, Scope};
 use crate::state::AppState;
+use crate::wire;
 
 /// The most events one request returns.
 const MAX_EVENTS: usize = 1000;
@@ -21,11 +22,11 @@ pub async fn list(
     State(state): State<AppState>,
     Ids(path): Ids<TenantPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::ScheduleList>, ApiError> {
     let group = args.get("group");
     let scope = Scope { tenant: &path.tenant, group: group.unwrap_or(""), ..Scope::default() };
     let entries = state.store().list_schedules(&path.tenant, group).await.map_err(|err| scope.error(err))?;
-    let schedules: Vec<Value> = entries
+    let mut schedules: Vec<wire::ScheduleView> = entries
         .iter()
         .map(|entry| {
             let policy = Policy::parse(&entry.policy.body, "", Origin::Stored).ok();
@@ -34,19 +35,18 @@ pub async fn list(
             let local = jiff::tz::TimeZone::get(&timezone)
                 .map(|zone| entry.next_fire.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
                 .unwrap_or_default();
-            json!({
-                "group": entry.group_id,
-                "policy": entry.policy.id,
-                "name": entry.policy.body["name"],
-                "args": entry.policy.body["args"],
-                "timezone": timezone,
-                "next_fire": entry.next_fire.to_string(),
-                "next_fire_local": local,
-                "links": crate::links::self_links(state.links.policy(&path.tenant, &entry.group_id, &entry.policy.id)),
-            })
+            wire::ScheduleView::Policy {
+                group: entry.group_id.clone(),
+                policy: entry.policy.id.clone(),
+                name: entry.policy.body["name"].as_str().unwrap_or_default().to_string(),
+                args: entry.policy.body["args"].clone(),
+                timezone,
+                next_fire: entry.next_fire.to_string(),
+                next_fire_local: local,
+                links: crate::links::self_links(state.links.policy(&path.tenant, &entry.group_id, &entry.policy.id)),
+            }
         })
         .collect();
-    let mut schedules = schedules;
     let timers = state.store().window_timers(&path.tenant).await.map_err(|err| scope.error(err))?;
     for (window_group, document, next_change) in timers {
         if group.is_some_and(|g| g != window_group) {
@@ -56,15 +56,15 @@ pub async fn list(
         let local = jiff::tz::TimeZone::get(&timezone)
             .map(|zone| next_change.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default();
-        schedules.push(json!({
-            "group": window_group,
-            "windows": document,
-            "timezone": timezone,
-            "next_change": next_change.to_string(),
-            "next_change_local": local,
-        }));
+        schedules.push(wire::ScheduleView::Windows {
+            group: window_group,
+            windows: wire::Stored::new(document),
+            timezone,
+            next_change: next_change.to_string(),
+            next_change_local: local,
+        });
     }
-    Ok(Json(json!({"schedules": schedules})))
+    Ok(Json(wire::ScheduleList { schedules }))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/events?limit=N`: newest first (100 by default).
@@ -72,7 +72,7 @@ pub async fn events(
     State(state): State<AppState>,
     Ids(path): Ids<GroupPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::EventList>, ApiError> {
     let limit = match args.get("limit") {
         None => 100,
         Some(text) => text
@@ -82,25 +82,30 @@ pub async fn events(
     };
     let events =
         state.store().list_events(&path.tenant, &path.group, limit).await.map_err(|err| path.scope().error(err))?;
-    let list: Vec<Value> = events
+    let events = events
         .iter()
-        .map(|event| {
-            json!({
-                "at": event.at.to_string(),
-                "kind": event.kind.as_str(),
-                "policy": event.policy_id,
-                "due": event.due.map(|due| due.to_string()),
-                "message": event.message,
-            })
+        .map(|event| wire::EventView {
+            at: event.at.to_string(),
+            kind: event.kind.as_str().to_string(),
+            policy: event.policy_id.clone(),
+            due: event.due.map(|due| due.to_string()),
+            message: event.message.clone(),
         })
         .collect();
-    Ok(Json(json!({"events": list})))
+    Ok(Json(wire::EventList { events }))
 }
 
 /// `GET /v1.0/{tenant}/groups/{group}/windows`: the group's time windows and the one in force.
-pub async fn get_windows(State(state): State<AppState>, Ids(path): Ids<GroupPath>) -> Result<Json<Value>, ApiError> {
+pub async fn get_windows(
+    State(state): State<AppState>,
+    Ids(path): Ids<GroupPath>,
+) -> Result<Json<wire::WindowsAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
-    Ok(Json(json!({"windows": group.windows, "active": group.state.window})))
+    Ok(Json(wire::WindowsAnswer {
+        windows: group.windows.map(wire::Stored::new),
+        active: group.state.window,
+        desired_capacity: None,
+    }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/windows`: replaces the group's time windows with a Cloud
@@ -110,7 +115,7 @@ pub async fn put_windows(
     State(state): State<AppState>,
     Ids(path): Ids<GroupPath>,
     crate::body::JsonBody(body): crate::body::JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::WindowsAnswer>, ApiError> {
     let windows = match body {
         Value::Null => None,
         document => {
@@ -123,5 +128,9 @@ pub async fn put_windows(
         .replace_windows(&path.tenant, &path.group, windows)
         .await
         .map_err(|err| path.scope().error(err))?;
-    Ok(Json(json!({"windows": group.windows, "active": group.state.window, "desiredCapacity": group.state.desired})))
+    Ok(Json(wire::WindowsAnswer {
+        windows: group.windows.map(wire::Stored::new),
+        active: group.state.window,
+        desired_capacity: Some(group.state.desired),
+    }))
 }

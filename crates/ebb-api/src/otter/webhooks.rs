@@ -13,7 +13,6 @@ use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::webhook::WebhookBody;
 use ebb_store::NewWebhook;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::policies::batch;
 use super::{Ids, PolicyPath, WebhookPath, view};
@@ -21,6 +20,7 @@ use crate::body::{JsonBody, QueryArgs};
 use crate::error::ApiError;
 use crate::links;
 use crate::state::AppState;
+use crate::wire;
 
 /// 32 bytes of OS randomness as 64 lowercase hex characters.
 pub fn random_hex() -> Result<String, ApiError> {
@@ -56,13 +56,14 @@ pub async fn create(
         .create_webhooks(&path.tenant, &path.group, &path.policy, new_webhooks, state.config.limits, state.now())
         .await
         .map_err(|err| path.scope().error(err))?;
-    let list: Vec<Value> = created
+    let webhooks = created
         .iter()
         .zip(&secrets)
         .map(|(webhook, secret)| view::webhook(&state.links, &path.tenant, &path.group, webhook, Some(secret)))
         .collect();
     let location = state.links.webhooks(&path.tenant, &path.group, &path.policy);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"webhooks": list}))).into_response())
+    let body = wire::WebhookList { webhooks, webhooks_links: None };
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
 /// `GET .../policies/{policy}/webhooks`.
@@ -70,7 +71,7 @@ pub async fn list(
     State(state): State<AppState>,
     Ids(path): Ids<PolicyPath>,
     args: QueryArgs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::WebhookList>, ApiError> {
     let page = links::page(&args, PAGE_LIMIT)?;
     let webhooks = state
         .store()
@@ -83,20 +84,23 @@ pub async fn list(
         webhooks.last().map(|w| w.id.as_str()),
         webhooks.len(),
     );
-    Ok(Json(json!({
-        "webhooks": webhooks.iter().map(|w| view::webhook(&state.links, &path.tenant, &path.group, w, None)).collect::<Vec<_>>(),
-        "webhooks_links": next,
-    })))
+    Ok(Json(wire::WebhookList {
+        webhooks: webhooks.iter().map(|w| view::webhook(&state.links, &path.tenant, &path.group, w, None)).collect(),
+        webhooks_links: Some(next),
+    }))
 }
 
 /// `GET .../webhooks/{webhook}`.
-pub async fn show(State(state): State<AppState>, Ids(path): Ids<WebhookPath>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Ids(path): Ids<WebhookPath>,
+) -> Result<Json<wire::WebhookAnswer>, ApiError> {
     let webhook = state
         .store()
         .get_webhook(&path.tenant, &path.group, &path.policy, &path.webhook)
         .await
         .map_err(|err| path.scope().error(err))?;
-    Ok(Json(json!({"webhook": view::webhook(&state.links, &path.tenant, &path.group, &webhook, None)})))
+    Ok(Json(wire::WebhookAnswer { webhook: view::webhook(&state.links, &path.tenant, &path.group, &webhook, None) }))
 }
 
 /// `PUT .../webhooks/{webhook}`: name and metadata both required.

@@ -62,7 +62,7 @@ pub enum BalancerError {
 }
 
 /// Statistics of a balancer: the group as a whole and every member it knows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BalancerStats {
     /// The port the balancer listens on.
     pub port: u16,
@@ -73,7 +73,7 @@ pub struct BalancerStats {
 }
 
 /// Statistics of one member.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MemberStats {
     /// The id given to [`Balancer::add`].
     pub member_id: String,

@@ -17,7 +17,7 @@ const WINDOW_SECONDS: u64 = 10;
 const MAX_LATENCY_SAMPLES: usize = 2048;
 
 /// Traffic through the balancer or to one member over a recent window.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrafficStats {
     /// Requests since the balancer or member was added.
     pub requests_total: u64,

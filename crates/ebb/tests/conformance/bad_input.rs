@@ -99,5 +99,9 @@ async fn health_metrics_and_openapi() {
     }
     assert!(paths["/v1.0/{tenant}/groups"]["post"]["requestBody"].is_object(), "creating a group takes a body");
     assert!(paths["/v1.0/{tenant}/groups/{group}/policies/{policy}/execute"]["post"].get("requestBody").is_none());
-    assert_eq!(paths["/v1.0/{tenant}/groups/{group}"]["delete"]["parameters"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        paths["/v1.0/{tenant}/groups/{group}"]["delete"]["parameters"].as_array().unwrap().len(),
+        3,
+        "tenant, group, force"
+    );
 }

@@ -11,5 +11,6 @@ mod execution;
 mod groups;
 mod launch;
 mod lists;
+mod openapi;
 mod policies;
 mod webhooks;

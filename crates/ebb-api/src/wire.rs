@@ -1,0 +1,514 @@
+//! The answers of the API, as types: handlers build these, serde writes them, and the OpenAPI
+//! document publishes their schemas (derived with `schemars`), so the document describes
+//! exactly what is sent. Request bodies are the types of `ebb_core::documents`.
+
+use std::marker::PhantomData;
+
+use ebb_core::grant::LocalProcessGrant;
+use ebb_core::group::GroupConfig;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// A document stored as it was submitted and shown as it was stored, published with the
+/// schema of the type `T` it was checked against.
+#[derive(Debug, Clone)]
+pub struct Stored<T>(pub Value, PhantomData<T>);
+
+impl<T> Stored<T> {
+    /// A stored document.
+    pub fn new(document: Value) -> Self {
+        Stored(document, PhantomData)
+    }
+}
+
+impl<T> Serialize for Stored<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Stored<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A link to a resource.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Link {
+    /// An absolute URL, ending with `/`.
+    pub href: String,
+    /// `self`, `next`, `capability`, `policies`, `webhooks`.
+    pub rel: String,
+}
+
+impl Link {
+    /// `{"href": url, "rel": rel}`.
+    pub fn new(href: String, rel: &str) -> Link {
+        Link { href, rel: rel.to_string() }
+    }
+}
+
+/// The error body every failure answers with.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorAnswer {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// The error type, such as `NoSuchScalingGroupError`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The HTTP status.
+    pub code: u16,
+    /// What happened, in words.
+    pub message: String,
+    /// More detail (often empty).
+    pub details: String,
+}
+
+/// `{}`: an answer with nothing to say.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// `GET /health`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Health {
+    /// Whether the service can answer.
+    pub healthy: bool,
+    /// The store.
+    pub store: StoreHealth,
+}
+
+/// The store's health.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StoreHealth {
+    /// Whether it answered.
+    pub healthy: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// `POST /admin/v1/tenants`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    /// 1 to 64 letters, digits, `_`, `-`, `.` or `:`, starting with a letter or digit.
+    pub id: String,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TenantView {
+    /// Its id.
+    pub id: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// One tenant.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TenantAnswer {
+    /// The tenant.
+    pub tenant: TenantView,
+}
+
+/// Every tenant.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TenantList {
+    /// By id.
+    pub tenants: Vec<TenantView>,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    /// Read and write the tenant's resources.
+    Admin,
+    /// Only read them.
+    Observer,
+}
+
+/// `POST /admin/v1/tenants/{tenant}/tokens`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Its role.
+    pub role: RoleName,
+}
+
+/// A token just made: its secret is shown here and never again.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TokenCreated {
+    /// Its id, to revoke it.
+    pub id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// `admin` or `observer`.
+    pub role: String,
+    /// The secret: shown once.
+    pub secret: String,
+    /// When it was made.
+    pub created_at: String,
+}
+
+/// The answer to a new token.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TokenAnswer {
+    /// The token, with its secret.
+    pub token: TokenCreated,
+}
+
+/// What a tenant may run as `local_process` members.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GrantAnswer {
+    /// The grant.
+    pub local_process: LocalProcessGrant,
+}
+
+/// A message of a group in ERROR.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorMessage {
+    /// What the user can act on.
+    pub message: String,
+}
+
+/// A member counted as active.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActiveMember {
+    /// Its id.
+    pub id: String,
+    /// Its link.
+    pub links: Vec<Link>,
+}
+
+/// A group's state.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StateView {
+    /// The group's name.
+    pub name: String,
+    /// Whether policy executions are refused.
+    pub paused: bool,
+    /// `ACTIVE` or `ERROR`.
+    pub status: String,
+    /// How many members the group should have.
+    pub desired_capacity: i64,
+    /// Members ready and in every load balancer of the group.
+    pub active_capacity: i64,
+    /// Desired minus active (negative while scaling down).
+    pub pending_capacity: i64,
+    /// The active members.
+    pub active: Vec<ActiveMember>,
+    /// Why the group is in ERROR (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ErrorMessage>>,
+}
+
+/// `GET .../state`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StateAnswer {
+    /// The state.
+    pub group: StateView,
+}
+
+/// A group in a list.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GroupSummary {
+    /// Its id.
+    pub id: String,
+    /// Its link.
+    pub links: Vec<Link>,
+    /// Its state.
+    pub state: StateView,
+}
+
+/// `GET .../groups`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GroupList {
+    /// A page of groups, by id.
+    pub groups: Vec<GroupSummary>,
+    /// `next` when the page is full.
+    pub groups_links: Vec<Link>,
+}
+
+/// A webhook; the capability link only in the answer that creates it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WebhookView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its metadata.
+    #[schemars(with = "ebb_core::documents::Metadata")]
+    pub metadata: Map<String, Value>,
+    /// `self`, and `capability` at creation.
+    pub links: Vec<Link>,
+}
+
+/// A policy: its body as submitted, with its id and link (and, in a group shown with
+/// `?webhooks=true`, its webhooks).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyView {
+    /// Its id.
+    pub id: String,
+    /// Its link.
+    pub links: Vec<Link>,
+    /// The body as submitted.
+    #[serde(flatten)]
+    pub body: Stored<ebb_core::documents::PolicyDocument>,
+    /// Its webhooks (`?webhooks=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<WebhookView>>,
+    /// Its webhooks' collection (`?webhooks=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks_links: Option<Vec<Link>>,
+}
+
+/// A group with its configurations, state and policies.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GroupManifest {
+    /// Its id.
+    pub id: String,
+    /// Its link.
+    pub links: Vec<Link>,
+    /// Name, cooldown, bounds, metadata.
+    #[serde(rename = "groupConfiguration")]
+    pub group_configuration: GroupConfig,
+    /// How a member is made, as submitted.
+    #[serde(rename = "launchConfiguration")]
+    pub launch_configuration: Stored<ebb_core::documents::LaunchDocument>,
+    /// Its state.
+    pub state: StateView,
+    /// Its policies (the first page).
+    #[serde(rename = "scalingPolicies")]
+    pub scaling_policies: Vec<PolicyView>,
+    /// The policies' collection, and `next` when there are more.
+    #[serde(rename = "scalingPolicies_links")]
+    pub scaling_policies_links: Vec<Link>,
+}
+
+/// One group.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct GroupAnswer {
+    /// The group.
+    pub group: GroupManifest,
+}
+
+/// `GET .../config`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ConfigAnswer {
+    /// The group configuration.
+    #[serde(rename = "groupConfiguration")]
+    pub group_configuration: GroupConfig,
+}
+
+/// `GET .../launch`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LaunchAnswer {
+    /// The launch configuration, as submitted.
+    #[serde(rename = "launchConfiguration")]
+    pub launch_configuration: Stored<ebb_core::documents::LaunchDocument>,
+}
+
+/// A list of policies.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyList {
+    /// By id.
+    pub policies: Vec<PolicyView>,
+    /// `next` when the page is full (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies_links: Option<Vec<Link>>,
+}
+
+/// One policy.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyAnswer {
+    /// The policy.
+    pub policy: PolicyView,
+}
+
+/// A list of webhooks.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WebhookList {
+    /// By id.
+    pub webhooks: Vec<WebhookView>,
+    /// `next` when the page is full (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks_links: Option<Vec<Link>>,
+}
+
+/// One webhook.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WebhookAnswer {
+    /// The webhook.
+    pub webhook: WebhookView,
+}
+
+/// A member as Ebb runs it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MemberView {
+    /// Its id.
+    pub id: String,
+    /// `{group name}-as{8 hex}`.
+    pub name: String,
+    /// `starting`, `active`, `draining`, `stopping` or `exited`.
+    pub status: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// Its process id.
+    pub pid: Option<u32>,
+    /// When it was started.
+    pub created_at: String,
+    /// Its link (`.../servers/{id}/`).
+    pub links: Vec<Link>,
+}
+
+/// `GET .../members`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MemberList {
+    /// Every member, oldest first.
+    pub members: Vec<MemberView>,
+}
+
+/// `GET .../members/{member}/logs`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LogsAnswer {
+    /// The member.
+    pub member: String,
+    /// The last lines of its output.
+    pub lines: Vec<String>,
+    /// Whether older output was left out.
+    pub truncated: bool,
+}
+
+/// `GET .../stats`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StatsAnswer {
+    /// One entry per load balancer of the group.
+    #[serde(rename = "loadBalancers")]
+    pub load_balancers: Vec<ebb_engine::balancer::BalancerStats>,
+}
+
+/// `GET` and `PUT .../windows`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WindowsAnswer {
+    /// The windows, as submitted; `null` without.
+    pub windows: Option<Stored<ebb_core::documents::WindowsDocument>>,
+    /// The window in force.
+    pub active: Option<String>,
+    /// Desired capacity after the change (`PUT` only).
+    #[serde(rename = "desiredCapacity", skip_serializing_if = "Option::is_none")]
+    pub desired_capacity: Option<u32>,
+}
+
+/// Something that happened to a group.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EventView {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `fired`, `skipped`, `window_start` or `window_end`.
+    pub kind: String,
+    /// The policy involved.
+    pub policy: Option<String>,
+    /// When the schedule was due.
+    pub due: Option<String>,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// `GET .../events`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EventList {
+    /// Newest first.
+    pub events: Vec<EventView>,
+}
+
+/// A schedule policy with its next fire time, or a group's windows with their next change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ScheduleView {
+    /// A schedule policy.
+    Policy {
+        /// Its group.
+        group: String,
+        /// The policy.
+        policy: String,
+        /// Its name.
+        name: String,
+        /// Its `args`.
+        args: Value,
+        /// The time zone it is written in.
+        timezone: String,
+        /// The next fire time, UTC.
+        next_fire: String,
+        /// The next fire time in its time zone.
+        next_fire_local: String,
+        /// The policy's link.
+        links: Vec<Link>,
+    },
+    /// A group's time windows.
+    Windows {
+        /// The group.
+        group: String,
+        /// Its windows document.
+        windows: Stored<ebb_core::documents::WindowsDocument>,
+        /// Their time zone.
+        timezone: String,
+        /// When the window in force next changes, UTC.
+        next_change: String,
+        /// The same, in the windows' time zone.
+        next_change_local: String,
+    },
+}
+
+/// `GET /v1.0/{tenant}/schedules`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScheduleList {
+    /// Schedule policies, then windows.
+    pub schedules: Vec<ScheduleView>,
+}
+
+/// Absolute limits.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AbsoluteLimits {
+    /// Groups per tenant.
+    pub max_groups: usize,
+    /// Policies per group.
+    pub max_policies_per_group: usize,
+    /// Webhooks per policy.
+    pub max_webhooks_per_policy: usize,
+}
+
+/// `{"absolute": ...}`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Limits {
+    /// The limits.
+    pub absolute: AbsoluteLimits,
+}
+
+/// `GET .../limits`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LimitsAnswer {
+    /// The limits.
+    pub limits: Limits,
+}
