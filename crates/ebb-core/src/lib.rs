@@ -15,6 +15,8 @@
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
 //! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
+//! - [`records`]: the records decisions are made on (group, state, policy, execution, event, history);
+//! - [`decide`]: every rule that changes desired capacity or arms a time, as pure functions;
 //! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping), with
 //!   Otter's decimal `changePercent` arithmetic in `percent`;
 //! - [`converge`]: the convergence planner (desired capacity and observed members to steps);
@@ -23,6 +25,7 @@
 
 pub mod capacity;
 pub mod converge;
+pub mod decide;
 pub mod documents;
 pub mod grant;
 pub mod group;
@@ -31,6 +34,7 @@ pub mod launch;
 pub mod limits;
 mod percent;
 pub mod policy;
+pub mod records;
 pub mod schedule;
 pub mod secret;
 pub mod webhook;

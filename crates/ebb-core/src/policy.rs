@@ -134,7 +134,9 @@ impl Policy {
                 return Err(Invalid::schema("cloud_monitoring policy disabled"));
             }
         };
-        crate::documents::conforms::<crate::documents::PolicyDocument>(value, path)?;
+        if let Origin::Submitted(_) = origin {
+            crate::documents::conforms::<crate::documents::PolicyDocument>(value, path)?;
+        }
         Ok(Policy { name: name.to_string(), kind, cooldown, adjustment, schedule })
     }
 

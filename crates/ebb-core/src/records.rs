@@ -1,0 +1,285 @@
+//! The records decisions are made on: a group (its configuration, launch configuration, time
+//! windows and state), its policies, what an execution did, and what is recorded of it
+//! (events and the history of desired capacity).
+//!
+//! Stored documents are held typed, parsed once when read: a group's launch configuration
+//! and windows, a policy's body. The documents as submitted are kept beside the typed values,
+//! to be shown as they were written.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::capacity::{Bounds, Refusal};
+use crate::group::GroupConfig;
+use crate::launch::LaunchConfig;
+use crate::policy::Policy;
+use crate::windows::Windows;
+
+/// Whether a group's last convergence succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupStatus {
+    /// Fine.
+    Active,
+    /// The last convergence failed for a reason the user must fix.
+    Error,
+}
+
+impl GroupStatus {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupStatus::Active => "ACTIVE",
+            GroupStatus::Error => "ERROR",
+        }
+    }
+}
+
+/// The changing part of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupState {
+    /// How many members the group should have.
+    pub desired: u32,
+    /// Whether policy executions are refused.
+    pub paused: bool,
+    /// ACTIVE or ERROR.
+    pub status: GroupStatus,
+    /// Why the group is in ERROR.
+    pub errors: Vec<String>,
+    /// When a policy of the group last executed successfully.
+    pub touched_at: Option<Timestamp>,
+    /// Deleted by its tenant; hidden from the API until its members are gone.
+    pub deleting: bool,
+    /// The time window whose start was applied last and has not ended.
+    pub window: Option<String>,
+}
+
+impl GroupState {
+    /// The state of a new group: desired capacity at its minimum.
+    pub fn new(desired: u32) -> Self {
+        GroupState {
+            desired,
+            paused: false,
+            status: GroupStatus::Active,
+            errors: Vec::new(),
+            touched_at: None,
+            deleting: false,
+            window: None,
+        }
+    }
+}
+
+/// A group's time windows: the document as submitted and its parsed form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupWindows {
+    /// Cloud Foundry's `schedules` document, as submitted.
+    pub document: Value,
+    /// The windows.
+    pub windows: Windows,
+}
+
+impl GroupWindows {
+    /// Parses a stored document (validated when it was written: dates may since be past).
+    pub fn parse_stored(document: Value) -> Result<Self, crate::Invalid> {
+        let windows = Windows::parse(&document, None)?;
+        Ok(GroupWindows { document, windows })
+    }
+}
+
+/// A scaling group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Name, cooldown, bounds and metadata.
+    pub config: GroupConfig,
+    /// How a member is made.
+    pub launch: LaunchConfig,
+    /// Desired capacity, pause, status.
+    pub state: GroupState,
+    /// Its time windows, if any.
+    pub windows: Option<GroupWindows>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+impl Group {
+    /// The group's own bounds.
+    pub fn own_bounds(&self) -> Bounds {
+        Bounds { min: self.config.min_entities, max: self.config.max_entities }
+    }
+}
+
+/// A scaling policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRecord {
+    /// Its id.
+    pub id: String,
+    /// Its group.
+    pub group_id: String,
+    /// The body as submitted.
+    pub body: Value,
+    /// The body, parsed.
+    pub policy: Policy,
+    /// When it last executed successfully.
+    pub touched_at: Option<Timestamp>,
+}
+
+impl PolicyRecord {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.policy.name
+    }
+}
+
+/// The outcome of executing a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// Desired capacity changed.
+    Scaled {
+        /// Before.
+        from: u32,
+        /// After.
+        to: u32,
+    },
+    /// Nothing changed and no cooldown started.
+    Refused(Refusal),
+    /// The group is paused.
+    Paused,
+}
+
+/// What happened at a schedule's due time or to a group's windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The policy was executed (whether or not it changed anything).
+    Fired,
+    /// The policy was not executed: the group was paused, or the time was missed.
+    Skipped,
+    /// A time window started.
+    WindowStart,
+    /// A time window ended.
+    WindowEnd,
+}
+
+impl EventKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Fired => "fired",
+            EventKind::Skipped => "skipped",
+            EventKind::WindowStart => "window_start",
+            EventKind::WindowEnd => "window_end",
+        }
+    }
+
+    /// The kind with that name.
+    pub fn parse(text: &str) -> Option<EventKind> {
+        match text {
+            "fired" => Some(EventKind::Fired),
+            "skipped" => Some(EventKind::Skipped),
+            "window_start" => Some(EventKind::WindowStart),
+            "window_end" => Some(EventKind::WindowEnd),
+            _ => None,
+        }
+    }
+}
+
+/// Something that happened to a group, with its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupEvent {
+    /// The group.
+    pub group_id: String,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// The policy involved.
+    pub policy_id: Option<String>,
+    /// When the schedule was due.
+    pub due: Option<Timestamp>,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// What asked for a change of desired capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The group was created (at its minimum).
+    Create,
+    /// A tenant executed a policy through the API.
+    Api,
+    /// Someone called a capability URL.
+    Capability,
+    /// A schedule policy's time came.
+    Schedule,
+    /// A time window started.
+    WindowStart,
+    /// A time window ended.
+    WindowEnd,
+    /// The group's bounds changed (its configuration or its windows were replaced).
+    Bounds,
+    /// A member was removed without replacement.
+    MemberRemoved,
+    /// Convergence changed it (a group being deleted goes to 0).
+    Convergence,
+}
+
+impl Source {
+    /// Every source, in the order of their names.
+    pub const ALL: [Source; 9] = [
+        Source::Api,
+        Source::Bounds,
+        Source::Capability,
+        Source::Convergence,
+        Source::Create,
+        Source::MemberRemoved,
+        Source::Schedule,
+        Source::WindowEnd,
+        Source::WindowStart,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Create => "create",
+            Source::Api => "api",
+            Source::Capability => "capability",
+            Source::Schedule => "schedule",
+            Source::WindowStart => "window_start",
+            Source::WindowEnd => "window_end",
+            Source::Bounds => "bounds",
+            Source::MemberRemoved => "member_removed",
+            Source::Convergence => "convergence",
+        }
+    }
+
+    /// The source with that name.
+    pub fn parse(text: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|source| source.as_str() == text)
+    }
+}
+
+/// One entry of a group's history: a change of desired capacity, or an execution that
+/// changed nothing, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The group.
+    pub group_id: String,
+    /// When.
+    pub at: Timestamp,
+    /// What asked.
+    pub source: Source,
+    /// The policy executed, if any.
+    pub policy_id: Option<String>,
+    /// The webhook whose capability URL was called, if any.
+    pub webhook_id: Option<String>,
+    /// Desired capacity before.
+    pub from: u32,
+    /// Desired capacity after (equal to `from` when nothing changed).
+    pub to: u32,
+    /// The bounds in force.
+    pub bounds: Bounds,
+    /// Why, in words.
+    pub reason: String,
+}
