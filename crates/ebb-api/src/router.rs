@@ -20,7 +20,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::ApiError;
-use crate::otter::{groups, limits, members, policies, schedules, webhooks};
+use crate::otter::{groups, history, limits, members, policies, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
 use crate::{admin, auth, observe, ops};
@@ -115,6 +115,15 @@ impl Route {
     }
 }
 
+/// The history's pagination and filters.
+const HISTORY: &[(&str, &str, &str)] = &[
+    ("limit", "integer", "At most this many entries, 1 to 100 (larger is taken as 100)"),
+    ("marker", "string", "Only entries older than the one with this id"),
+    ("since", "string", "Only entries at or after this RFC 3339 time"),
+    ("until", "string", "Only entries before this RFC 3339 time"),
+    ("source", "string", "Only entries of this source"),
+];
+
 /// `limit` and `marker` of paginated lists.
 const PAGE: &[(&str, &str, &str)] = &[
     ("limit", "integer", "At most this many items, 1 to 100 (larger is taken as 100)"),
@@ -158,6 +167,7 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1.0/{tenant}/groups/{group}/windows", "The group's time windows and the one in force", Tenant, 200, schedules::get_windows).returns::<wire::WindowsAnswer>(),
         route(M::PUT, "/v1.0/{tenant}/groups/{group}/windows", "Replace the group's time windows (Cloud Foundry schedules format; null removes)", Tenant, 200, schedules::put_windows).json_body::<Option<documents::WindowsDocument>>().returns::<wire::WindowsAnswer>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events).returns::<wire::EventList>().query(&[("limit", "integer", "At most this many events, 1 to 1000 (100)")]),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/history", "Every change of the group's desired capacity, and every execution that changed nothing, newest first", Tenant, 200, history::list).returns::<wire::HistoryList>().query(HISTORY),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats).returns::<wire::StatsAnswer>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list).returns::<wire::PolicyList>().query(PAGE),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body::<Vec<documents::PolicyDocument>>().returns::<wire::PolicyList>(),

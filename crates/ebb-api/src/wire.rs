@@ -218,6 +218,10 @@ pub struct StateView {
     pub pending_capacity: i64,
     /// The active members.
     pub active: Vec<ActiveMember>,
+    /// Why the group's members are not converged at all, when they are not (no provider
+    /// runs its launch type on this server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<String>,
     /// Why the group is in ERROR (only then).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ErrorMessage>>,
@@ -372,9 +376,11 @@ pub struct MemberView {
     pub name: String,
     /// `starting`, `active`, `draining`, `stopping` or `exited`.
     pub status: String,
-    /// The port it listens on.
-    pub port: u16,
-    /// Its process id.
+    /// The provider that runs it (`local_process`).
+    pub provider: String,
+    /// The port it listens on, once started.
+    pub port: Option<u16>,
+    /// Its process id (local processes).
     pub pid: Option<u32>,
     /// When it was started.
     pub created_at: String,
@@ -485,6 +491,48 @@ pub enum ScheduleView {
 pub struct ScheduleList {
     /// Schedule policies, then windows.
     pub schedules: Vec<ScheduleView>,
+}
+
+/// Bounds in force.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BoundsView {
+    /// The minimum.
+    pub min: u32,
+    /// The maximum.
+    pub max: u32,
+}
+
+/// One entry of a group's history.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HistoryView {
+    /// Its id (entries sort by it, newest last).
+    pub id: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What asked: `create`, `api`, `capability`, `schedule`, `window_start`, `window_end`,
+    /// `bounds`, `member_removed` or `convergence`.
+    pub source: String,
+    /// The policy executed, if any.
+    pub policy: Option<String>,
+    /// The webhook whose capability URL was called, if any.
+    pub webhook: Option<String>,
+    /// Desired capacity before.
+    pub from: u32,
+    /// Desired capacity after (equal to `from` when nothing changed).
+    pub to: u32,
+    /// The bounds in force.
+    pub bounds: BoundsView,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// `GET .../history`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HistoryList {
+    /// Newest first.
+    pub history: Vec<HistoryView>,
+    /// `next` when the page is full.
+    pub history_links: Vec<Link>,
 }
 
 /// Absolute limits.

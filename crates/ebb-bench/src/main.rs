@@ -147,11 +147,20 @@ async fn store(groups: usize, executions: usize, concurrency: usize) -> anyhow::
             "",
             ebb_core::group::Mode::Create,
         )?;
+        let launch = ebb_core::launch::LaunchConfig::parse(
+            &json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}),
+            "",
+        )?;
+        let body = json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1});
+        let policy = ebb_core::policy::Policy::parse(&body, "", ebb_core::policy::Origin::Submitted(now))?;
+        let (state, history) = ebb_core::decide::create_group(&config, now);
         let group = NewGroup {
             tenant_id: "bench".into(),
             config,
-            launch: json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}),
-            policies: vec![json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})],
+            launch,
+            state,
+            history,
+            policies: vec![ebb_store::NewPolicy { body, policy, next_fire: None }],
         };
         let (group, policies) = store.create_group(group, ebb_core::limits::Limits::default(), now).await?;
         targets.push((group.id, policies[0].id.clone()));
@@ -169,7 +178,17 @@ async fn store(groups: usize, executions: usize, concurrency: usize) -> anyhow::
                     return Ok::<_, anyhow::Error>(());
                 }
                 let (group, policy) = &targets[i % targets.len()];
-                store.execute_policy("bench", group, policy, jiff::Timestamp::now()).await?;
+                let subject = ebb_store::Subject::Group {
+                    tenant: "bench".into(),
+                    group: group.clone(),
+                    policy: Some(policy.clone()),
+                    member: None,
+                };
+                let now = jiff::Timestamp::now();
+                let decide: ebb_store::Decide = Box::new(move |snapshot| {
+                    ebb_core::decide::execute_policy(snapshot, ebb_core::records::Source::Api, now)
+                });
+                store.decide(subject, decide).await?;
             }
         }));
     }

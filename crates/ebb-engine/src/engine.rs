@@ -1,20 +1,53 @@
-//! [`Engine`]: the operations that change groups.
+//! [`Engine`]: the only caller of decisions.
+//!
+//! Every operation that changes a group goes through here: the engine picks the decision of
+//! `ebb_core::decide`, has the store run and commit it on a snapshot in one transaction, and
+//! then, in one place ([`Engine::commit`]), logs it, counts it and asks for convergence with a
+//! trigger that says what happened. API executions, capability URLs, the scheduler, window
+//! changes and member removal all take this path.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ebb_core::capacity::Refusal;
+use ebb_core::decide::{self, Outcome as Decided};
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
+use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
-use ebb_store::{Execution, GroupRecord, NewGroup, Page, PolicyRecord, Store, StoreError};
+use ebb_core::policy::Policy;
+use ebb_core::records::{Execution, Group, GroupWindows, PolicyRecord, Source};
+use ebb_store::{Committed, Decide, NewGroup, NewPolicy, Page, Store, StoreError, Subject};
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::converger::{Converger, Observation, Trigger};
-use crate::metrics::{EngineMetrics, Outcome, Source};
-use crate::scheduler::Scheduler;
+use crate::metrics::{EngineMetrics, Outcome};
 use crate::throttled::Throttled;
+
+/// A policy to create: its body as submitted and validated.
+#[derive(Debug, Clone)]
+pub struct PolicyBody {
+    /// As submitted.
+    pub body: Value,
+    /// Validated.
+    pub policy: Policy,
+}
+
+/// A group to create.
+#[derive(Debug, Clone)]
+pub struct GroupRequest {
+    /// The tenant that will own it.
+    pub tenant_id: String,
+    /// Its validated configuration.
+    pub config: GroupConfig,
+    /// Its validated launch configuration.
+    pub launch: LaunchConfig,
+    /// Policies to create with it.
+    pub policies: Vec<PolicyBody>,
+}
 
 /// Changes groups through the store, with the time of its clock, and has them converged.
 pub struct Engine {
@@ -22,167 +55,26 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     metrics: EngineMetrics,
     converger: Arc<Converger>,
-    scheduler: Arc<Scheduler>,
+    schedules_changed: Arc<Notify>,
     unknown_capabilities: Throttled,
 }
 
 impl Engine {
-    /// An engine over `store`, reading time from `clock`, converging through `converger` and
-    /// firing schedules through `scheduler`.
+    /// An engine over `store`, reading time from `clock` and converging through `converger`.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         metrics: EngineMetrics,
         converger: Arc<Converger>,
-        scheduler: Arc<Scheduler>,
     ) -> Self {
         Engine {
             store,
             clock,
             metrics,
             converger,
-            scheduler,
+            schedules_changed: Arc::new(Notify::new()),
             unknown_capabilities: Throttled::new(Duration::from_secs(1)),
         }
-    }
-
-    /// Creates policies in a group, all or none; schedule policies are armed.
-    pub async fn create_policies(
-        &self,
-        tenant: &str,
-        group: &str,
-        bodies: Vec<Value>,
-        limits: Limits,
-    ) -> Result<Vec<PolicyRecord>, StoreError> {
-        let created = self.store.create_policies(tenant, group, bodies, limits, self.clock.now()).await?;
-        self.scheduler.schedules_changed();
-        Ok(created)
-    }
-
-    /// Replaces a policy; a schedule policy is re-armed from its new definition.
-    pub async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: Value) -> Result<(), StoreError> {
-        self.store.replace_policy(tenant, group, policy, body, self.clock.now()).await?;
-        self.scheduler.schedules_changed();
-        Ok(())
-    }
-
-    /// Deletes a policy, its webhooks and its schedule.
-    pub async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
-        self.store.delete_policy(tenant, group, policy).await?;
-        self.scheduler.schedules_changed();
-        Ok(())
-    }
-
-    /// Replaces what a tenant may run as `local_process` members and converges every group of
-    /// the tenant, so that members no longer allowed are stopped and newly allowed ones start.
-    pub async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
-        self.store.set_local_process(tenant, grant).await?;
-        let mut page = Page { marker: None, limit: ebb_core::limits::PAGE_LIMIT };
-        loop {
-            let groups = self.store.list_groups(tenant, &page).await?;
-            for group in &groups {
-                self.converger.trigger(&group.id, Trigger::User);
-            }
-            match groups.last() {
-                Some(last) if groups.len() == page.limit => page.marker = Some(last.id.clone()),
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    /// The converger.
-    pub fn converger(&self) -> &Arc<Converger> {
-        &self.converger
-    }
-
-    /// What the last convergence pass observed of a group.
-    pub fn observation(&self, group: &str) -> Observation {
-        self.converger.observation(group)
-    }
-
-    /// Creates a group and starts converging it.
-    pub async fn create_group(
-        &self,
-        group: NewGroup,
-        limits: Limits,
-    ) -> Result<(GroupRecord, Vec<PolicyRecord>), StoreError> {
-        let created = self.store.create_group(group, limits, self.clock.now()).await?;
-        self.converger.trigger(&created.0.id, Trigger::User);
-        self.scheduler.schedules_changed();
-        Ok(created)
-    }
-
-    /// Replaces a group's configuration (re-clamping desired capacity) and converges it.
-    pub async fn replace_config(
-        &self,
-        tenant: &str,
-        group: &str,
-        config: GroupConfig,
-    ) -> Result<GroupRecord, StoreError> {
-        let record = self.store.replace_config(tenant, group, config, self.clock.now()).await?;
-        self.converger.trigger(group, Trigger::User);
-        Ok(record)
-    }
-
-    /// Replaces a group's launch configuration; existing members are left as they are, and
-    /// members started from now on use it.
-    pub async fn replace_launch(&self, tenant: &str, group: &str, launch: Value) -> Result<(), StoreError> {
-        self.store.replace_launch(tenant, group, launch).await
-    }
-
-    /// Pauses or resumes a group; resuming converges it.
-    pub async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError> {
-        self.store.set_paused(tenant, group, paused).await?;
-        if !paused {
-            self.converger.trigger(group, Trigger::User);
-        }
-        Ok(())
-    }
-
-    /// Deletes a group: it disappears from the API at once; its members are drained and
-    /// stopped, then it is removed.
-    pub async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError> {
-        self.store.delete_group(tenant, group, force).await?;
-        self.converger.trigger(group, Trigger::User);
-        Ok(())
-    }
-
-    /// Replaces (or removes) a group's time windows; the window in force now is applied and
-    /// the group converged.
-    pub async fn replace_windows(
-        &self,
-        tenant: &str,
-        group: &str,
-        windows: Option<Value>,
-    ) -> Result<GroupRecord, StoreError> {
-        let record = self.store.replace_windows(tenant, group, windows, self.clock.now()).await?;
-        self.converger.trigger(group, Trigger::User);
-        self.scheduler.schedules_changed();
-        Ok(record)
-    }
-
-    /// Converges a group now.
-    pub fn converge(&self, group: &str) {
-        self.converger.trigger(group, Trigger::User);
-    }
-
-    /// Removes a member: with `replace`, a new one takes its place; with `purge`, it is
-    /// drained and stopped, otherwise it keeps running, no longer managed.
-    pub async fn remove_member(
-        &self,
-        tenant: &str,
-        group: &str,
-        member: &str,
-        replace: bool,
-        purge: bool,
-    ) -> Result<(), StoreError> {
-        self.store.remove_member(tenant, group, member, replace, self.clock.now()).await?;
-        if purge {
-            self.converger.remove_member(group, member);
-        } else {
-            self.converger.disown_member(group, member).await?;
-        }
-        Ok(())
     }
 
     /// The store the engine writes to.
@@ -200,9 +92,208 @@ impl Engine {
         &self.metrics
     }
 
+    /// The converger.
+    pub fn converger(&self) -> &Arc<Converger> {
+        &self.converger
+    }
+
+    /// Notified whenever schedules or windows are created, changed or deleted.
+    pub fn schedules_changed(&self) -> &Arc<Notify> {
+        &self.schedules_changed
+    }
+
+    /// What the last convergence pass observed of a group.
+    pub fn observation(&self, group: &str) -> Observation {
+        self.converger.observation(group)
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn new_policy(&self, body: PolicyBody, now: Timestamp) -> NewPolicy {
+        let next_fire = decide::arm_schedule(&body.policy, now);
+        NewPolicy { body: body.body, policy: body.policy, next_fire }
+    }
+
+    /// Creates a group at its minimum, with its policies, and starts converging it.
+    pub async fn create_group(
+        &self,
+        request: GroupRequest,
+        limits: Limits,
+    ) -> Result<(Group, Vec<PolicyRecord>), StoreError> {
+        let now = self.now();
+        let (state, history) = decide::create_group(&request.config, now);
+        let policies = request.policies.into_iter().map(|body| self.new_policy(body, now)).collect();
+        let new = NewGroup {
+            tenant_id: request.tenant_id,
+            config: request.config,
+            launch: request.launch,
+            state,
+            history,
+            policies,
+        };
+        let created = self.store.create_group(new, limits, now).await?;
+        tracing::info!(tenant = %created.0.tenant_id, group = %created.0.id, desired = created.0.state.desired, "group created");
+        self.converger.trigger(&created.0.id, Trigger::Created);
+        self.schedules_changed.notify_one();
+        Ok(created)
+    }
+
+    /// Creates policies in a group, all or none; schedule policies are armed.
+    pub async fn create_policies(
+        &self,
+        tenant: &str,
+        group: &str,
+        bodies: Vec<PolicyBody>,
+        limits: Limits,
+    ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let now = self.now();
+        let policies = bodies.into_iter().map(|body| self.new_policy(body, now)).collect();
+        let created = self.store.create_policies(tenant, group, policies, limits, now).await?;
+        self.schedules_changed.notify_one();
+        Ok(created)
+    }
+
+    /// Replaces a policy; a schedule policy is re-armed from its new definition.
+    pub async fn replace_policy(
+        &self,
+        tenant: &str,
+        group: &str,
+        policy: &str,
+        body: PolicyBody,
+    ) -> Result<(), StoreError> {
+        let new = self.new_policy(body, self.now());
+        self.store.replace_policy(tenant, group, policy, new).await?;
+        self.schedules_changed.notify_one();
+        Ok(())
+    }
+
+    /// Deletes a policy, its webhooks and its schedule.
+    pub async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+        self.store.delete_policy(tenant, group, policy).await?;
+        self.schedules_changed.notify_one();
+        Ok(())
+    }
+
+    /// Replaces a group's launch configuration; existing members are left as they are, and
+    /// members started from now on use it.
+    pub async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+        self.store.replace_launch(tenant, group, launch).await
+    }
+
+    /// Replaces what a tenant may run as `local_process` members and converges every group of
+    /// the tenant, so that members no longer allowed are stopped and newly allowed ones start.
+    pub async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        self.store.set_local_process(tenant, grant).await?;
+        let mut page = Page { marker: None, limit: ebb_core::limits::PAGE_LIMIT };
+        loop {
+            let groups = self.store.list_groups(tenant, &page).await?;
+            for group in &groups {
+                self.converger.trigger(&group.id, Trigger::GrantChanged);
+            }
+            match groups.last() {
+                Some(last) if groups.len() == page.limit => page.marker = Some(last.id.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Converges a group now (`POST .../converge`).
+    pub fn converge(&self, group: &str) {
+        self.converger.trigger(group, Trigger::Converge);
+    }
+
+    fn group(tenant: &str, group: &str) -> Subject {
+        Subject::Group { tenant: tenant.to_string(), group: group.to_string(), policy: None, member: None }
+    }
+
+    /// Has the store run `decide` on `subject` and commit it; then, in this one place, logs
+    /// and counts what happened and asks for convergence.
+    pub async fn commit(
+        &self,
+        subject: Subject,
+        source: Source,
+        decide: Decide,
+    ) -> Result<Option<Committed>, StoreError> {
+        let execution = is_execution(&subject);
+        let result = self.store.decide(subject, decide).await;
+        match &result {
+            Ok(Some(committed)) => self.committed(source, committed),
+            Ok(None) => {}
+            Err(StoreError::GroupNotFound | StoreError::PolicyNotFound) if execution => {
+                self.metrics.execution(source, Outcome::NotFound);
+            }
+            Err(err @ (StoreError::Corrupt(_) | StoreError::Backend { .. } | StoreError::Closed)) => {
+                if execution {
+                    self.metrics.execution(source, Outcome::Failed);
+                }
+                tracing::error!(source = source.as_str(), error = %err, "decision failed");
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn committed(&self, source: Source, committed: &Committed) {
+        let (tenant, group) = (committed.tenant_id.as_str(), committed.group_id.as_str());
+        let policy = committed.policy_id.as_deref().unwrap_or("");
+        let execution = match committed.decision.outcome {
+            Decided::Execution(execution) | Decided::Schedule(Some(execution)) => Some(execution),
+            Decided::Schedule(None) | Decided::Capacity { .. } => None,
+        };
+        for entry in &committed.decision.history {
+            if entry.from != entry.to {
+                tracing::info!(tenant, group, policy, source = source.as_str(), from = entry.from, to = entry.to, reason = %entry.reason, "desired capacity changed");
+            } else {
+                tracing::debug!(tenant, group, policy, source = source.as_str(), reason = %entry.reason, "decision changed nothing");
+            }
+        }
+        for event in &committed.decision.events {
+            tracing::info!(tenant, group, policy, kind = event.kind.as_str(), message = %event.message, "group event");
+        }
+        let counted = match (committed.decision.outcome, execution) {
+            (Decided::Capacity { .. }, _) => None,
+            (_, Some(Execution::Scaled { .. })) => Some(Outcome::Scaled),
+            (_, Some(Execution::Refused(Refusal::Cooldown))) => Some(Outcome::Cooldown),
+            (_, Some(Execution::Refused(Refusal::NoChange))) => Some(Outcome::NoChange),
+            // Paused, or a schedule skipped because it was missed.
+            (_, Some(Execution::Paused) | None) => Some(Outcome::Paused),
+        };
+        if let Some(outcome) = counted {
+            self.metrics.execution(source, outcome);
+        }
+        // Even an execution that changed nothing converges the group (Otter §4.2 step 8);
+        // a paused group is not executed, and a missed schedule did nothing.
+        let converge = match committed.decision.outcome {
+            Decided::Execution(Execution::Paused) | Decided::Schedule(None | Some(Execution::Paused)) => false,
+            Decided::Execution(_) | Decided::Schedule(Some(_)) => true,
+            Decided::Capacity { .. } => committed.decision.group.is_some(),
+        };
+        if converge {
+            self.converger.trigger(group, Trigger::Decision(source));
+        }
+        if committed.decision.schedule.is_some() || committed.decision.window_timer.is_some() {
+            self.schedules_changed.notify_one();
+        }
+    }
+
     /// Executes a policy on behalf of an API caller.
     pub async fn execute_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
-        self.execute(Source::Api, tenant, group, policy).await
+        let now = self.now();
+        let subject = Subject::Group {
+            tenant: tenant.to_string(),
+            group: group.to_string(),
+            policy: Some(policy.to_string()),
+            member: None,
+        };
+        let committed = self
+            .commit(subject, Source::Api, Box::new(move |snapshot| decide::execute_policy(snapshot, Source::Api, now)))
+            .await?;
+        match committed.map(|c| c.decision.outcome) {
+            Some(Decided::Execution(execution)) => Ok(execution),
+            _ => Err(StoreError::GroupNotFound),
+        }
     }
 
     /// Executes the policy behind a capability URL, given the hash of its secret.
@@ -210,19 +301,11 @@ impl Engine {
     /// Every outcome, including an unknown capability, is only logged and counted: a
     /// capability caller learns nothing about what happened.
     pub async fn execute_capability(&self, capability_hash: &str) {
-        let result = self.store.execute_capability(capability_hash, self.clock.now()).await;
-        match result {
-            Ok(Some((target, execution))) => {
-                self.record(Source::Capability, &target.tenant_id, &target.group_id, &target.policy_id, &Ok(execution));
-                if let Execution::Scaled { .. } | Execution::Refused(_) = execution {
-                    self.converger.trigger(&target.group_id, Trigger::User);
-                }
-            }
-            Ok(None) => self.unknown_capability(),
-            Err(err) => {
-                self.metrics.execution(Source::Capability, Outcome::Failed);
-                tracing::error!(error = %err, "capability execution failed");
-            }
+        let now = self.now();
+        let subject = Subject::Capability { hash: capability_hash.to_string() };
+        let decide: Decide = Box::new(move |snapshot| decide::execute_policy(snapshot, Source::Capability, now));
+        if let Ok(None) = self.commit(subject, Source::Capability, decide).await {
+            self.unknown_capability();
         }
     }
 
@@ -235,35 +318,117 @@ impl Engine {
         }
     }
 
-    async fn execute(&self, source: Source, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
-        let result = self.store.execute_policy(tenant, group, policy, self.clock.now()).await;
-        self.record(source, tenant, group, policy, &result);
-        // Even an execution that changed nothing converges the group (Otter §4.2 step 8).
-        if let Ok(Execution::Scaled { .. } | Execution::Refused(_)) = result {
-            self.converger.trigger(group, Trigger::User);
+    /// Fires a schedule that was due at `due`; `None` when it was no longer due then.
+    pub async fn fire_schedule(
+        &self,
+        policy: &str,
+        due: Timestamp,
+        grace: SignedDuration,
+    ) -> Result<Option<Committed>, StoreError> {
+        let now = self.now();
+        let subject = Subject::Schedule { policy: policy.to_string(), due };
+        let result = self
+            .commit(
+                subject,
+                Source::Schedule,
+                Box::new(move |snapshot| decide::fire_schedule(snapshot, due, now, grace)),
+            )
+            .await;
+        if let Err(StoreError::Corrupt(_)) = &result {
+            // A schedule that cannot be read would be due forever: it is disarmed, and said so.
+            tracing::error!(policy, "schedule disarmed: its policy cannot be read");
+            self.store.disarm_schedule(policy).await?;
         }
         result
     }
 
-    /// Logs and counts the outcome of an execution.
-    fn record(&self, source: Source, tenant: &str, group: &str, policy: &str, result: &Result<Execution, StoreError>) {
-        let outcome = match result {
-            Ok(Execution::Scaled { from, to }) => {
-                tracing::info!(tenant, group, policy, from, to, ?source, "policy executed");
-                Outcome::Scaled
-            }
-            Ok(Execution::Refused(Refusal::Cooldown)) => Outcome::Cooldown,
-            Ok(Execution::Refused(Refusal::NoChange)) => Outcome::NoChange,
-            Ok(Execution::Paused) => Outcome::Paused,
-            Err(StoreError::GroupNotFound | StoreError::PolicyNotFound) => Outcome::NotFound,
-            Err(err) => {
-                tracing::error!(tenant, group, policy, error = %err, "policy execution failed");
-                Outcome::Failed
-            }
+    /// Applies a group's window change that was due at `due`; `None` when it was no longer due.
+    pub async fn fire_window(&self, group: &str, due: Timestamp) -> Result<Option<Committed>, StoreError> {
+        let now = self.now();
+        let subject = Subject::WindowTimer { group: group.to_string(), due };
+        // The source of each history entry is the window's start or end.
+        self.commit(
+            subject,
+            Source::WindowStart,
+            Box::new(move |snapshot| Ok(decide::apply_windows(&snapshot.group, now))),
+        )
+        .await
+    }
+
+    /// Replaces a group's configuration (re-clamping desired capacity) and converges it.
+    pub async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<Group, StoreError> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::replace_config(&snapshot.group, config, now)));
+        let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
+        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+    }
+
+    /// Replaces (or removes) a group's time windows; the window in force now is applied and
+    /// the group converged.
+    pub async fn replace_windows(
+        &self,
+        tenant: &str,
+        group: &str,
+        windows: Option<GroupWindows>,
+    ) -> Result<Group, StoreError> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::replace_windows(&snapshot.group, windows, now)));
+        let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
+        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+    }
+
+    /// Pauses or resumes a group; resuming converges it.
+    pub async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError> {
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused)));
+        self.commit(Self::group(tenant, group), Source::Api, decide).await?;
+        Ok(())
+    }
+
+    /// Deletes a group: it disappears from the API at once; its members are drained and
+    /// stopped, then it is removed.
+    pub async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |snapshot| decide::delete_group(&snapshot.group, force, now));
+        self.commit(Self::group(tenant, group), Source::Convergence, decide).await?;
+        self.converger.trigger(group, Trigger::Deleted);
+        tracing::info!(tenant, group, force, "group deleted");
+        Ok(())
+    }
+
+    /// Removes a member: with `replace`, a new one takes its place; with `purge`, it is
+    /// drained and stopped, otherwise it keeps running, no longer managed.
+    pub async fn remove_member(
+        &self,
+        tenant: &str,
+        group: &str,
+        member: &str,
+        replace: bool,
+        purge: bool,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let subject = Subject::Group {
+            tenant: tenant.to_string(),
+            group: group.to_string(),
+            policy: None,
+            member: Some(member.to_string()),
         };
-        if outcome != Outcome::Scaled {
-            tracing::debug!(tenant, group, policy, ?outcome, ?source, "policy execution changed nothing");
+        let id = member.to_string();
+        let decide: Decide = Box::new(move |snapshot| decide::remove_member(&snapshot.group, &id, replace, now));
+        self.commit(subject, Source::MemberRemoved, decide).await?;
+        if purge {
+            self.converger.remove_member(group, member);
+        } else {
+            self.converger.disown_member(group, member).await?;
         }
-        self.metrics.execution(source, outcome);
+        Ok(())
+    }
+}
+
+/// Whether a decision on `subject` is a policy execution (counted in `ebb_policy_executions_total`).
+fn is_execution(subject: &Subject) -> bool {
+    match subject {
+        Subject::Group { policy, .. } => policy.is_some(),
+        Subject::Capability { .. } | Subject::Schedule { .. } => true,
+        Subject::WindowTimer { .. } => false,
     }
 }

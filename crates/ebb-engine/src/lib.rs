@@ -15,6 +15,7 @@ pub mod converger;
 pub mod engine;
 pub mod metrics;
 pub mod provider;
+pub mod pruner;
 pub mod scheduler;
 pub mod throttled;
 

@@ -41,26 +41,8 @@ struct ExecutionLabels {
     source: &'static str,
 }
 
-/// Where an execution came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// `POST .../policies/{id}/execute`.
-    Api,
-    /// A capability URL.
-    Capability,
-    /// A schedule policy's due time.
-    Schedule,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Source::Api => "api",
-            Source::Capability => "capability",
-            Source::Schedule => "schedule",
-        }
-    }
-}
+/// Where an execution came from: the source of its history entry.
+pub use ebb_core::records::Source;
 
 /// Engine counters; cheap to clone.
 #[derive(Clone, Default)]

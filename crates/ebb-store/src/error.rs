@@ -1,5 +1,7 @@
 //! Errors of the store: domain outcomes the API maps to statuses, and backend failures.
 
+use ebb_core::decide::Rejection;
+
 /// Why a store operation did not happen.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -60,7 +62,7 @@ pub enum StoreError {
     #[error("scaling group still has entities")]
     GroupNotEmpty,
     /// The store URL names no supported backend.
-    #[error("unsupported store url {0:?}: expected sqlite://PATH")]
+    #[error("unsupported store url {0:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// Stored data does not parse: a bug or outside tampering.
     #[error("stored data is corrupt: {0}")]
@@ -82,4 +84,14 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+}
+
+impl From<Rejection> for StoreError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::BelowMinimum { min } => StoreError::BelowMinimum { min },
+            Rejection::GroupNotEmpty => StoreError::GroupNotEmpty,
+            Rejection::NoPolicy => StoreError::PolicyNotFound,
+        }
+    }
 }

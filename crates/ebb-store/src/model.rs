@@ -1,6 +1,14 @@
-//! The records the store reads and writes.
+//! The records the store reads and writes. The records decisions are made on (groups,
+//! policies, events, history entries) are `ebb_core::records`, re-exported here.
 
+use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
+use ebb_core::launch::LaunchConfig;
+use ebb_core::policy::Policy;
+use ebb_core::records::GroupState;
+pub use ebb_core::records::{
+    EventKind, Execution, Group, GroupEvent, GroupStatus, GroupWindows, HistoryEntry, PolicyRecord, Source,
+};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -54,61 +62,15 @@ pub struct Token {
     pub created_at: Timestamp,
 }
 
-/// Whether a group's last convergence succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupStatus {
-    /// Fine.
-    Active,
-    /// The last convergence failed for a reason the user must fix.
-    Error,
-}
-
-impl GroupStatus {
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupStatus::Active => "ACTIVE",
-            GroupStatus::Error => "ERROR",
-        }
-    }
-}
-
-/// The changing part of a group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupState {
-    /// How many members the group should have.
-    pub desired: u32,
-    /// Whether policy executions are refused.
-    pub paused: bool,
-    /// ACTIVE or ERROR.
-    pub status: GroupStatus,
-    /// Why the group is in ERROR.
-    pub errors: Vec<String>,
-    /// When a policy of the group last executed successfully.
-    pub touched_at: Option<Timestamp>,
-    /// Deleted by its tenant; hidden from the API until its members are gone.
-    pub deleting: bool,
-    /// The time window whose start was applied last and has not ended.
-    pub window: Option<String>,
-}
-
-/// A scaling group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupRecord {
-    /// Its id.
-    pub id: String,
-    /// Its tenant.
-    pub tenant_id: String,
-    /// Name, cooldown, bounds and metadata.
-    pub config: GroupConfig,
-    /// The launch configuration as stored.
-    pub launch: Value,
-    /// Desired capacity, pause, status.
-    pub state: GroupState,
-    /// Its time windows (Cloud Foundry's `schedules` document), if any.
-    pub windows: Option<Value>,
-    /// When it was created.
-    pub created_at: Timestamp,
+/// A policy to store: its body as submitted, parsed, and when it first fires (schedules).
+#[derive(Debug, Clone)]
+pub struct NewPolicy {
+    /// The body as submitted.
+    pub body: Value,
+    /// The body, validated.
+    pub policy: Policy,
+    /// Its first fire time, for schedule policies (`ebb_core::decide::arm_schedule`).
+    pub next_fire: Option<Timestamp>,
 }
 
 /// A group to create.
@@ -119,22 +81,13 @@ pub struct NewGroup {
     /// Its validated configuration.
     pub config: GroupConfig,
     /// Its validated launch configuration.
-    pub launch: Value,
-    /// Validated policy bodies to create with it.
-    pub policies: Vec<Value>,
-}
-
-/// A scaling policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyRecord {
-    /// Its id.
-    pub id: String,
-    /// Its group.
-    pub group_id: String,
-    /// The body as submitted.
-    pub body: Value,
-    /// When it last executed successfully.
-    pub touched_at: Option<Timestamp>,
+    pub launch: LaunchConfig,
+    /// Its first state and history entry (`ebb_core::decide::create_group`).
+    pub state: GroupState,
+    /// The first entry of its history (its group id is filled in by the store).
+    pub history: HistoryEntry,
+    /// Policies to create with it.
+    pub policies: Vec<NewPolicy>,
 }
 
 /// A webhook to create: its body and the hash of its capability secret.
@@ -170,31 +123,17 @@ pub struct CapabilityTarget {
     pub group_id: String,
     /// The policy.
     pub policy_id: String,
+    /// The webhook.
+    pub webhook_id: String,
 }
 
 /// Where a page of a list starts and how long it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// Only items whose id sorts strictly after this one.
+    /// Only items whose id sorts strictly after this one (before, for lists newest first).
     pub marker: Option<String>,
     /// At most this many items.
     pub limit: usize,
-}
-
-/// The outcome of executing a policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Execution {
-    /// Desired capacity changed.
-    Scaled {
-        /// Before.
-        from: u32,
-        /// After.
-        to: u32,
-    },
-    /// Nothing changed and no cooldown started.
-    Refused(ebb_core::capacity::Refusal),
-    /// The group is paused.
-    Paused,
 }
 
 /// A member of a group, as recorded before it is started.
@@ -206,65 +145,13 @@ pub struct MemberRecord {
     pub group_id: String,
     /// `{launch name}-as{8 hex}`.
     pub name: String,
-    /// The port it was given.
-    pub port: u16,
-    /// Its process id, once started.
-    pub pid: Option<u32>,
+    /// The provider that runs it (`local_process`).
+    pub provider: String,
+    /// What the provider says identifies it once started (for `local_process`, its process
+    /// id and port); `null` until then.
+    pub reference: Value,
     /// When it was started.
     pub created_at: Timestamp,
-}
-
-/// What happened at a schedule's due time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// The policy was executed (whether or not it changed anything).
-    Fired,
-    /// The policy was not executed: the group was paused, or the time was missed.
-    Skipped,
-    /// A time window started.
-    WindowStart,
-    /// A time window ended.
-    WindowEnd,
-}
-
-impl EventKind {
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Fired => "fired",
-            EventKind::Skipped => "skipped",
-            EventKind::WindowStart => "window_start",
-            EventKind::WindowEnd => "window_end",
-        }
-    }
-
-    /// The kind with that name.
-    pub fn parse(text: &str) -> Option<EventKind> {
-        match text {
-            "fired" => Some(EventKind::Fired),
-            "skipped" => Some(EventKind::Skipped),
-            "window_start" => Some(EventKind::WindowStart),
-            "window_end" => Some(EventKind::WindowEnd),
-            _ => None,
-        }
-    }
-}
-
-/// Something that happened to a group, with its reason.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupEvent {
-    /// The group.
-    pub group_id: String,
-    /// When it happened.
-    pub at: Timestamp,
-    /// What happened.
-    pub kind: EventKind,
-    /// The policy involved.
-    pub policy_id: Option<String>,
-    /// When the schedule was due.
-    pub due: Option<Timestamp>,
-    /// Why, in words.
-    pub message: String,
 }
 
 /// A schedule policy whose time has come.
@@ -278,17 +165,6 @@ pub struct DueSchedule {
     pub due: Timestamp,
 }
 
-/// What firing a schedule did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fired {
-    /// The tenant of the group.
-    pub tenant_id: String,
-    /// The execution, when the policy was executed.
-    pub execution: Option<Execution>,
-    /// The recorded event.
-    pub event: GroupEvent,
-}
-
 /// A schedule policy and when it fires next.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleEntry {
@@ -298,4 +174,88 @@ pub struct ScheduleEntry {
     pub policy: PolicyRecord,
     /// Its next fire time.
     pub next_fire: Timestamp,
+}
+
+/// A group's windows and when the window in force next changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTimer {
+    /// The group.
+    pub group_id: String,
+    /// Its windows.
+    pub windows: GroupWindows,
+    /// The next change.
+    pub next_change: Timestamp,
+}
+
+/// What a decision is about: the store loads it into a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A tenant's group (not being deleted), with one of its policies (absent from the
+    /// snapshot when it does not exist) and a member that must exist.
+    Group {
+        /// The tenant.
+        tenant: String,
+        /// The group.
+        group: String,
+        /// A policy of the group to load.
+        policy: Option<String>,
+        /// A member of the group that must exist ([`crate::StoreError::MemberNotFound`]).
+        member: Option<String>,
+    },
+    /// The webhook with this capability hash, with its policy and group.
+    Capability {
+        /// SHA-256 of the capability secret.
+        hash: String,
+    },
+    /// A schedule policy and its group, if still armed for `due`.
+    Schedule {
+        /// The policy.
+        policy: String,
+        /// Its due time.
+        due: Timestamp,
+    },
+    /// A group whose window timer is still armed for `due`.
+    WindowTimer {
+        /// The group.
+        group: String,
+        /// Its due time.
+        due: Timestamp,
+    },
+}
+
+/// A decision as committed, with what it was about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The tenant of the group.
+    pub tenant_id: String,
+    /// The group.
+    pub group_id: String,
+    /// The policy, if the decision was about one.
+    pub policy_id: Option<String>,
+    /// The webhook, for a capability.
+    pub webhook_id: Option<String>,
+    /// What was written.
+    pub decision: Decision,
+}
+
+/// Which entries of a group's history to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Newest first: entries before this id, at most this many.
+    pub page: Page,
+    /// Only entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only entries before this time.
+    pub until: Option<Timestamp>,
+    /// Only entries from this source.
+    pub source: Option<Source>,
+}
+
+/// A stored history entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRecord {
+    /// Its id (time-ordered).
+    pub id: String,
+    /// The entry.
+    pub entry: HistoryEntry,
 }

@@ -1,48 +1,37 @@
-//! The store conformance suite: what every `Store` implementation must do, run here against
-//! SQLite on a temporary file. A PostgreSQL implementation runs the same functions.
+//! The store conformance suite: what every `Store` implementation must do, written once and
+//! run unchanged against each backend (SQLite on a temporary file here; PostgreSQL too, in a
+//! database of its own per test, when one is reachable).
+//!
+//! Decisions are the pure functions of `ebb_core::decide`; what is checked here is that the
+//! store loads the right snapshot, commits what a decision returns (state, cooldowns, timers,
+//! history, events) atomically, refuses what the decision refuses without writing anything,
+//! and lets a due time take effect at most once.
 
 use std::sync::Arc;
 
-use ebb_core::capacity::Refusal;
+use ebb_core::capacity::{Bounds, Refusal};
+use ebb_core::decide::{self, Outcome};
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::{GroupConfig, Mode};
+use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
-use ebb_store::{Execution, NewGroup, NewWebhook, Page, Role, Store, StoreError, StoreMetrics};
+use ebb_core::policy::{Origin, Policy};
+use ebb_core::records::{Execution, GroupWindows, Source};
+use ebb_store::{
+    Committed, Decide, HistoryQuery, MemberRecord, NewGroup, NewPolicy, NewWebhook, Page, Role, Store, StoreError,
+    Subject,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+/// Opens a fresh SQLite store in a temporary folder.
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    (ebb_store::open(&url, StoreMetrics::unregistered()).await.unwrap(), dir)
+    (ebb_store::open(&url, ebb_store::StoreMetrics::unregistered()).await.unwrap(), dir)
 }
 
-fn t0() -> Timestamp {
-    "2026-01-01T00:00:00Z".parse().unwrap()
-}
-
-fn config(min: u32, max: u32, cooldown: u32) -> GroupConfig {
-    GroupConfig::parse(
-        &json!({"name": "g", "cooldown": cooldown, "minEntities": min, "maxEntities": max}),
-        "",
-        Mode::Create,
-    )
-    .unwrap()
-}
-
-fn new_group(tenant: &str, min: u32, max: u32, policies: Vec<Value>) -> NewGroup {
-    NewGroup {
-        tenant_id: tenant.into(),
-        config: config(min, max, 0),
-        launch: json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}),
-        policies,
-    }
-}
-
-fn change(change: i64, cooldown: f64) -> Value {
-    json!({"name": "p", "type": "webhook", "cooldown": cooldown, "change": change})
-}
-
+/// Runs every listed test against every backend.
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -57,19 +46,92 @@ macro_rules! store_suite {
     };
 }
 
+fn t0() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn config(min: u32, max: u32, cooldown: u32) -> GroupConfig {
+    GroupConfig::parse(
+        &json!({"name": "g", "cooldown": cooldown, "minEntities": min, "maxEntities": max, "metadata": {}}),
+        "",
+        Mode::Replace,
+    )
+    .unwrap()
+}
+
+fn policy(body: Value) -> NewPolicy {
+    let policy = Policy::parse(&body, "", Origin::Stored).unwrap();
+    let next_fire = decide::arm_schedule(&policy, t0());
+    NewPolicy { body, policy, next_fire }
+}
+
+fn change(change: i64, cooldown: f64) -> NewPolicy {
+    policy(json!({"name": "p", "type": "webhook", "cooldown": cooldown, "change": change}))
+}
+
+fn new_group(tenant: &str, min: u32, max: u32, policies: Vec<NewPolicy>) -> NewGroup {
+    let config = config(min, max, 0);
+    let (state, history) = decide::create_group(&config, t0());
+    NewGroup {
+        tenant_id: tenant.into(),
+        config,
+        launch: LaunchConfig::parse(
+            &json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}),
+            "",
+        )
+        .unwrap(),
+        state,
+        history,
+        policies,
+    }
+}
+
+fn on_group(tenant: &str, group: &str, policy: Option<&str>) -> Subject {
+    Subject::Group { tenant: tenant.into(), group: group.into(), policy: policy.map(str::to_string), member: None }
+}
+
+fn executing(source: Source, now: Timestamp) -> Decide {
+    Box::new(move |snapshot| decide::execute_policy(snapshot, source, now))
+}
+
+async fn execute(
+    store: &Arc<dyn Store>,
+    tenant: &str,
+    group: &str,
+    policy: &str,
+    now: Timestamp,
+) -> Result<Execution, StoreError> {
+    let committed = store.decide(on_group(tenant, group, Some(policy)), executing(Source::Api, now)).await?;
+    match committed.map(|c| c.decision.outcome) {
+        Some(Outcome::Execution(execution)) => Ok(execution),
+        other => panic!("not an execution: {other:?}"),
+    }
+}
+
+async fn history(store: &Arc<dyn Store>, tenant: &str, group: &str) -> Vec<ebb_store::HistoryRecord> {
+    let query = HistoryQuery { page: Page { marker: None, limit: 100 }, since: None, until: None, source: None };
+    store.list_history(tenant, group, &query).await.unwrap()
+}
+
 store_suite!(
     tenants_are_unique,
     tokens_are_found_by_hash_and_revoked,
     local_processes_are_granted_per_tenant,
-    groups_start_at_their_minimum_and_list_in_pages,
+    groups_start_at_their_minimum_with_a_first_history_entry_and_list_in_pages,
     the_group_limit_is_enforced_per_tenant,
-    executions_decide_with_cooldowns_and_bounds,
+    decisions_are_committed_with_their_cooldowns_and_history,
+    a_refused_decision_writes_nothing,
     paused_groups_refuse_before_the_policy_is_looked_up,
-    config_replacement_reclamps,
+    capability_subjects_load_their_webhook_policy_and_group,
+    a_schedule_fires_at_most_once_per_due_time,
+    a_window_timer_applies_at_most_once_and_rearms,
+    bounds_and_windows_replacements_are_decisions,
     deletes_cascade_to_policies_webhooks_and_capabilities,
     policy_and_webhook_limits_are_atomic,
+    members_are_recorded_with_their_provider_reference,
+    history_lists_newest_first_with_filters_and_prunes,
     a_failed_write_does_not_disturb_the_writes_committed_with_it,
-    concurrent_executions_are_serialized,
+    concurrent_decisions_are_serialized,
 );
 
 async fn tenants_are_unique(store: Arc<dyn Store>) {
@@ -115,7 +177,7 @@ async fn local_processes_are_granted_per_tenant(store: Arc<dyn Store>) {
     assert_eq!(store.local_process("a").await.unwrap(), open, "replaced, not merged");
 }
 
-async fn groups_start_at_their_minimum_and_list_in_pages(store: Arc<dyn Store>) {
+async fn groups_start_at_their_minimum_with_a_first_history_entry_and_list_in_pages(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
@@ -125,6 +187,11 @@ async fn groups_start_at_their_minimum_and_list_in_pages(store: Arc<dyn Store>) 
         assert_eq!(policies.len(), 1);
         ids.push(group.id);
     }
+    let first = history(&store, "a", &ids[0]).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].entry.source, first[0].entry.from, first[0].entry.to), (Source::Create, 0, 3));
+    let read = store.get_group("a", &ids[0]).await.unwrap();
+    assert_eq!(read.launch.document["type"], "launch_server", "stored documents come back typed");
     ids.sort();
     let page = store.list_groups("a", &Page { marker: None, limit: 2 }).await.unwrap();
     assert_eq!(page.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), ids[..2]);
@@ -152,44 +219,167 @@ async fn the_group_limit_is_enforced_per_tenant(store: Arc<dyn Store>) {
     store.create_group(new_group("b", 0, 1, vec![]), limits, t0()).await.unwrap();
 }
 
-async fn executions_decide_with_cooldowns_and_bounds(store: Arc<dyn Store>) {
+async fn decisions_are_committed_with_their_cooldowns_and_history(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 1, 4, vec![change(2, 60.0)]), Limits::default(), t0()).await.unwrap();
     let p = &policies[0].id;
-    assert_eq!(store.execute_policy("a", &group.id, p, t0()).await.unwrap(), Execution::Scaled { from: 1, to: 3 });
+    assert_eq!(execute(&store, "a", &group.id, p, t0()).await.unwrap(), Execution::Scaled { from: 1, to: 3 });
     let soon = t0() + SignedDuration::from_secs(59);
-    assert_eq!(store.execute_policy("a", &group.id, p, soon).await.unwrap(), Execution::Refused(Refusal::Cooldown));
+    assert_eq!(execute(&store, "a", &group.id, p, soon).await.unwrap(), Execution::Refused(Refusal::Cooldown));
     let later = t0() + SignedDuration::from_secs(60);
-    assert_eq!(store.execute_policy("a", &group.id, p, later).await.unwrap(), Execution::Scaled { from: 3, to: 4 });
+    assert_eq!(execute(&store, "a", &group.id, p, later).await.unwrap(), Execution::Scaled { from: 3, to: 4 });
     let much_later = t0() + SignedDuration::from_secs(600);
-    assert_eq!(
-        store.execute_policy("a", &group.id, p, much_later).await.unwrap(),
-        Execution::Refused(Refusal::NoChange)
-    );
+    assert_eq!(execute(&store, "a", &group.id, p, much_later).await.unwrap(), Execution::Refused(Refusal::NoChange));
     let stored = store.get_policy("a", &group.id, p).await.unwrap();
     assert_eq!(stored.touched_at, Some(later), "a refusal starts no cooldown");
     assert_eq!(store.get_group("a", &group.id).await.unwrap().state.touched_at, Some(later));
-    assert!(matches!(store.execute_policy("a", &group.id, "nope", t0()).await, Err(StoreError::PolicyNotFound)));
-    assert!(matches!(store.execute_policy("b", &group.id, p, t0()).await, Err(StoreError::GroupNotFound)));
+    // Every execution is in the history, in the same transaction as its change.
+    let entries = history(&store, "a", &group.id).await;
+    let summary: Vec<(Source, u32, u32)> = entries.iter().map(|r| (r.entry.source, r.entry.from, r.entry.to)).collect();
+    assert_eq!(
+        summary,
+        [(Source::Api, 4, 4), (Source::Api, 3, 4), (Source::Api, 3, 3), (Source::Api, 1, 3), (Source::Create, 0, 1)]
+    );
+    assert_eq!(entries[1].entry.policy_id.as_deref(), Some(p.as_str()));
+    assert_eq!(entries[1].entry.bounds, Bounds { min: 1, max: 4 });
+    let missing = store.decide(on_group("a", &group.id, Some("nope")), executing(Source::Api, t0())).await;
+    assert!(matches!(missing, Err(StoreError::PolicyNotFound)));
+    let elsewhere = store.decide(on_group("b", &group.id, Some(p)), executing(Source::Api, t0())).await;
+    assert!(matches!(elsewhere, Err(StoreError::GroupNotFound)));
+}
+
+async fn a_refused_decision_writes_nothing(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let (group, _) = store.create_group(new_group("a", 1, 4, vec![]), Limits::default(), t0()).await.unwrap();
+    let member = MemberRecord {
+        id: "m1".into(),
+        group_id: group.id.clone(),
+        name: "g-as00000000".into(),
+        provider: "local_process".into(),
+        reference: Value::Null,
+        created_at: t0(),
+    };
+    store.insert_member(member).await.unwrap();
+    let subject =
+        Subject::Group { tenant: "a".into(), group: group.id.clone(), policy: None, member: Some("m1".into()) };
+    let refused =
+        store.decide(subject, Box::new(|snapshot| decide::remove_member(&snapshot.group, "m1", false, t0()))).await;
+    assert!(matches!(refused, Err(StoreError::BelowMinimum { min: 1 })));
+    let unknown =
+        Subject::Group { tenant: "a".into(), group: group.id.clone(), policy: None, member: Some("m2".into()) };
+    let missing = store.decide(unknown, Box::new(|_| panic!("not run for an unknown member"))).await;
+    assert!(matches!(missing, Err(StoreError::MemberNotFound)));
+    assert_eq!(history(&store, "a", &group.id).await.len(), 1, "only the creation");
+    let deleting = store
+        .decide(on_group("a", &group.id, None), Box::new(|snapshot| decide::delete_group(&snapshot.group, false, t0())))
+        .await;
+    assert!(matches!(deleting, Err(StoreError::GroupNotEmpty)));
+    assert!(store.get_group("a", &group.id).await.is_ok());
 }
 
 async fn paused_groups_refuse_before_the_policy_is_looked_up(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
-    store.set_paused("a", &group.id, true).await.unwrap();
-    assert_eq!(store.execute_policy("a", &group.id, "nope", t0()).await.unwrap(), Execution::Paused);
-    store.set_paused("a", &group.id, false).await.unwrap();
-    assert!(matches!(store.execute_policy("a", &group.id, &policies[0].id, t0()).await, Ok(Execution::Scaled { .. })));
+    let pause = |paused: bool| -> Decide { Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused))) };
+    store.decide(on_group("a", &group.id, None), pause(true)).await.unwrap();
+    assert!(store.get_group("a", &group.id).await.unwrap().state.paused);
+    assert_eq!(execute(&store, "a", &group.id, "nope", t0()).await.unwrap(), Execution::Paused);
+    store.decide(on_group("a", &group.id, None), pause(false)).await.unwrap();
+    assert!(matches!(execute(&store, "a", &group.id, &policies[0].id, t0()).await, Ok(Execution::Scaled { .. })));
 }
 
-async fn config_replacement_reclamps(store: Arc<dyn Store>) {
+async fn capability_subjects_load_their_webhook_policy_and_group(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+    let hook = NewWebhook { name: "w".into(), metadata: Default::default(), capability_hash: "cap".into() };
+    let webhooks =
+        store.create_webhooks("a", &group.id, &policies[0].id, vec![hook], Limits::default(), t0()).await.unwrap();
+    let committed: Committed = store
+        .decide(Subject::Capability { hash: "cap".into() }, executing(Source::Capability, t0()))
+        .await
+        .unwrap()
+        .expect("a known capability");
+    assert_eq!((committed.tenant_id.as_str(), committed.group_id.as_str()), ("a", group.id.as_str()));
+    assert_eq!(committed.webhook_id.as_deref(), Some(webhooks[0].id.as_str()));
+    assert_eq!(committed.decision.outcome, Outcome::Execution(Execution::Scaled { from: 0, to: 1 }));
+    let entry = &history(&store, "a", &group.id).await[0].entry;
+    assert_eq!((entry.source, entry.webhook_id.as_deref()), (Source::Capability, Some(webhooks[0].id.as_str())));
+    let unknown = store.decide(Subject::Capability { hash: "nope".into() }, executing(Source::Capability, t0())).await;
+    assert!(matches!(unknown, Ok(None)), "an unknown capability is nothing, not an error");
+}
+
+async fn a_schedule_fires_at_most_once_per_due_time(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let cron =
+        policy(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "* * * * *"}}));
+    let (group, policies) =
+        store.create_group(new_group("a", 0, 10, vec![cron]), Limits::default(), t0()).await.unwrap();
+    let due = t0() + SignedDuration::from_secs(60);
+    assert_eq!(store.next_schedule().await.unwrap(), Some(due));
+    let listed = store.due_schedules(due, 10).await.unwrap();
+    assert_eq!((listed.len(), listed[0].policy_id.as_str()), (1, policies[0].id.as_str()));
+    let grace = SignedDuration::from_secs(300);
+    let fire =
+        |due: Timestamp| -> Decide { Box::new(move |snapshot| decide::fire_schedule(snapshot, due, due, grace)) };
+    let subject = Subject::Schedule { policy: policies[0].id.clone(), due };
+    let fired = store.decide(subject.clone(), fire(due)).await.unwrap().expect("due");
+    assert_eq!(fired.decision.outcome, Outcome::Schedule(Some(Execution::Scaled { from: 0, to: 1 })));
+    assert!(store.decide(subject, fire(due)).await.unwrap().is_none(), "the same due time fires once");
+    assert_eq!(store.next_schedule().await.unwrap(), Some(due + SignedDuration::from_secs(60)), "re-armed");
+    let events = store.list_events("a", &group.id, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 1);
+    // Deleting the policy disarms it.
+    store.delete_policy("a", &group.id, &policies[0].id).await.unwrap();
+    assert_eq!(store.next_schedule().await.unwrap(), None);
+}
+
+fn windows(document: Value) -> GroupWindows {
+    GroupWindows::parse_stored(document).unwrap()
+}
+
+async fn a_window_timer_applies_at_most_once_and_rearms(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let (group, _) = store.create_group(new_group("a", 1, 5, vec![]), Limits::default(), t0()).await.unwrap();
+    let document = json!({"timezone": "UTC", "recurring_schedule": [{"start_time": "08:00", "end_time": "10:00",
+        "days_of_week": [1, 2, 3, 4, 5, 6, 7], "instance_min_count": 3, "instance_max_count": 5}]});
+    let set: Decide =
+        Box::new(move |snapshot| Ok(decide::replace_windows(&snapshot.group, Some(windows(document)), t0())));
+    store.decide(on_group("a", &group.id, None), set).await.unwrap();
+    let start = t0() + SignedDuration::from_hours(8);
+    assert_eq!(store.due_windows(start, 10).await.unwrap(), [(group.id.clone(), start)]);
+    let apply =
+        |now: Timestamp| -> Decide { Box::new(move |snapshot| Ok(decide::apply_windows(&snapshot.group, now))) };
+    let subject = Subject::WindowTimer { group: group.id.clone(), due: start };
+    let applied = store.decide(subject.clone(), apply(start)).await.unwrap().expect("due");
+    assert_eq!(applied.decision.outcome, Outcome::Capacity { from: 1, to: 3 });
+    assert!(store.decide(subject, apply(start)).await.unwrap().is_none(), "applied once");
+    let stored = store.get_group("a", &group.id).await.unwrap();
+    assert_eq!((stored.state.desired, stored.state.window.as_deref()), (3, Some("recurring_schedule[0]")));
+    assert_eq!(store.next_schedule().await.unwrap(), Some(t0() + SignedDuration::from_hours(10)), "armed at its end");
+    let timers = store.window_timers("a").await.unwrap();
+    assert_eq!(timers[0].group_id, group.id);
+    let sources: Vec<Source> = history(&store, "a", &group.id).await.iter().map(|r| r.entry.source).collect();
+    assert_eq!(sources, [Source::WindowStart, Source::Create]);
+}
+
+async fn bounds_and_windows_replacements_are_decisions(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 2, 10, vec![]), Limits::default(), t0()).await.unwrap();
-    assert_eq!(store.replace_config("a", &group.id, config(5, 10, 0), t0()).await.unwrap().state.desired, 5);
-    assert_eq!(store.replace_config("a", &group.id, config(0, 3, 0), t0()).await.unwrap().state.desired, 3);
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().config.max_entities, 3);
+    let replace = |min: u32, max: u32| -> Decide {
+        Box::new(move |snapshot| Ok(decide::replace_config(&snapshot.group, config(min, max, 0), t0())))
+    };
+    store.decide(on_group("a", &group.id, None), replace(5, 10)).await.unwrap();
+    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 5);
+    store.decide(on_group("a", &group.id, None), replace(0, 3)).await.unwrap();
+    let stored = store.get_group("a", &group.id).await.unwrap();
+    assert_eq!((stored.state.desired, stored.config.max_entities), (3, 3));
+    let sources: Vec<(Source, u32)> =
+        history(&store, "a", &group.id).await.iter().map(|r| (r.entry.source, r.entry.to)).collect();
+    assert_eq!(sources, [(Source::Bounds, 3), (Source::Bounds, 5), (Source::Create, 2)]);
 }
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {
@@ -204,18 +394,21 @@ async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn St
         (target.tenant_id.as_str(), target.group_id.as_str(), target.policy_id.as_str()),
         ("a", group.id.as_str(), p.as_str())
     );
-    assert!(matches!(store.delete_group("a", &group.id, false).await, Err(StoreError::GroupNotEmpty)));
-    store.delete_group("a", &group.id, true).await.unwrap();
+    let delete: Decide = Box::new(|snapshot| decide::delete_group(&snapshot.group, true, t0()));
+    store.decide(on_group("a", &group.id, None), delete).await.unwrap();
     assert!(store.find_capability("cap").await.unwrap().is_none());
     assert!(matches!(store.get_policy("a", &group.id, p).await, Err(StoreError::GroupNotFound)));
+    assert!(store.group_by_id(&group.id).await.unwrap().unwrap().state.deleting, "kept for convergence");
+    store.purge_group(&group.id).await.unwrap();
+    assert!(store.group_by_id(&group.id).await.unwrap().is_none());
 }
 
 async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let limits = Limits { max_policies_per_group: 3, max_webhooks_per_policy: 2, ..Limits::default() };
     let (group, _) = store.create_group(new_group("a", 0, 3, vec![]), limits, t0()).await.unwrap();
-    store.create_policies("a", &group.id, vec![change(1, 0.0); 2], limits, t0()).await.unwrap();
-    let over = store.create_policies("a", &group.id, vec![change(1, 0.0); 2], limits, t0()).await;
+    store.create_policies("a", &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await.unwrap();
+    let over = store.create_policies("a", &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await;
     assert!(matches!(over, Err(StoreError::PolicyLimit { current: 2, adding: 2, limit: 3 })));
     let policies = store.list_policies("a", &group.id, None).await.unwrap();
     assert_eq!(policies.len(), 2, "none of a refused batch was stored");
@@ -231,6 +424,66 @@ async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {
     let over = store.create_webhooks("a", &group.id, &policies[0].id, hooks(3), limits, t0()).await;
     assert!(matches!(over, Err(StoreError::WebhookLimit { current: 0, adding: 3, limit: 2 })));
     assert!(store.list_webhooks("a", &group.id, &policies[0].id, None).await.unwrap().is_empty());
+}
+
+async fn members_are_recorded_with_their_provider_reference(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let (group, _) = store.create_group(new_group("a", 0, 3, vec![]), Limits::default(), t0()).await.unwrap();
+    for id in ["m1", "m2"] {
+        let member = MemberRecord {
+            id: id.into(),
+            group_id: group.id.clone(),
+            name: format!("g-{id}"),
+            provider: "local_process".into(),
+            reference: Value::Null,
+            created_at: t0(),
+        };
+        store.insert_member(member).await.unwrap();
+    }
+    store.set_member_reference("m1", json!({"pid": 42, "port": 8001})).await.unwrap();
+    let members = store.list_members(Some(&group.id)).await.unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[0].reference, json!({"pid": 42, "port": 8001}));
+    assert_eq!(members[1].reference, Value::Null);
+    store.delete_member("m1").await.unwrap();
+    assert_eq!(store.list_members(None).await.unwrap().len(), 1);
+}
+
+async fn history_lists_newest_first_with_filters_and_prunes(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let (group, policies) =
+        store.create_group(new_group("a", 0, 100, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
+    for minute in 1..=5 {
+        let at = t0() + SignedDuration::from_mins(minute);
+        execute(&store, "a", &group.id, &policies[0].id, at).await.unwrap();
+    }
+    let all = history(&store, "a", &group.id).await;
+    assert_eq!(all.len(), 6);
+    assert!(all.windows(2).all(|pair| pair[0].entry.at >= pair[1].entry.at), "newest first");
+    let page = |marker: Option<String>, limit: usize| HistoryQuery {
+        page: Page { marker, limit },
+        since: None,
+        until: None,
+        source: None,
+    };
+    let first = store.list_history("a", &group.id, &page(None, 2)).await.unwrap();
+    let second = store.list_history("a", &group.id, &page(Some(first[1].id.clone()), 2)).await.unwrap();
+    assert_eq!(second[0].id, all[2].id, "pages follow each other");
+    let window = HistoryQuery {
+        since: Some(t0() + SignedDuration::from_mins(2)),
+        until: Some(t0() + SignedDuration::from_mins(4)),
+        ..page(None, 100)
+    };
+    assert_eq!(store.list_history("a", &group.id, &window).await.unwrap().len(), 2, "since inclusive, until exclusive");
+    let created = HistoryQuery { source: Some(Source::Create), ..page(None, 100) };
+    assert_eq!(store.list_history("a", &group.id, &created).await.unwrap().len(), 1);
+    assert!(matches!(store.list_history("b", &group.id, &page(None, 10)).await, Err(StoreError::GroupNotFound)));
+    // Pruning goes in batches and keeps what is recent.
+    let before = t0() + SignedDuration::from_mins(3);
+    assert_eq!(store.prune_history(before, 2).await.unwrap(), 2);
+    assert_eq!(store.prune_history(before, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_history(before, 2).await.unwrap(), 0);
+    assert_eq!(history(&store, "a", &group.id).await.len(), 3);
 }
 
 async fn a_failed_write_does_not_disturb_the_writes_committed_with_it(store: Arc<dyn Store>) {
@@ -250,17 +503,18 @@ async fn a_failed_write_does_not_disturb_the_writes_committed_with_it(store: Arc
     assert_eq!(store.list_tenants().await.unwrap().len(), 101);
 }
 
-async fn concurrent_executions_are_serialized(store: Arc<dyn Store>) {
+async fn concurrent_decisions_are_serialized(store: Arc<dyn Store>) {
     store.create_tenant("a", t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 1000, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
-    let runs = (0..500).map(|_| {
+    let runs = (0..300).map(|_| {
         let store = store.clone();
         let (g, p) = (group.id.clone(), policies[0].id.clone());
-        tokio::spawn(async move { store.execute_policy("a", &g, &p, Timestamp::now()).await })
+        tokio::spawn(async move { execute(&store, "a", &g, &p, Timestamp::now()).await })
     });
     for run in futures::future::join_all(runs).await {
         assert!(matches!(run.unwrap(), Ok(Execution::Scaled { .. })));
     }
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 500);
+    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 300);
+    assert_eq!(history(&store, "a", &group.id).await.len(), 100, "a page of history");
 }

@@ -25,6 +25,7 @@ pub struct FileConfig {
     pub member_user: Option<String>,
     pub member_group: Option<String>,
     pub member_log_max_bytes: Option<u64>,
+    pub history_retention_days: Option<f64>,
 }
 
 impl FileConfig {
@@ -46,10 +47,12 @@ pub struct Settings {
     pub capability_requests_per_second: u32,
     pub limits: ebb_core::limits::Limits,
     pub converge: ebb_engine::converger::ConvergeSettings,
+    pub balancer_host: std::net::Ipv4Addr,
     pub schedule_grace: std::time::Duration,
     pub member_user: Option<String>,
     pub member_group: Option<String>,
     pub member_log_max_bytes: u64,
+    pub history_retention: std::time::Duration,
 }
 
 impl Settings {
@@ -66,7 +69,6 @@ impl Settings {
                 flags.self_heal_interval.or(file.self_heal_interval),
                 converge_defaults.self_heal_interval,
             ),
-            balancer_host: flags.balancer_host.or(file.balancer_host).unwrap_or(converge_defaults.balancer_host),
             ..converge_defaults
         };
         Settings {
@@ -93,7 +95,12 @@ impl Settings {
                     .unwrap_or(defaults.max_webhooks_per_policy),
             },
             converge,
+            balancer_host: flags.balancer_host.or(file.balancer_host).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
             schedule_grace: seconds(flags.schedule_grace.or(file.schedule_grace), std::time::Duration::from_secs(300)),
+            history_retention: seconds(
+                flags.history_retention_days.or(file.history_retention_days).map(|days| days * 86_400.0),
+                std::time::Duration::from_secs(30 * 86_400),
+            ),
             member_user: flags.member_user.or(file.member_user),
             member_group: flags.member_group.or(file.member_group),
             member_log_max_bytes: flags

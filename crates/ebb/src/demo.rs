@@ -14,8 +14,10 @@ use anyhow::Context;
 use ebb_api::links::Links;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::launch::LaunchConfig;
+use ebb_core::policy::{Origin, Policy};
 use ebb_engine::Engine;
-use ebb_store::{NewGroup, NewWebhook, Page, StoreError};
+use ebb_engine::engine::{GroupRequest, PolicyBody};
+use ebb_store::{NewWebhook, Page, StoreError};
 use serde_json::json;
 
 const TENANT: &str = "demo";
@@ -61,11 +63,14 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
         }}),
         "launchConfiguration",
     )?;
-    let policies = vec![
+    let policies = [
         json!({"name": "scale up", "type": "webhook", "cooldown": 0, "change": 2}),
         json!({"name": "scale down", "type": "webhook", "cooldown": 0, "change": -1}),
-    ];
-    let new_group = NewGroup { tenant_id: TENANT.into(), config, launch: launch.document, policies };
+    ]
+    .into_iter()
+    .map(|body| Ok(PolicyBody { policy: Policy::parse(&body, "", Origin::Submitted(now))?, body }))
+    .collect::<Result<Vec<_>, ebb_core::Invalid>>()?;
+    let new_group = GroupRequest { tenant_id: TENANT.into(), config, launch, policies };
     let limits = ebb_core::limits::Limits::default();
     let (group, policies) = engine.create_group(new_group, limits).await.context("cannot create the demo group")?;
     let mut urls = Vec::new();
@@ -80,7 +85,7 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
             .create_webhooks(TENANT, &group.id, &policy.id, vec![webhook], limits, now)
             .await
             .context("cannot create a demo webhook")?;
-        let name = policy.body["name"].as_str().unwrap_or("policy").to_string();
+        let name = policy.name().to_string();
         urls.push((name, links.capability(&secret)));
     }
     let text = format!(

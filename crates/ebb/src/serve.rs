@@ -11,7 +11,10 @@ use clap::Args;
 use ebb_api::{ApiConfig, AppState};
 use ebb_engine::converger::{Converger, Trigger};
 use ebb_engine::metrics::BalancerCollector;
-use ebb_engine::provider::local_process::{LocalProcesses, MemberUser, ProcessSettings, become_subreaper};
+use ebb_engine::provider::local_process::{
+    LocalProcessProvider, LocalProcesses, MemberUser, ProcessSettings, become_subreaper,
+};
+use ebb_engine::provider::{BuiltinBalancers, Provider};
 use ebb_engine::scheduler::Scheduler;
 use ebb_engine::{Engine, EngineMetrics, SystemClock};
 use ebb_store::StoreMetrics;
@@ -62,6 +65,9 @@ pub struct ServeArgs {
     /// The most bytes one member's logs take, live and rotated together [default: 10485760].
     #[arg(long, env = "EBB_MEMBER_LOG_MAX_BYTES")]
     member_log_max_bytes: Option<u64>,
+    /// Days the history of desired capacity is kept [default: 30].
+    #[arg(long, env = "EBB_HISTORY_RETENTION_DAYS")]
+    history_retention_days: Option<f64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -193,6 +199,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             member_user: args.member_user,
             member_group: args.member_group,
             member_log_max_bytes: args.member_log_max_bytes,
+            history_retention_days: args.history_retention_days,
             ..FileConfig::default()
         },
         file,
@@ -237,18 +244,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let reaper_task = tokio::spawn(processes.clone().run_reaper(async move {
         let _ = reaping_stopped.await;
     }));
-    let converger = Converger::new(store.clone(), clock.clone(), processes, settings.converge.clone());
+    let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(LocalProcessProvider::new(processes.clone()))];
+    let balancers = Arc::new(BuiltinBalancers { host: settings.balancer_host });
+    let converger = Converger::new(store.clone(), clock.clone(), providers, balancers, settings.converge.clone());
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
     let engine_metrics = EngineMetrics::new(&mut registry);
-    let scheduler = Scheduler::new(
-        store.clone(),
-        clock.clone(),
-        converger.clone(),
-        engine_metrics.clone(),
-        settings.schedule_grace,
-    );
-    let engine = Arc::new(Engine::new(store, clock, engine_metrics, converger.clone(), scheduler.clone()));
+    let engine = Arc::new(Engine::new(store, clock, engine_metrics, converger.clone()));
+    let scheduler = Scheduler::new(engine.clone(), settings.schedule_grace);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -279,12 +282,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let converger_task = tokio::spawn(converger.clone().run(event_queue, async move {
         let _ = converging_stopped.await;
     }));
+    let (stop_pruning, pruning_stopped) = tokio::sync::oneshot::channel::<()>();
+    let pruner_task =
+        tokio::spawn(ebb_engine::pruner::run(state.engine.clone(), settings.history_retention, async move {
+            let _ = pruning_stopped.await;
+        }));
     let (stop_scheduling, scheduling_stopped) = tokio::sync::oneshot::channel::<()>();
     let scheduler_task = tokio::spawn(scheduler.run(async move {
         let _ = scheduling_stopped.await;
     }));
     for group in converger.group_ids().await.context("cannot list groups")? {
-        converger.trigger(&group, Trigger::User);
+        converger.trigger(&group, Trigger::Started);
     }
     tracing::info!(%address, %public_url, store = %settings.store, "listening");
     // One line on stdout for scripts and tests to learn the address (useful with port 0).
@@ -297,6 +305,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    let _ = stop_pruning.send(());
+    let _ = pruner_task.await;
     let _ = stop_scheduling.send(());
     let _ = scheduler_task.await;
     let _ = stop_converging.send(());

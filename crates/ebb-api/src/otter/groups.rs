@@ -12,7 +12,8 @@ use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::policy::{Origin, Policy};
 use ebb_core::{Invalid, InvalidKind};
 use ebb_engine::converger::Observation;
-use ebb_store::{GroupRecord, NewGroup, PolicyRecord};
+use ebb_engine::engine::{GroupRequest, PolicyBody};
+use ebb_store::{Group, PolicyRecord};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -27,7 +28,7 @@ use crate::wire::{self, Link, Stored};
 struct CreateBody {
     config: GroupConfig,
     launch: LaunchConfig,
-    policies: Vec<Value>,
+    policies: Vec<PolicyBody>,
 }
 
 /// Validates a `POST /groups` body in Otter's order: every shape check first, then
@@ -41,10 +42,12 @@ fn parse_create(body: &Value, now: Timestamp) -> Result<CreateBody, Invalid> {
     let mut policy_error = None;
     if let Some(list) = obj.get("scalingPolicies") {
         for (index, item) in checks::array(list, "scalingPolicies", PAGE_LIMIT)?.iter().enumerate() {
-            if let Err(err) = Policy::parse(item, &format!("scalingPolicies[{index}]"), Origin::Submitted(now)) {
-                policy_error.get_or_insert(err);
+            match Policy::parse(item, &format!("scalingPolicies[{index}]"), Origin::Submitted(now)) {
+                Ok(policy) => policies.push(PolicyBody { body: item.clone(), policy }),
+                Err(err) => {
+                    policy_error.get_or_insert(err);
+                }
             }
-            policies.push(item.clone());
         }
     }
     let errors = [config.as_ref().err(), launch.as_ref().err(), policy_error.as_ref()];
@@ -62,7 +65,7 @@ fn parse_create(body: &Value, now: Timestamp) -> Result<CreateBody, Invalid> {
 /// The whole group document (`{"group": ...}` of create and show).
 fn manifest(
     links: &Links,
-    group: &GroupRecord,
+    group: &Group,
     observation: &Observation,
     policies: &[PolicyRecord],
     webhooks: Option<Vec<Vec<wire::WebhookView>>>,
@@ -92,7 +95,7 @@ fn manifest(
             id: group.id.clone(),
             links: self_links(links.group(tenant, &group.id)),
             group_configuration: group.config.clone(),
-            launch_configuration: Stored::new(group.launch.clone()),
+            launch_configuration: Stored::new(group.launch.document.clone()),
             state: view::state(links, group, observation),
             scaling_policies,
             scaling_policies_links,
@@ -109,7 +112,7 @@ async fn check_local_process(state: &AppState, tenant: &str, launch: &LaunchConf
 }
 
 /// The group named by the path.
-async fn load(state: &AppState, path: &GroupPath) -> Result<GroupRecord, ApiError> {
+async fn load(state: &AppState, path: &GroupPath) -> Result<Group, ApiError> {
     state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))
 }
 
@@ -121,16 +124,15 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let parsed = parse_create(&body, state.now())?;
     check_local_process(&state, &path.tenant, &parsed.launch).await?;
-    let new_group = NewGroup {
+    let new_group = GroupRequest {
         tenant_id: path.tenant.clone(),
         config: parsed.config,
-        launch: parsed.launch.document,
+        launch: parsed.launch,
         policies: parsed.policies,
     };
     let scope = Scope { tenant: &path.tenant, ..Scope::default() };
     let (group, policies) =
         state.engine.create_group(new_group, state.config.limits).await.map_err(|err| scope.error(err))?;
-    tracing::info!(tenant = %group.tenant_id, group = %group.id, desired = group.state.desired, "group created");
     let location = state.links.group(&group.tenant_id, &group.id);
     let body = manifest(&state.links, &group, &Observation::default(), &policies, None);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
@@ -235,7 +237,7 @@ pub async fn get_launch(
     Ids(path): Ids<GroupPath>,
 ) -> Result<Json<wire::LaunchAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(wire::LaunchAnswer { launch_configuration: Stored::new(group.launch) }))
+    Ok(Json(wire::LaunchAnswer { launch_configuration: Stored::new(group.launch.document) }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/launch`: replaces the whole launch configuration.
@@ -246,11 +248,7 @@ pub async fn put_launch(
 ) -> Result<StatusCode, ApiError> {
     let launch = LaunchConfig::parse(&body, "")?;
     check_local_process(&state, &path.tenant, &launch).await?;
-    state
-        .engine
-        .replace_launch(&path.tenant, &path.group, launch.document)
-        .await
-        .map_err(|err| path.scope().error(err))?;
+    state.engine.replace_launch(&path.tenant, &path.group, launch).await.map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -59,8 +59,12 @@ pub async fn logs(
     if uuid::Uuid::parse_str(&path.member).is_err() {
         return Err(not_found());
     }
-    let (bytes, cut) =
-        state.engine.converger().member_log(&group.id, &path.member, MAX_LOG_BYTES).await.map_err(|_| not_found())?;
+    let (bytes, cut) = state
+        .engine
+        .converger()
+        .member_output(&group.id, &path.member, MAX_LOG_BYTES)
+        .await
+        .map_err(|_| not_found())?;
     let text = String::from_utf8_lossy(&bytes);
     let mut lines: Vec<&str> = text.lines().collect();
     if cut && !lines.is_empty() {

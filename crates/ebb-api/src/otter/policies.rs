@@ -8,6 +8,7 @@ use ebb_core::capacity::Refusal;
 use ebb_core::json as checks;
 use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::policy::{Origin, Policy};
+use ebb_engine::engine::PolicyBody;
 use ebb_store::Execution;
 use serde_json::Value;
 
@@ -36,12 +37,14 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let items = batch(&body, "policies")?;
     let now = state.now();
+    let mut bodies = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        Policy::parse(item, &format!("[{index}]"), Origin::Submitted(now))?;
+        let policy = Policy::parse(item, &format!("[{index}]"), Origin::Submitted(now))?;
+        bodies.push(PolicyBody { body: item.clone(), policy });
     }
     let created = state
         .engine
-        .create_policies(&path.tenant, &path.group, items.to_vec(), state.config.limits)
+        .create_policies(&path.tenant, &path.group, bodies, state.config.limits)
         .await
         .map_err(|err| path.scope().error(err))?;
     let location = state.links.policies(&path.tenant, &path.group);
@@ -96,12 +99,10 @@ pub async fn replace(
     let store = state.store();
     let current =
         store.get_policy(&path.tenant, &path.group, &path.policy).await.map_err(|err| path.scope().error(err))?;
-    let current = Policy::parse(&current.body, "", Origin::Stored)
-        .map_err(|err| ApiError::Internal(format!("stored policy {} does not parse: {err}", path.policy)))?;
-    Policy::parse_replacement(&body, &current, state.now())?;
+    let policy = Policy::parse_replacement(&body, &current.policy, state.now())?;
     state
         .engine
-        .replace_policy(&path.tenant, &path.group, &path.policy, body)
+        .replace_policy(&path.tenant, &path.group, &path.policy, PolicyBody { body, policy })
         .await
         .map_err(|err| path.scope().error(err))?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use ebb_core::policy::{Origin, Policy};
 use ebb_core::schedule::Schedule;
 use serde_json::Value;
 
@@ -29,8 +28,7 @@ pub async fn list(
     let mut schedules: Vec<wire::ScheduleView> = entries
         .iter()
         .map(|entry| {
-            let policy = Policy::parse(&entry.policy.body, "", Origin::Stored).ok();
-            let schedule = policy.as_ref().and_then(|p| p.schedule.clone());
+            let schedule = entry.policy.policy.schedule.clone();
             let timezone = schedule.as_ref().map(Schedule::timezone).unwrap_or("UTC").to_string();
             let local = jiff::tz::TimeZone::get(&timezone)
                 .map(|zone| entry.next_fire.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
@@ -48,11 +46,12 @@ pub async fn list(
         })
         .collect();
     let timers = state.store().window_timers(&path.tenant).await.map_err(|err| scope.error(err))?;
-    for (window_group, document, next_change) in timers {
-        if group.is_some_and(|g| g != window_group) {
+    for timer in timers {
+        if group.is_some_and(|g| g != timer.group_id) {
             continue;
         }
-        let timezone = document["timezone"].as_str().unwrap_or("UTC").to_string();
+        let (window_group, document, next_change) = (timer.group_id, timer.windows.document, timer.next_change);
+        let timezone = timer.windows.windows.timezone.clone();
         let local = jiff::tz::TimeZone::get(&timezone)
             .map(|zone| next_change.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default();
@@ -102,7 +101,7 @@ pub async fn get_windows(
 ) -> Result<Json<wire::WindowsAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
     Ok(Json(wire::WindowsAnswer {
-        windows: group.windows.map(wire::Stored::new),
+        windows: group.windows.map(|w| wire::Stored::new(w.document)),
         active: group.state.window,
         desired_capacity: None,
     }))
@@ -119,8 +118,8 @@ pub async fn put_windows(
     let windows = match body {
         Value::Null => None,
         document => {
-            ebb_core::windows::Windows::parse(&document, Some(state.now()))?;
-            Some(document)
+            let windows = ebb_core::windows::Windows::parse(&document, Some(state.now()))?;
+            Some(ebb_core::records::GroupWindows { document, windows })
         }
     };
     let group = state
@@ -129,7 +128,7 @@ pub async fn put_windows(
         .await
         .map_err(|err| path.scope().error(err))?;
     Ok(Json(wire::WindowsAnswer {
-        windows: group.windows.map(wire::Stored::new),
+        windows: group.windows.map(|w| wire::Stored::new(w.document)),
         active: group.state.window,
         desired_capacity: Some(group.state.desired),
     }))

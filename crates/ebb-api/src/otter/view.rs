@@ -1,7 +1,7 @@
 //! Records rendered as the API's answers (`wire`), in Otter's shapes.
 
 use ebb_engine::converger::{MemberView as ObservedMember, Observation};
-use ebb_store::{GroupRecord, GroupStatus, PolicyRecord, WebhookRecord};
+use ebb_store::{Group, GroupStatus, PolicyRecord, WebhookRecord};
 
 use crate::links::{Links, self_links};
 use crate::wire::{self, ActiveMember, ErrorMessage, Link, Stored};
@@ -11,7 +11,7 @@ use crate::wire::{self, ActiveMember, ErrorMessage, Link, Stored};
 /// `active` lists members that are ready and in every load balancer of the group;
 /// `pendingCapacity` is desired minus active (negative while scaling down). `errors` appears
 /// only in ERROR.
-pub fn state(links: &Links, group: &GroupRecord, observation: &Observation) -> wire::StateView {
+pub fn state(links: &Links, group: &Group, observation: &Observation) -> wire::StateView {
     let desired = i64::from(group.state.desired);
     let active_capacity = observation.active.len() as i64;
     let active = observation
@@ -32,25 +32,27 @@ pub fn state(links: &Links, group: &GroupRecord, observation: &Observation) -> w
         active_capacity,
         pending_capacity: desired - active_capacity,
         active,
+        convergence: observation.unconverged.clone(),
         errors,
     }
 }
 
 /// A member as `GET .../members` shows it.
-pub fn member(links: &Links, group: &GroupRecord, member: &ObservedMember) -> wire::MemberView {
+pub fn member(links: &Links, group: &Group, member: &ObservedMember) -> wire::MemberView {
     wire::MemberView {
         id: member.id.clone(),
         name: member.name.clone(),
         status: member.status.to_string(),
-        port: member.port,
-        pid: member.pid,
-        created_at: member.created_at.clone(),
+        provider: member.provider.clone(),
+        port: member.address.map(|address| address.port()),
+        pid: member.reference.get("pid").and_then(serde_json::Value::as_u64).and_then(|pid| u32::try_from(pid).ok()),
+        created_at: member.created_at.to_string(),
         links: self_links(links.server(&group.tenant_id, &group.id, &member.id)),
     }
 }
 
 /// `{"id", "links", "state"}` as in lists of groups.
-pub fn group_summary(links: &Links, group: &GroupRecord, observation: &Observation) -> wire::GroupSummary {
+pub fn group_summary(links: &Links, group: &Group, observation: &Observation) -> wire::GroupSummary {
     wire::GroupSummary {
         id: group.id.clone(),
         links: self_links(links.group(&group.tenant_id, &group.id)),

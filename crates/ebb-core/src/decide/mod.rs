@@ -145,21 +145,26 @@ fn entry(group: &Group, now: Timestamp, source: Source, to: u32, bounds: Bounds,
 /// cooldowns; any other outcome changes nothing but is recorded in the history too.
 pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Result<Decision, Rejection> {
     let group = &snapshot.group;
-    let record = snapshot.policy.as_ref().ok_or(Rejection::NoPolicy)?;
     let bounds = effective_bounds(group, now);
-    let name = record.name();
-    let history = |to: u32, reason: String| {
+    let from = group.state.desired;
+    let history = |policy_id: Option<&str>, to: u32, reason: String| {
         let mut entry = entry(group, now, source, to, bounds, reason);
-        entry.policy_id = Some(record.id.clone());
+        entry.policy_id = policy_id.map(str::to_string);
         entry.webhook_id = snapshot.webhook.clone();
         entry
     };
-    let from = group.state.desired;
+    // Pause is checked first, as Otter does: a paused group refuses even an unknown policy.
     if group.state.paused {
+        let record = snapshot.policy.as_ref();
+        let name = record.map(|r| format!(" {:?}", r.name())).unwrap_or_default();
         let mut decision = Decision::nothing(Outcome::Execution(Execution::Paused));
-        decision.history.push(history(from, format!("policy {name:?} not executed: the group is paused")));
+        let reason = format!("policy{name} not executed: the group is paused");
+        decision.history.push(history(record.map(|r| r.id.as_str()), from, reason));
         return Ok(decision);
     }
+    let record = snapshot.policy.as_ref().ok_or(Rejection::NoPolicy)?;
+    let name = record.name();
+    let history = |to: u32, reason: String| history(Some(&record.id), to, reason);
     let input = ExecutionInput {
         desired: from,
         bounds,

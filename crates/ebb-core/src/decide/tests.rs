@@ -24,12 +24,22 @@ fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
         Mode::Create,
     )
     .unwrap();
-    let launch =
-        LaunchConfig::parse(&json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}), "")
-            .unwrap();
+    let launch = LaunchConfig::parse(
+        &json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}}),
+        "",
+    )
+    .unwrap();
     let mut state = GroupState::new(desired);
     state.status = GroupStatus::Active;
-    Group { id: "g1".into(), tenant_id: "t".into(), config, launch, state, windows: None, created_at: t("2026-01-01T00:00:00Z") }
+    Group {
+        id: "g1".into(),
+        tenant_id: "t".into(),
+        config,
+        launch,
+        state,
+        windows: None,
+        created_at: t("2026-01-01T00:00:00Z"),
+    }
 }
 
 fn policy(body: Value, touched: Option<Timestamp>) -> PolicyRecord {
@@ -68,7 +78,9 @@ fn executions_change_desired_capacity_within_bounds_and_record_why() {
         (1, 10, 1, -1, Execution::Refused(Refusal::NoChange)),
     ];
     for (min, max, desired, n, expected) in table {
-        let decision = execute_policy(&snapshot(group(min, max, desired, 0), policy(change(n, 0.0), None)), Source::Api, now()).unwrap();
+        let decision =
+            execute_policy(&snapshot(group(min, max, desired, 0), policy(change(n, 0.0), None)), Source::Api, now())
+                .unwrap();
         assert_eq!(executed(&decision), expected, "{min}..{max} at {desired} change {n}");
         let entry = &decision.history[0];
         assert_eq!((entry.source, entry.policy_id.as_deref(), entry.from), (Source::Api, Some("p1"), desired));
@@ -93,7 +105,8 @@ fn executions_change_desired_capacity_within_bounds_and_record_why() {
 #[test]
 fn cooldowns_and_pause_refuse_and_are_recorded() {
     let recent = Some(now() - SignedDuration::from_secs(10));
-    let cooling = execute_policy(&snapshot(group(0, 10, 1, 0), policy(change(1, 60.0), recent)), Source::Api, now()).unwrap();
+    let cooling =
+        execute_policy(&snapshot(group(0, 10, 1, 0), policy(change(1, 60.0), recent)), Source::Api, now()).unwrap();
     assert_eq!(executed(&cooling), Execution::Refused(Refusal::Cooldown));
     assert!(cooling.history[0].reason.contains("cooldowns not met"));
     let mut touched = group(0, 10, 1, 30);
@@ -136,19 +149,22 @@ fn schedules_fire_within_grace_skip_beyond_it_and_rearm() {
     let grace = SignedDuration::from_secs(300);
     let due = t("2026-06-01T12:00:00Z");
     // On time: executed, an event, armed for the next minute.
-    let on_time = fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, due, grace).unwrap();
+    let on_time =
+        fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, due, grace).unwrap();
     assert_eq!(on_time.outcome, Outcome::Schedule(Some(Execution::Scaled { from: 1, to: 2 })));
     assert_eq!(on_time.events[0].kind, EventKind::Fired);
     assert_eq!(on_time.history[0].source, Source::Schedule);
     assert_eq!(on_time.schedule, Some(("p1".into(), Some(t("2026-06-01T12:01:00Z")))));
     // Late but within grace: executed once, then armed from now (one catch-up).
     let late = due + SignedDuration::from_secs(150);
-    let caught_up = fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, late, grace).unwrap();
+    let caught_up =
+        fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, late, grace).unwrap();
     assert_eq!(caught_up.outcome, Outcome::Schedule(Some(Execution::Scaled { from: 1, to: 2 })));
     assert_eq!(caught_up.schedule, Some(("p1".into(), Some(t("2026-06-01T12:03:00Z")))));
     // Missed: skipped, nothing executed, nothing in the history, armed again.
     let missed = due + SignedDuration::from_secs(301);
-    let skipped = fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, missed, grace).unwrap();
+    let skipped =
+        fire_schedule(&snapshot(group(0, 10, 1, 0), policy(cron("* * * * *"), None)), due, missed, grace).unwrap();
     assert_eq!(skipped.outcome, Outcome::Schedule(None));
     assert_eq!(skipped.events[0].kind, EventKind::Skipped);
     assert!(skipped.events[0].message.contains("beyond the grace period"));
@@ -158,9 +174,13 @@ fn schedules_fire_within_grace_skip_beyond_it_and_rearm() {
     paused.state.paused = true;
     let decision = fire_schedule(&snapshot(paused, policy(cron("* * * * *"), None)), due, due, grace).unwrap();
     assert_eq!(decision.outcome, Outcome::Schedule(Some(Execution::Paused)));
-    assert_eq!((decision.events[0].kind, decision.events[0].message.as_str()), (EventKind::Skipped, "the group is paused"));
+    assert_eq!(
+        (decision.events[0].kind, decision.events[0].message.as_str()),
+        (EventKind::Skipped, "the group is paused")
+    );
     // An `at` schedule fires once and is disarmed.
-    let at = json!({"name": "a", "type": "schedule", "cooldown": 0, "change": 1, "args": {"at": "2026-06-01T12:00:00Z"}});
+    let at =
+        json!({"name": "a", "type": "schedule", "cooldown": 0, "change": 1, "args": {"at": "2026-06-01T12:00:00Z"}});
     let once = fire_schedule(&snapshot(group(0, 10, 1, 0), policy(at, None)), due, due, grace).unwrap();
     assert_eq!(once.schedule, Some(("p1".into(), None)));
 }
@@ -201,7 +221,12 @@ fn windows_start_raise_capacity_and_end_clamp_it_back() {
 #[test]
 fn replacing_bounds_reclamps_within_the_bounds_in_force() {
     let replace = |min: u32, max: u32| {
-        GroupConfig::parse(&json!({"name": "g", "cooldown": 0, "minEntities": min, "maxEntities": max, "metadata": {}}), "", Mode::Replace).unwrap()
+        GroupConfig::parse(
+            &json!({"name": "g", "cooldown": 0, "minEntities": min, "maxEntities": max, "metadata": {}}),
+            "",
+            Mode::Replace,
+        )
+        .unwrap()
     };
     // (min, max, desired) -> new bounds -> desired
     for ((min, max, desired), (new_min, new_max), expected) in
@@ -225,7 +250,11 @@ fn replacing_bounds_reclamps_within_the_bounds_in_force() {
 
 #[test]
 fn replacing_windows_applies_the_one_in_force() {
-    let set = replace_windows(&group(1, 5, 2, 0), Some(GroupWindows::parse_stored(daily("11:00", "13:00", 3, 5, 0)).unwrap()), now());
+    let set = replace_windows(
+        &group(1, 5, 2, 0),
+        Some(GroupWindows::parse_stored(daily("11:00", "13:00", 3, 5, 0)).unwrap()),
+        now(),
+    );
     assert_eq!(set.outcome, Outcome::Capacity { from: 2, to: 3 });
     let started = set.group.unwrap();
     assert!(started.windows.is_some());
@@ -235,7 +264,11 @@ fn replacing_windows_applies_the_one_in_force() {
     assert!(written.windows.is_none() && written.state.window.is_none());
     assert_eq!(removed.window_timer, Some(None), "no more timer");
     // Windows not in force now: stored, and the timer armed for their start.
-    let later = replace_windows(&group(1, 5, 2, 0), Some(GroupWindows::parse_stored(daily("14:00", "15:00", 3, 5, 0)).unwrap()), now());
+    let later = replace_windows(
+        &group(1, 5, 2, 0),
+        Some(GroupWindows::parse_stored(daily("14:00", "15:00", 3, 5, 0)).unwrap()),
+        now(),
+    );
     assert!(later.history.is_empty());
     assert!(later.group.unwrap().windows.is_some());
     assert_eq!(later.window_timer, Some(Some(t("2026-06-01T14:00:00Z"))));
@@ -250,7 +283,8 @@ fn removing_a_member_without_replacement_respects_the_minimum_in_force() {
     assert!(decision.history[0].reason.contains("member m"));
     let replaced = remove_member(&group(1, 5, 1, 0), "m", true, now()).unwrap();
     assert!(replaced.group.is_none() && replaced.history.is_empty(), "a replacement changes nothing");
-    let windowed = apply_windows(&with_windows(group(0, 5, 2, 0), daily("11:00", "13:00", 3, 5, 0)), now()).group.unwrap();
+    let windowed =
+        apply_windows(&with_windows(group(0, 5, 2, 0), daily("11:00", "13:00", 3, 5, 0)), now()).group.unwrap();
     assert_eq!(remove_member(&windowed, "m", false, now()), Err(Rejection::BelowMinimum { min: 3 }));
 }
 

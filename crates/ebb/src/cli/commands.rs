@@ -98,6 +98,27 @@ pub enum GroupCommand {
         #[arg(short, long)]
         file: PathBuf,
     },
+    /// Show every change of a group's desired capacity (and every execution that changed
+    /// nothing), newest first.
+    History {
+        group: String,
+        /// Only entries at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only entries of this source (api, capability, schedule, window_start, window_end,
+        /// bounds, member_removed, create, convergence).
+        #[arg(long)]
+        source: Option<String>,
+        /// At most this many entries (1 to 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Only entries older than this entry id (the next page).
+        #[arg(long)]
+        marker: Option<String>,
+    },
     /// Show what happened to a group: schedule firings and skips, newest first.
     Events {
         group: String,
@@ -465,6 +486,31 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                 col("MESSAGE", "/message"),
             ];
             out.rows(&body, &list(&body, "events"), &columns)?;
+        }
+        GroupCommand::History { group, since, until, source, limit, marker } => {
+            let mut query = Vec::new();
+            for (name, value) in [("since", since), ("until", until), ("source", source), ("marker", marker)] {
+                if let Some(value) = value {
+                    query.push(format!("{name}={}", seg(&value)));
+                }
+            }
+            if let Some(limit) = limit {
+                query.push(format!("limit={limit}"));
+            }
+            let suffix = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+            let (_, body) =
+                client.call(Method::GET, &format!("{groups}/{}/history{suffix}", seg(&group)), None).await?;
+            let columns = [
+                col("AT", "/at"),
+                col("SOURCE", "/source"),
+                col("FROM", "/from"),
+                col("TO", "/to"),
+                col("MIN", "/bounds/min"),
+                col("MAX", "/bounds/max"),
+                col("POLICY", "/policy"),
+                col("REASON", "/reason"),
+            ];
+            out.rows(&body, &list(&body, "history"), &columns)?;
         }
         GroupCommand::Stats { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/stats", seg(&group)), None).await?;

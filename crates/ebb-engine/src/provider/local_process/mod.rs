@@ -579,3 +579,108 @@ async fn probe(readiness: &Readiness, port: u16) -> bool {
         }
     }
 }
+
+/// The `local_process` provider: [`LocalProcesses`] behind the [`super::Provider`] boundary.
+/// A member's reference is `{"pid": …, "port": …}`; it serves on `127.0.0.1:{port}`.
+pub struct LocalProcessProvider {
+    processes: Arc<LocalProcesses>,
+}
+
+impl LocalProcessProvider {
+    /// The provider over `processes`.
+    pub fn new(processes: Arc<LocalProcesses>) -> Self {
+        LocalProcessProvider { processes }
+    }
+}
+
+fn port_of(member: &ebb_store::MemberRecord) -> Option<u16> {
+    member.reference.get("port").and_then(serde_json::Value::as_u64).and_then(|port| u16::try_from(port).ok())
+}
+
+#[async_trait::async_trait]
+impl super::Provider for LocalProcessProvider {
+    fn kind(&self) -> ebb_core::launch::LaunchKind {
+        ebb_core::launch::LaunchKind::LocalProcess
+    }
+
+    fn name(&self) -> &'static str {
+        "local_process"
+    }
+
+    async fn start(&self, member: &super::MemberToStart<'_>) -> Result<super::Started, super::ProviderError> {
+        let launch = member.launch.local_process.as_ref().ok_or_else(|| {
+            super::ProviderError::Refused("the launch configuration is not a local_process one".to_string())
+        })?;
+        let port =
+            free_port().map_err(|err| super::ProviderError::Refused(format!("no free port for a member: {err}")))?;
+        let spec = MemberSpec {
+            group_id: member.group_id,
+            member_id: member.member_id,
+            name: member.name,
+            port,
+            process: &launch.process,
+        };
+        let pid = self.processes.start(&spec).map_err(|err| super::ProviderError::Refused(err.to_string()))?;
+        Ok(super::Started {
+            reference: serde_json::json!({"pid": pid, "port": port}),
+            address: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)),
+        })
+    }
+
+    fn address(&self, member: &ebb_store::MemberRecord) -> Option<std::net::SocketAddr> {
+        port_of(member).map(|port| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)))
+    }
+
+    fn status(&self, member: &ebb_store::MemberRecord) -> super::MemberStatus {
+        match self.processes.status(&member.id) {
+            None => super::MemberStatus::Unknown,
+            Some(ProcessStatus { exited: Some(how), exited_before_ready, .. }) => {
+                super::MemberStatus::Exited { how, before_ready: exited_before_ready }
+            }
+            Some(status) => super::MemberStatus::Running { ready: status.ready },
+        }
+    }
+
+    fn stop(&self, member: &ebb_store::MemberRecord) {
+        self.processes.stop(&member.id);
+    }
+
+    fn forget(&self, member: &ebb_store::MemberRecord) {
+        self.processes.forget(&member.id);
+    }
+
+    fn disown(&self, member: &ebb_store::MemberRecord) {
+        self.processes.disown(&member.id);
+    }
+
+    async fn stop_all(&self, members: &[ebb_store::MemberRecord]) {
+        for member in members {
+            self.processes.stop(&member.id);
+        }
+        for member in members {
+            while self.processes.status(&member.id).is_some_and(|s| s.exited.is_none()) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            self.processes.sweep(&member.id).await;
+        }
+        let orphans = self.processes.kill_orphans().await;
+        if orphans > 0 {
+            tracing::info!(orphans, "orphaned member processes killed");
+        }
+    }
+
+    async fn clean_up(&self, recorded: &[ebb_store::MemberRecord], groups: &HashSet<String>) -> usize {
+        let ids: HashSet<String> = recorded.iter().map(|m| m.id.clone()).collect();
+        let stopped = self.processes.stop_leftovers(&ids, Duration::from_secs(10)).await;
+        self.processes.remove_logs_except(groups);
+        stopped
+    }
+
+    fn group_gone(&self, group: &str) {
+        self.processes.remove_logs(group);
+    }
+
+    async fn output(&self, group: &str, member: &str, max_bytes: u64) -> std::io::Result<(Vec<u8>, bool)> {
+        self.processes.read_log(group, member, max_bytes).await
+    }
+}

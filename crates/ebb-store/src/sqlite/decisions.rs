@@ -1,0 +1,168 @@
+//! The one write path of decisions: inside the writer's transaction, load the snapshot a
+//! subject names, run the decision on it, and write what it returns. The single writer is
+//! what makes the read-modify-write atomic; nothing here decides anything.
+
+use ebb_core::decide::{Decision, Snapshot};
+use rusqlite::{Connection, params};
+
+use super::SqliteStore;
+use super::policies::capability_target;
+use super::rows::*;
+use crate::error::StoreError;
+use crate::model::*;
+
+/// A snapshot and what it was about.
+struct Loaded {
+    snapshot: Snapshot,
+    policy_id: Option<String>,
+}
+
+/// Loads what `subject` names; `None` when it no longer exists in that form.
+fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreError> {
+    match subject {
+        Subject::Group { tenant, group, policy, member } => {
+            let record = fetch_group(conn, tenant, group)?;
+            if let Some(member) = member {
+                let found = count(
+                    conn,
+                    "checking a member",
+                    "SELECT COUNT(*) FROM members WHERE group_id = ?1 AND id = ?2",
+                    params![group, member],
+                )?;
+                if found == 0 {
+                    return Err(StoreError::MemberNotFound);
+                }
+            }
+            let loaded_policy = match policy {
+                Some(policy) => find_policy(conn, group, policy)?,
+                None => None,
+            };
+            Ok(Some(Loaded {
+                snapshot: Snapshot { group: record, policy: loaded_policy, webhook: None },
+                policy_id: policy.clone(),
+            }))
+        }
+        Subject::Capability { hash } => {
+            let Some(target) = capability_target(conn, hash)? else { return Ok(None) };
+            let Some(group) = fetch_group_by_id(conn, &target.group_id)? else { return Ok(None) };
+            let policy = find_policy(conn, &target.group_id, &target.policy_id)?;
+            Ok(Some(Loaded {
+                snapshot: Snapshot { group, policy, webhook: Some(target.webhook_id) },
+                policy_id: Some(target.policy_id),
+            }))
+        }
+        Subject::Schedule { policy, due } => {
+            let armed = query_one(
+                conn,
+                "reading a schedule",
+                "SELECT group_id, next_fire FROM schedules WHERE policy_id = ?1",
+                [policy],
+                |row| Ok((col::<String>(row, "group_id")?, col::<i64>(row, "next_fire")?)),
+            )?;
+            let Some((group_id, next_fire)) = armed else { return Ok(None) };
+            if next_fire != millis(*due) {
+                return Ok(None);
+            }
+            let group = fetch_group_by_id(conn, &group_id)?.filter(|g| !g.state.deleting);
+            let record = find_policy(conn, &group_id, policy)?;
+            let (Some(group), Some(record)) = (group, record) else {
+                // Its group or policy went away while it was armed: nothing fires any more.
+                arm_schedule(conn, &group_id, policy, None)?;
+                return Ok(None);
+            };
+            Ok(Some(Loaded {
+                snapshot: Snapshot { group, policy: Some(record), webhook: None },
+                policy_id: Some(policy.clone()),
+            }))
+        }
+        Subject::WindowTimer { group, due } => {
+            let armed = count(
+                conn,
+                "reading a window timer",
+                "SELECT COUNT(*) FROM window_timers WHERE group_id = ?1 AND next_change = ?2",
+                params![group, millis(*due)],
+            )?;
+            if armed == 0 {
+                return Ok(None);
+            }
+            let Some(record) = fetch_group_by_id(conn, group)?.filter(|g| !g.state.deleting) else {
+                arm_window(conn, group, None)?;
+                return Ok(None);
+            };
+            Ok(Some(Loaded { snapshot: Snapshot { group: record, policy: None, webhook: None }, policy_id: None }))
+        }
+    }
+}
+
+/// Writes what a decision returns about `group`.
+fn write(conn: &Connection, group: &str, decision: &Decision) -> Result<(), StoreError> {
+    if let Some(changed) = &decision.group {
+        execute(
+            conn,
+            "writing a decision",
+            "UPDATE groups SET config = ?1, desired = ?2, paused = ?3, touched_at = ?4, deleting = ?5, windows = ?6, \
+             window_active = ?7 WHERE id = ?8",
+            params![
+                config_text(&changed.config)?,
+                changed.state.desired,
+                changed.state.paused,
+                changed.state.touched_at.map(|at| at.to_string()),
+                changed.state.deleting,
+                changed.windows.as_ref().map(|w| w.document.to_string()),
+                changed.state.window,
+                group
+            ],
+        )?;
+    }
+    if let Some((policy, at)) = &decision.policy_touched {
+        execute(
+            conn,
+            "starting a policy cooldown",
+            "UPDATE policies SET touched_at = ?1 WHERE id = ?2",
+            params![at.to_string(), policy],
+        )?;
+    }
+    if let Some((policy, next)) = &decision.schedule {
+        arm_schedule(conn, group, policy, *next)?;
+    }
+    if let Some(next) = decision.window_timer {
+        arm_window(conn, group, next)?;
+    }
+    for entry in &decision.history {
+        record_history(conn, entry)?;
+    }
+    for event in &decision.events {
+        record_event(conn, event)?;
+    }
+    Ok(())
+}
+
+fn operation(subject: &Subject) -> &'static str {
+    match subject {
+        Subject::Group { .. } => "decide_group",
+        Subject::Capability { .. } => "decide_capability",
+        Subject::Schedule { .. } => "decide_schedule",
+        Subject::WindowTimer { .. } => "decide_window",
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::DecisionStore for SqliteStore {
+    async fn decide(&self, subject: Subject, decide: crate::Decide) -> Result<Option<Committed>, StoreError> {
+        let _timer = self.metrics.time(operation(&subject));
+        self.write(move |conn| {
+            let Some(loaded) = load(conn, &subject)? else { return Ok(None) };
+            let decision = decide(&loaded.snapshot)?;
+            let group = &loaded.snapshot.group;
+            write(conn, &group.id, &decision)?;
+            Ok(Some(Committed {
+                tenant_id: group.tenant_id.clone(),
+                group_id: group.id.clone(),
+                policy_id: loaded.policy_id,
+                webhook_id: loaded.snapshot.webhook.clone(),
+                decision,
+            }))
+        })
+        .await
+    }
+}

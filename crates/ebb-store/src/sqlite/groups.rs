@@ -1,0 +1,141 @@
+//! Groups: created, read, their launch configuration, and what convergence records of them.
+
+use ebb_core::launch::LaunchConfig;
+use ebb_core::limits::Limits;
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::SqliteStore;
+use super::rows::*;
+use crate::error::StoreError;
+use crate::model::*;
+
+#[async_trait::async_trait]
+impl crate::GroupStore for SqliteStore {
+    async fn create_group(
+        &self,
+        group: NewGroup,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<(Group, Vec<PolicyRecord>), StoreError> {
+        let _timer = self.metrics.time("create_group");
+        self.write(move |conn| {
+            let existing = count(conn, "counting groups", "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND deleting = 0", [&group.tenant_id])?;
+            if existing >= limits.max_groups {
+                return Err(StoreError::GroupLimit { limit: limits.max_groups });
+            }
+            let id = new_id();
+            let now_text = now.to_string();
+            let state = group.state;
+            let config = config_text(&group.config)?;
+            conn.prepare_cached(
+                "INSERT INTO groups (id, tenant_id, config, launch, desired, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    id,
+                    group.tenant_id,
+                    config,
+                    group.launch.document.to_string(),
+                    state.desired,
+                    now_text
+                ])
+            })
+            .map_err(|err| {
+                if is_foreign_key_violation(&err) { StoreError::TenantNotFound } else { backend("inserting a group")(err) }
+            })?;
+            let mut history = group.history;
+            history.group_id = id.clone();
+            record_history(conn, &history)?;
+            let policies = insert_policies(conn, &id, group.policies, now)?;
+            let record = Group {
+                id,
+                tenant_id: group.tenant_id,
+                config: group.config,
+                launch: group.launch,
+                state,
+                windows: None,
+                created_at: now,
+            };
+            Ok((record, policies))
+        })
+        .await
+    }
+
+    async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<Group>, StoreError> {
+        let _timer = self.metrics.time("list_groups");
+        let tenant = tenant.to_string();
+        let (marker, limit) = page_args(Some(page));
+        self.read(move |conn| {
+            query_all(
+                conn,
+                "listing groups",
+                &format!("{GROUP_SELECT} WHERE tenant_id = ?1 AND id > ?2 AND deleting = 0 ORDER BY id LIMIT ?3"),
+                params![tenant, marker, limit],
+                group_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn get_group(&self, tenant: &str, group: &str) -> Result<Group, StoreError> {
+        let _timer = self.metrics.time("get_group");
+        let (tenant, group) = (tenant.to_string(), group.to_string());
+        self.read(move |conn| fetch_group(conn, &tenant, &group)).await
+    }
+
+    async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("replace_launch");
+        let (tenant, group) = (tenant.to_string(), group.to_string());
+        self.write(move |conn| {
+            execute_one(
+                conn,
+                "updating a launch config",
+                "UPDATE groups SET launch = ?1 WHERE tenant_id = ?2 AND id = ?3 AND deleting = 0",
+                params![launch.document.to_string(), tenant, group],
+                StoreError::GroupNotFound,
+            )
+        })
+        .await
+    }
+
+    async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+        let _timer = self.metrics.time("group_ids");
+        self.read(|conn| {
+            query_all(conn, "listing group ids", "SELECT id FROM groups ORDER BY id", [], |row| col(row, "id"))
+        })
+        .await
+    }
+
+    async fn group_by_id(&self, group: &str) -> Result<Option<Group>, StoreError> {
+        let _timer = self.metrics.time("group_by_id");
+        let group = group.to_string();
+        self.read(move |conn| fetch_group_by_id(conn, &group)).await
+    }
+
+    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_group_status");
+        let group = group.to_string();
+        self.write(move |conn| {
+            let errors = serde_json::to_string(&errors).map_err(|err| StoreError::Corrupt(format!("error reasons: {err}")))?;
+            execute(
+                conn,
+                "updating a group status",
+                "UPDATE groups SET status = ?1, error_reasons = ?2 WHERE id = ?3 AND (status <> ?1 OR error_reasons <> ?2)",
+                params![status.as_str(), errors, group],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge_group(&self, group: &str) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("purge_group");
+        let group = group.to_string();
+        self.write(move |conn| {
+            execute(conn, "purging a group", "DELETE FROM groups WHERE id = ?1 AND deleting = 1", [&group])?;
+            Ok(())
+        })
+        .await
+    }
+}

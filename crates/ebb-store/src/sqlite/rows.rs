@@ -1,0 +1,399 @@
+//! Statements' helpers, and rows turned into records: stored documents are parsed into their
+//! typed values here, once per read, and a document that does not parse is
+//! [`StoreError::Corrupt`], never ignored.
+
+use ebb_core::capacity::Bounds;
+use ebb_core::group::GroupConfig;
+use ebb_core::launch::LaunchConfig;
+use ebb_core::policy::{Origin, Policy};
+use ebb_core::records::GroupState;
+use jiff::Timestamp;
+use rusqlite::{Connection, Row, params};
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::model::*;
+
+/// The start of every query that reads whole groups ([`group_from_row`]).
+pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \
+                                touched_at, created_at, deleting, windows, window_active FROM groups";
+
+/// The columns [`policy_from_row`] reads.
+pub const POLICY_COLUMNS: &str = "id, group_id, body, touched_at";
+
+pub fn backend(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |err| StoreError::Backend { context, message: err.to_string() }
+}
+
+pub fn parse_time(text: &str) -> Result<Timestamp, StoreError> {
+    text.parse().map_err(|err| StoreError::Corrupt(format!("timestamp {text:?}: {err}")))
+}
+
+pub fn parse_optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    text.as_deref().map(parse_time).transpose()
+}
+
+pub fn parse_json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("json document: {err}")))
+}
+
+pub fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
+    row.get(name).map_err(|err| StoreError::Corrupt(format!("column {name}: {err}")))
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|err| StoreError::Corrupt(format!("time {ms}: {err}")))
+}
+
+pub fn is_foreign_key_violation(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// Runs a query and maps every row, keeping the first mapping error.
+pub fn query_all<T>(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(backend(context))?;
+    let mut rows = statement.query(params).map_err(backend(context))?;
+    let mut all = Vec::new();
+    while let Some(row) = rows.next().map_err(backend(context))? {
+        all.push(map(row)?);
+    }
+    Ok(all)
+}
+
+/// Runs a query expected to return at most one row.
+pub fn query_one<T>(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    Ok(query_all(conn, context, sql, params, map)?.into_iter().next())
+}
+
+/// Runs a statement; returns the rows changed.
+pub fn execute(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql).and_then(|mut statement| statement.execute(params)).map_err(backend(context))
+}
+
+/// Runs a statement that must change a row; `missing` when it changed none.
+pub fn execute_one(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    missing: StoreError,
+) -> Result<(), StoreError> {
+    if execute(conn, context, sql, params)? == 0 {
+        return Err(missing);
+    }
+    Ok(())
+}
+
+pub fn count(
+    conn: &Connection,
+    context: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.query_row(params, |row| row.get::<_, i64>(0)))
+        .map(|n| n as usize)
+        .map_err(backend(context))
+}
+
+pub fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
+    serde_json::to_string(config).map_err(|err| StoreError::Corrupt(format!("group config: {err}")))
+}
+
+pub fn group_from_row(row: &Row<'_>) -> Result<Group, StoreError> {
+    let id: String = col(row, "id")?;
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("group {id}: {what}: {err}"));
+    let config: GroupConfig =
+        serde_json::from_str(&col::<String>(row, "config")?).map_err(|err| corrupt("configuration", &err))?;
+    let errors: Vec<String> =
+        serde_json::from_str(&col::<String>(row, "error_reasons")?).map_err(|err| corrupt("error reasons", &err))?;
+    let status = match col::<String>(row, "status")?.as_str() {
+        "ERROR" => GroupStatus::Error,
+        _ => GroupStatus::Active,
+    };
+    let launch = LaunchConfig::parse(&parse_json(&col::<String>(row, "launch")?)?, "launchConfiguration")
+        .map_err(|err| corrupt("launch configuration", &err.message))?;
+    let windows = match col::<Option<String>>(row, "windows")? {
+        None => None,
+        Some(text) => {
+            Some(GroupWindows::parse_stored(parse_json(&text)?).map_err(|err| corrupt("windows", &err.message))?)
+        }
+    };
+    Ok(Group {
+        tenant_id: col(row, "tenant_id")?,
+        config,
+        launch,
+        state: GroupState {
+            desired: col::<i64>(row, "desired")? as u32,
+            paused: col::<bool>(row, "paused")?,
+            status,
+            errors,
+            touched_at: parse_optional_time(col(row, "touched_at")?)?,
+            deleting: col::<bool>(row, "deleting")?,
+            window: col(row, "window_active")?,
+        },
+        windows,
+        created_at: parse_time(&col::<String>(row, "created_at")?)?,
+        id,
+    })
+}
+
+pub fn policy_from_row(row: &Row<'_>) -> Result<PolicyRecord, StoreError> {
+    let id: String = col(row, "id")?;
+    let body = parse_json(&col::<String>(row, "body")?)?;
+    let policy = Policy::parse(&body, "", Origin::Stored)
+        .map_err(|err| StoreError::Corrupt(format!("policy {id}: {}", err.message)))?;
+    Ok(PolicyRecord {
+        group_id: col(row, "group_id")?,
+        body,
+        policy,
+        touched_at: parse_optional_time(col(row, "touched_at")?)?,
+        id,
+    })
+}
+
+pub fn webhook_from_row(row: &Row<'_>) -> Result<WebhookRecord, StoreError> {
+    let metadata = match parse_json(&col::<String>(row, "metadata")?)? {
+        Value::Object(map) => map,
+        _ => return Err(StoreError::Corrupt("webhook metadata is not an object".into())),
+    };
+    Ok(WebhookRecord { id: col(row, "id")?, policy_id: col(row, "policy_id")?, name: col(row, "name")?, metadata })
+}
+
+pub fn member_from_row(row: &Row<'_>) -> Result<MemberRecord, StoreError> {
+    Ok(MemberRecord {
+        id: col(row, "id")?,
+        group_id: col(row, "group_id")?,
+        name: col(row, "name")?,
+        provider: col(row, "provider")?,
+        reference: parse_json(&col::<String>(row, "reference")?)?,
+        created_at: parse_time(&col::<String>(row, "created_at")?)?,
+    })
+}
+
+pub fn token_from_row(row: &Row<'_>) -> Result<Token, StoreError> {
+    let role_text: String = col(row, "role")?;
+    Ok(Token {
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        role: Role::parse(&role_text).ok_or_else(|| StoreError::Corrupt(format!("role {role_text:?}")))?,
+        created_at: parse_time(&col::<String>(row, "created_at")?)?,
+    })
+}
+
+pub fn event_from_row(row: &Row<'_>) -> Result<GroupEvent, StoreError> {
+    let kind: String = col(row, "kind")?;
+    Ok(GroupEvent {
+        group_id: col(row, "group_id")?,
+        at: from_millis(col(row, "at")?)?,
+        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+        policy_id: col(row, "policy_id")?,
+        due: col::<Option<i64>>(row, "due")?.map(from_millis).transpose()?,
+        message: col(row, "message")?,
+    })
+}
+
+pub fn history_from_row(row: &Row<'_>) -> Result<HistoryRecord, StoreError> {
+    let source: String = col(row, "source")?;
+    let count = |name: &str| -> Result<u32, StoreError> { Ok(col::<i64>(row, name)? as u32) };
+    Ok(HistoryRecord {
+        id: col(row, "id")?,
+        entry: HistoryEntry {
+            group_id: col(row, "group_id")?,
+            at: from_millis(col(row, "at")?)?,
+            source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("history source {source:?}")))?,
+            policy_id: col(row, "policy_id")?,
+            webhook_id: col(row, "webhook_id")?,
+            from: count("from_desired")?,
+            to: count("to_desired")?,
+            bounds: Bounds { min: count("min_entities")?, max: count("max_entities")? },
+            reason: col(row, "reason")?,
+        },
+    })
+}
+
+/// A tenant's group that is not being deleted.
+pub fn fetch_group(conn: &Connection, tenant: &str, group: &str) -> Result<Group, StoreError> {
+    query_one(
+        conn,
+        "reading a group",
+        &format!("{GROUP_SELECT} WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0"),
+        params![tenant, group],
+        group_from_row,
+    )?
+    .ok_or(StoreError::GroupNotFound)
+}
+
+/// A group by id alone, also while it is being deleted.
+pub fn fetch_group_by_id(conn: &Connection, group: &str) -> Result<Option<Group>, StoreError> {
+    query_one(conn, "reading a group", &format!("{GROUP_SELECT} WHERE id = ?1"), [group], group_from_row)
+}
+
+/// A policy of a group, if it exists.
+pub fn find_policy(conn: &Connection, group: &str, policy: &str) -> Result<Option<PolicyRecord>, StoreError> {
+    query_one(
+        conn,
+        "reading a policy",
+        &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE group_id = ?1 AND id = ?2"),
+        params![group, policy],
+        policy_from_row,
+    )
+}
+
+/// Checks that a group of the tenant exists (and a policy of it, when given).
+pub fn require(conn: &Connection, tenant: &str, group: &str, policy: Option<&str>) -> Result<(), StoreError> {
+    let groups = count(
+        conn,
+        "checking a group",
+        "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND id = ?2 AND deleting = 0",
+        params![tenant, group],
+    )?;
+    if groups == 0 {
+        return Err(StoreError::GroupNotFound);
+    }
+    if let Some(policy) = policy {
+        let policies = count(
+            conn,
+            "checking a policy",
+            "SELECT COUNT(*) FROM policies WHERE group_id = ?1 AND id = ?2",
+            params![group, policy],
+        )?;
+        if policies == 0 {
+            return Err(StoreError::PolicyNotFound);
+        }
+    }
+    Ok(())
+}
+
+/// Sets (or, with `None`, clears) a policy's next fire time.
+pub fn arm_schedule(conn: &Connection, group: &str, policy: &str, next: Option<Timestamp>) -> Result<(), StoreError> {
+    match next {
+        Some(at) => execute(
+            conn,
+            "arming a schedule",
+            "INSERT INTO schedules (policy_id, group_id, next_fire) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (policy_id) DO UPDATE SET next_fire = excluded.next_fire",
+            params![policy, group, millis(at)],
+        )?,
+        None => execute(conn, "disarming a schedule", "DELETE FROM schedules WHERE policy_id = ?1", [policy])?,
+    };
+    Ok(())
+}
+
+/// Sets (or, with `None`, clears) a group's next window change.
+pub fn arm_window(conn: &Connection, group: &str, next: Option<Timestamp>) -> Result<(), StoreError> {
+    match next {
+        Some(at) => execute(
+            conn,
+            "arming a window timer",
+            "INSERT INTO window_timers (group_id, next_change) VALUES (?1, ?2) \
+             ON CONFLICT (group_id) DO UPDATE SET next_change = excluded.next_change",
+            params![group, millis(at)],
+        )?,
+        None => execute(conn, "disarming a window timer", "DELETE FROM window_timers WHERE group_id = ?1", [group])?,
+    };
+    Ok(())
+}
+
+pub fn record_event(conn: &Connection, event: &GroupEvent) -> Result<(), StoreError> {
+    execute(
+        conn,
+        "recording an event",
+        "INSERT INTO group_events (id, group_id, at, kind, policy_id, due, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            new_id(),
+            event.group_id,
+            millis(event.at),
+            event.kind.as_str(),
+            event.policy_id,
+            event.due.map(millis),
+            event.message
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn record_history(conn: &Connection, entry: &HistoryEntry) -> Result<(), StoreError> {
+    execute(
+        conn,
+        "recording history",
+        "INSERT INTO history (id, group_id, at, source, policy_id, webhook_id, from_desired, to_desired, \
+         min_entities, max_entities, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            new_id(),
+            entry.group_id,
+            millis(entry.at),
+            entry.source.as_str(),
+            entry.policy_id,
+            entry.webhook_id,
+            entry.from,
+            entry.to,
+            entry.bounds.min,
+            entry.bounds.max,
+            entry.reason
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts policies of a group and arms their schedules; returns them in id order.
+pub fn insert_policies(
+    conn: &Connection,
+    group: &str,
+    policies: Vec<NewPolicy>,
+    now: Timestamp,
+) -> Result<Vec<PolicyRecord>, StoreError> {
+    let mut created = Vec::with_capacity(policies.len());
+    let now_text = now.to_string();
+    for new in policies {
+        let id = new_id();
+        execute(
+            conn,
+            "inserting a policy",
+            "INSERT INTO policies (id, group_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, group, new.body.to_string(), now_text],
+        )?;
+        arm_schedule(conn, group, &id, new.next_fire)?;
+        created.push(PolicyRecord {
+            id,
+            group_id: group.to_string(),
+            body: new.body,
+            policy: new.policy,
+            touched_at: None,
+        });
+    }
+    created.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(created)
+}
+
+pub fn page_args(page: Option<&Page>) -> (String, i64) {
+    match page {
+        Some(page) => (page.marker.clone().unwrap_or_default(), page.limit as i64),
+        None => (String::new(), -1),
+    }
+}
