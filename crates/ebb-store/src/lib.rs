@@ -11,9 +11,11 @@
 //! - [`model`]: the records the store reads and writes (the group records are `ebb_core`'s);
 //! - [`error`]: the errors ([`StoreError`]);
 //! - [`metrics`]: per-operation latency histograms;
-//! - `sqlite`: [`SqliteStore`], with a single writer that commits in groups.
+//! - `sqlite`: [`SqliteStore`], with a single writer that commits in groups;
+//! - `memory`: [`MemoryStore`], the same in memory, for virtual-time tests and simulations.
 
 pub mod error;
+mod memory;
 pub mod metrics;
 pub mod model;
 mod sqlite;
@@ -27,6 +29,7 @@ use ebb_core::limits::Limits;
 use jiff::Timestamp;
 
 pub use error::StoreError;
+pub use memory::MemoryStore;
 pub use metrics::StoreMetrics;
 pub use model::*;
 pub use sqlite::{ReadPool, SqliteStore};

@@ -43,6 +43,14 @@ macro_rules! store_suite {
                 }
             )*
         }
+        mod memory_store {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(ebb_store::MemoryStore::new())).await;
+                }
+            )*
+        }
     };
 }
 
