@@ -12,13 +12,17 @@
 //! - [`error`]: the errors ([`StoreError`]);
 //! - [`metrics`]: per-operation latency histograms;
 //! - `sqlite`: [`SqliteStore`], with a single writer that commits in groups;
+//! - `postgres`: [`PostgresStore`], row locks where SQLite has its single writer, a pool of
+//!   connections, for several nodes sharing one database;
 //! - `memory`: [`MemoryStore`], the same in memory, for virtual-time tests and simulations.
 
 pub mod error;
 mod memory;
 pub mod metrics;
 pub mod model;
+mod postgres;
 mod sqlite;
+mod stored;
 
 use std::sync::Arc;
 
@@ -32,6 +36,7 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use metrics::StoreMetrics;
 pub use model::*;
+pub use postgres::{PostgresPool, PostgresStore};
 pub use sqlite::{ReadPool, SqliteStore};
 
 /// Tenants, their tokens, and what they may run.
@@ -227,10 +232,12 @@ impl<T> Store for T where
 /// A decision to run on a snapshot.
 pub type Decide = Box<dyn FnOnce(&Snapshot) -> Result<Decision, Rejection> + Send>;
 
-/// Opens the store named by `url`: `sqlite://PATH` (created if missing).
+/// Opens the store named by `url`: `sqlite://PATH` (created if missing), or
+/// `postgres://...` / `postgresql://...` (migrated on open).
 pub async fn open(url: &str, metrics: StoreMetrics) -> Result<Arc<dyn Store>, StoreError> {
     match url.split_once(':') {
         Some(("sqlite", _)) => Ok(Arc::new(SqliteStore::open(url, metrics).await?)),
+        Some(("postgres" | "postgresql", _)) => Ok(Arc::new(PostgresStore::open(url, metrics).await?)),
         _ => Err(StoreError::UnsupportedUrl(url.to_string())),
     }
 }

@@ -31,6 +31,41 @@ async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     (ebb_store::open(&url, ebb_store::StoreMetrics::unregistered()).await.unwrap(), dir)
 }
 
+/// A PostgreSQL store in a schema of its own, dropped by [`Postgres::drop_schema`]; `None`
+/// (with a message) when no PostgreSQL is reachable and `CI` is unset.
+struct Postgres {
+    store: Arc<dyn Store>,
+    admin: tokio_postgres::Client,
+    schema: String,
+}
+
+impl Postgres {
+    async fn open() -> Option<Postgres> {
+        let base = std::env::var("EBB_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let (admin, connection) = match tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
+            Ok(connected) => connected,
+            Err(err) => {
+                assert!(std::env::var_os("CI").is_none(), "CI needs PostgreSQL at {base}: {err}");
+                eprintln!("skipped: no PostgreSQL at {base} ({err})");
+                return None;
+            }
+        };
+        tokio::spawn(connection);
+        let schema = format!("ebb_test_{}", uuid::Uuid::new_v4().simple());
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+        let store = ebb_store::open(&url, ebb_store::StoreMetrics::unregistered()).await.unwrap();
+        Some(Postgres { store, admin, schema })
+    }
+
+    async fn drop_schema(self) {
+        drop(self.store);
+        let _ = self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema)).await;
+    }
+}
+
 /// Runs every listed test against every backend.
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
@@ -40,6 +75,16 @@ macro_rules! store_suite {
                 async fn $name() {
                     let (store, _dir) = super::sqlite().await;
                     super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres_store {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(postgres) = super::Postgres::open().await else { return };
+                    super::$name(postgres.store.clone()).await;
+                    postgres.drop_schema().await;
                 }
             )*
         }
@@ -140,6 +185,7 @@ store_suite!(
     history_lists_newest_first_with_filters_and_prunes,
     a_failed_write_does_not_disturb_the_writes_committed_with_it,
     concurrent_decisions_are_serialized,
+    concurrent_writers_respect_the_limits,
 );
 
 async fn tenants_are_unique(store: Arc<dyn Store>) {
@@ -525,4 +571,24 @@ async fn concurrent_decisions_are_serialized(store: Arc<dyn Store>) {
     }
     assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 300);
     assert_eq!(history(&store, "a", &group.id).await.len(), 100, "a page of history");
+}
+
+async fn concurrent_writers_respect_the_limits(store: Arc<dyn Store>) {
+    store.create_tenant("a", t0()).await.unwrap();
+    let limits = Limits { max_groups: 5, max_policies_per_group: 4, max_webhooks_per_policy: 3 };
+    let creations = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await })
+    });
+    let created: Vec<_> = futures::future::join_all(creations).await.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(created.iter().filter(|r| r.is_ok()).count(), 5, "exactly the limit, however they interleave");
+    assert!(created.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::GroupLimit { limit: 5 }))));
+    let group = created.iter().find_map(|r| r.as_ref().ok()).unwrap().0.id.clone();
+    let additions = (0..10).map(|_| {
+        let (store, group) = (store.clone(), group.clone());
+        tokio::spawn(async move { store.create_policies("a", &group, vec![change(1, 0.0)], limits, t0()).await })
+    });
+    let added = futures::future::join_all(additions).await.into_iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
+    assert_eq!(added, 4);
+    assert_eq!(store.list_policies("a", &group, None).await.unwrap().len(), 4);
 }

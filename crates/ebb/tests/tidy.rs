@@ -46,12 +46,14 @@ fn no_stubs_or_debug_output_outside_tests() {
 
 #[test]
 fn migrations_are_numbered_without_gaps() {
-    let dir = workspace().join("crates/ebb-store/migrations/sqlite");
-    let mut numbers: Vec<u32> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .map(|name| name.split('_').next().unwrap().parse().unwrap_or_else(|_| panic!("{name} is not numbered")))
-        .collect();
-    numbers.sort();
-    assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+    for dialect in ["sqlite", "postgres"] {
+        let dir = workspace().join("crates/ebb-store/migrations").join(dialect);
+        let mut numbers: Vec<u32> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|name| name.split('_').next().unwrap().parse().unwrap_or_else(|_| panic!("{name} is not numbered")))
+            .collect();
+        numbers.sort();
+        assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>(), "{dialect}");
+    }
 }

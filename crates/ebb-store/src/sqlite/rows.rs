@@ -1,18 +1,12 @@
-//! Statements' helpers, and rows turned into records: stored documents are parsed into their
-//! typed values here, once per read, and a document that does not parse is
-//! [`StoreError::Corrupt`], never ignored.
+//! Statements' helpers, and rows turned into records (through `crate::stored`, which parses
+//! stored documents the same way for every backend).
 
-use ebb_core::capacity::Bounds;
-use ebb_core::group::GroupConfig;
-use ebb_core::launch::LaunchConfig;
-use ebb_core::policy::{Origin, Policy};
-use ebb_core::records::GroupState;
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, params};
-use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::model::*;
+pub(crate) use crate::stored::{self, GroupColumns, HistoryColumns, config_text, from_millis, parse_json, parse_time};
 
 /// The start of every query that reads whole groups ([`group_from_row`]).
 pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \
@@ -25,18 +19,6 @@ pub fn backend(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreEr
     move |err| StoreError::Backend { context, message: err.to_string() }
 }
 
-pub fn parse_time(text: &str) -> Result<Timestamp, StoreError> {
-    text.parse().map_err(|err| StoreError::Corrupt(format!("timestamp {text:?}: {err}")))
-}
-
-pub fn parse_optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(parse_time).transpose()
-}
-
-pub fn parse_json(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("json document: {err}")))
-}
-
 pub fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
     row.get(name).map_err(|err| StoreError::Corrupt(format!("column {name}: {err}")))
 }
@@ -47,10 +29,6 @@ pub fn new_id() -> String {
 
 pub fn millis(at: Timestamp) -> i64 {
     at.as_millisecond()
-}
-
-pub fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms).map_err(|err| StoreError::Corrupt(format!("time {ms}: {err}")))
 }
 
 pub fn is_foreign_key_violation(err: &rusqlite::Error) -> bool {
@@ -121,120 +99,79 @@ pub fn count(
         .map_err(backend(context))
 }
 
-pub fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
-    serde_json::to_string(config).map_err(|err| StoreError::Corrupt(format!("group config: {err}")))
-}
-
 pub fn group_from_row(row: &Row<'_>) -> Result<Group, StoreError> {
-    let id: String = col(row, "id")?;
-    let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("group {id}: {what}: {err}"));
-    let config: GroupConfig =
-        serde_json::from_str(&col::<String>(row, "config")?).map_err(|err| corrupt("configuration", &err))?;
-    let errors: Vec<String> =
-        serde_json::from_str(&col::<String>(row, "error_reasons")?).map_err(|err| corrupt("error reasons", &err))?;
-    let status = match col::<String>(row, "status")?.as_str() {
-        "ERROR" => GroupStatus::Error,
-        _ => GroupStatus::Active,
-    };
-    let launch = LaunchConfig::parse(&parse_json(&col::<String>(row, "launch")?)?, "launchConfiguration")
-        .map_err(|err| corrupt("launch configuration", &err.message))?;
-    let windows = match col::<Option<String>>(row, "windows")? {
-        None => None,
-        Some(text) => {
-            Some(GroupWindows::parse_stored(parse_json(&text)?).map_err(|err| corrupt("windows", &err.message))?)
-        }
-    };
-    Ok(Group {
+    GroupColumns {
+        id: col(row, "id")?,
         tenant_id: col(row, "tenant_id")?,
-        config,
-        launch,
-        state: GroupState {
-            desired: col::<i64>(row, "desired")? as u32,
-            paused: col::<bool>(row, "paused")?,
-            status,
-            errors,
-            touched_at: parse_optional_time(col(row, "touched_at")?)?,
-            deleting: col::<bool>(row, "deleting")?,
-            window: col(row, "window_active")?,
-        },
-        windows,
-        created_at: parse_time(&col::<String>(row, "created_at")?)?,
-        id,
-    })
+        config: col(row, "config")?,
+        launch: col(row, "launch")?,
+        desired: col(row, "desired")?,
+        paused: col(row, "paused")?,
+        status: col(row, "status")?,
+        error_reasons: col(row, "error_reasons")?,
+        touched_at: col(row, "touched_at")?,
+        created_at: col(row, "created_at")?,
+        deleting: col(row, "deleting")?,
+        windows: col(row, "windows")?,
+        window_active: col(row, "window_active")?,
+    }
+    .into_group()
 }
 
 pub fn policy_from_row(row: &Row<'_>) -> Result<PolicyRecord, StoreError> {
-    let id: String = col(row, "id")?;
-    let body = parse_json(&col::<String>(row, "body")?)?;
-    let policy = Policy::parse(&body, "", Origin::Stored)
-        .map_err(|err| StoreError::Corrupt(format!("policy {id}: {}", err.message)))?;
-    Ok(PolicyRecord {
-        group_id: col(row, "group_id")?,
-        body,
-        policy,
-        touched_at: parse_optional_time(col(row, "touched_at")?)?,
-        id,
-    })
+    stored::policy(col(row, "id")?, col(row, "group_id")?, &col::<String>(row, "body")?, col(row, "touched_at")?)
 }
 
 pub fn webhook_from_row(row: &Row<'_>) -> Result<WebhookRecord, StoreError> {
-    let metadata = match parse_json(&col::<String>(row, "metadata")?)? {
-        Value::Object(map) => map,
-        _ => return Err(StoreError::Corrupt("webhook metadata is not an object".into())),
-    };
-    Ok(WebhookRecord { id: col(row, "id")?, policy_id: col(row, "policy_id")?, name: col(row, "name")?, metadata })
+    stored::webhook(col(row, "id")?, col(row, "policy_id")?, col(row, "name")?, &col::<String>(row, "metadata")?)
 }
 
 pub fn member_from_row(row: &Row<'_>) -> Result<MemberRecord, StoreError> {
-    Ok(MemberRecord {
-        id: col(row, "id")?,
-        group_id: col(row, "group_id")?,
-        name: col(row, "name")?,
-        provider: col(row, "provider")?,
-        reference: parse_json(&col::<String>(row, "reference")?)?,
-        created_at: parse_time(&col::<String>(row, "created_at")?)?,
-    })
+    stored::member(
+        col(row, "id")?,
+        col(row, "group_id")?,
+        col(row, "name")?,
+        col(row, "provider")?,
+        &col::<String>(row, "reference")?,
+        &col::<String>(row, "created_at")?,
+    )
 }
 
 pub fn token_from_row(row: &Row<'_>) -> Result<Token, StoreError> {
-    let role_text: String = col(row, "role")?;
-    Ok(Token {
-        id: col(row, "id")?,
-        tenant_id: col(row, "tenant_id")?,
-        role: Role::parse(&role_text).ok_or_else(|| StoreError::Corrupt(format!("role {role_text:?}")))?,
-        created_at: parse_time(&col::<String>(row, "created_at")?)?,
-    })
+    stored::token(
+        col(row, "id")?,
+        col(row, "tenant_id")?,
+        &col::<String>(row, "role")?,
+        &col::<String>(row, "created_at")?,
+    )
 }
 
 pub fn event_from_row(row: &Row<'_>) -> Result<GroupEvent, StoreError> {
-    let kind: String = col(row, "kind")?;
-    Ok(GroupEvent {
-        group_id: col(row, "group_id")?,
-        at: from_millis(col(row, "at")?)?,
-        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-        policy_id: col(row, "policy_id")?,
-        due: col::<Option<i64>>(row, "due")?.map(from_millis).transpose()?,
-        message: col(row, "message")?,
-    })
+    stored::event(
+        col(row, "group_id")?,
+        col(row, "at")?,
+        &col::<String>(row, "kind")?,
+        col(row, "policy_id")?,
+        col(row, "due")?,
+        col(row, "message")?,
+    )
 }
 
 pub fn history_from_row(row: &Row<'_>) -> Result<HistoryRecord, StoreError> {
-    let source: String = col(row, "source")?;
-    let count = |name: &str| -> Result<u32, StoreError> { Ok(col::<i64>(row, name)? as u32) };
-    Ok(HistoryRecord {
+    HistoryColumns {
         id: col(row, "id")?,
-        entry: HistoryEntry {
-            group_id: col(row, "group_id")?,
-            at: from_millis(col(row, "at")?)?,
-            source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt(format!("history source {source:?}")))?,
-            policy_id: col(row, "policy_id")?,
-            webhook_id: col(row, "webhook_id")?,
-            from: count("from_desired")?,
-            to: count("to_desired")?,
-            bounds: Bounds { min: count("min_entities")?, max: count("max_entities")? },
-            reason: col(row, "reason")?,
-        },
-    })
+        group_id: col(row, "group_id")?,
+        at: col(row, "at")?,
+        source: col(row, "source")?,
+        policy_id: col(row, "policy_id")?,
+        webhook_id: col(row, "webhook_id")?,
+        from: col(row, "from_desired")?,
+        to: col(row, "to_desired")?,
+        min: col(row, "min_entities")?,
+        max: col(row, "max_entities")?,
+        reason: col(row, "reason")?,
+    }
+    .into_record()
 }
 
 /// A tenant's group that is not being deleted.

@@ -134,6 +134,10 @@ async fn items_59_60_paused_groups_refuse_executions_and_convergence() {
     let p2 = api.create_policy(&g, change(2)).await;
     api.create_webhook(&g, &p2).await;
     server.anonymous().post_empty(&capability).await.ok(202);
+    // The execution follows its 202: wait until it was judged, then resume.
+    let judged = "ebb_policy_executions_total{outcome=\"paused\",source=\"capability\"} 1";
+    let anonymous = server.anonymous();
+    assert!(crate::support::eventually(5, || async { anonymous.get("/metrics").await.text.contains(judged) }).await);
     for _ in 0..2 {
         api.post_empty(&api.t(&format!("/groups/{g}/resume"))).await.ok(204);
     }

@@ -65,9 +65,7 @@ async fn item_04_unmapped_failures_answer_500_internal_error() {
     let api = server.tenant("t1").await;
     let g = api.create_group(group(0, 1)).await;
     // Corrupt the stored configuration behind the server's back.
-    let conn = rusqlite::Connection::open(server.store_path()).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    conn.execute("UPDATE groups SET config = 'not json' WHERE id = ?1", [&g]).unwrap();
+    server.sql(&format!("UPDATE groups SET config = 'not json' WHERE id = '{g}'"));
     let reply = api.get(&api.t(&format!("/groups/{g}"))).await;
     reply.error(500, "InternalError");
     assert_eq!(reply.body["error"]["message"], "An Internal Error was encountered");

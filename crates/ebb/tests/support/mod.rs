@@ -19,12 +19,38 @@ pub fn ebb_bin() -> &'static str {
 }
 
 /// A running `ebb serve`; killed when dropped.
+///
+/// Its store is SQLite in its folder, or, with `EBB_TEST_BACKEND=postgres`, a schema of its
+/// own in the PostgreSQL of `EBB_TEST_POSTGRES` (made with `psql`), so the end-to-end suites
+/// run unchanged against both.
 pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub dir: tempfile::TempDir,
     options: Options,
     port: u16,
+    store: String,
+}
+
+/// The store of a new server: SQLite in `dir`, or a fresh PostgreSQL schema.
+fn new_store(dir: &Path) -> String {
+    if std::env::var("EBB_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}", dir.join("ebb.db").display());
+    }
+    let base = std::env::var("EBB_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let schema = format!("ebb_e2e_{}", uuid_like());
+    let created =
+        Command::new("psql").args([&base, "-q", "-c", &format!("CREATE SCHEMA {schema}")]).status().expect("psql runs");
+    assert!(created.success(), "cannot create schema {schema} in {base}");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+/// 32 random hex characters, for names that must not collide.
+fn uuid_like() -> String {
+    let bytes = std::fs::read("/proc/sys/kernel/random/uuid").unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim().replace('-', "")
 }
 
 /// How to start a server.
@@ -74,7 +100,8 @@ impl Server {
     /// A server started with `options`.
     pub fn start_options(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Server { child: None, url: String::new(), dir, options, port: 0 };
+        let store = new_store(dir.path());
+        let mut server = Server { child: None, url: String::new(), dir, options, port: 0, store };
         server.spawn();
         server
     }
@@ -83,8 +110,51 @@ impl Server {
         self.dir.path().join("ebb.db")
     }
 
+    /// Whether the store is PostgreSQL (else SQLite in [`Server::store_path`]).
+    fn on_postgres(&self) -> bool {
+        self.store.starts_with("postgres")
+    }
+
+    /// The PostgreSQL connection and schema of the store.
+    fn postgres(&self) -> (String, String) {
+        let (base, options) = self.store.split_once("options=-csearch_path%3D").expect("a postgres store");
+        (base.trim_end_matches(['?', '&']).to_string(), options.to_string())
+    }
+
+    /// Runs one SQL statement on the server's store, behind its back.
+    pub fn sql(&self, statement: &str) {
+        if self.on_postgres() {
+            let (base, schema) = self.postgres();
+            let script = format!("SET search_path TO {schema}; {statement}");
+            let status = Command::new("psql")
+                .args([&base, "-q", "-v", "ON_ERROR_STOP=1", "-c", &script])
+                .status()
+                .expect("psql");
+            assert!(status.success(), "{statement}");
+        } else {
+            let conn = rusqlite::Connection::open(self.store_path()).expect("open the store");
+            conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+            conn.execute_batch(statement).expect(statement);
+        }
+    }
+
+    /// Everything the store holds, as bytes (the SQLite files, or a dump of the schema).
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        if self.on_postgres() {
+            let (base, schema) = self.postgres();
+            let dump =
+                Command::new("pg_dump").args([&base, "--data-only", "--schema", &schema]).output().expect("pg_dump");
+            assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+            dump.stdout
+        } else {
+            let mut bytes = std::fs::read(self.store_path()).unwrap_or_default();
+            bytes.extend(std::fs::read(self.store_path().with_extension("db-wal")).unwrap_or_default());
+            bytes
+        }
+    }
+
     fn spawn(&mut self) {
-        let store = format!("sqlite://{}", self.store_path().display());
+        let store = self.store.clone();
         let listen = format!("127.0.0.1:{}", self.port);
         let stderr = std::fs::OpenOptions::new()
             .create(true)

@@ -1,0 +1,181 @@
+//! The one write path of decisions: in one transaction, lock the group's row, load the snapshot
+//! a subject names, run the decision on it, and write what it returns. The row lock is what
+//! makes the read-modify-write atomic against other nodes; nothing here decides anything.
+
+use deadpool_postgres::GenericClient;
+use ebb_core::decide::{Decision, Snapshot};
+
+use super::policies::capability_target;
+use super::rows::*;
+use super::{PostgresStore, backend};
+use crate::error::StoreError;
+use crate::model::*;
+
+/// Loads what `subject` names, its group's row locked first; `None` when it no longer exists
+/// in that form.
+async fn load<C: GenericClient>(
+    client: &C,
+    subject: &Subject,
+) -> Result<Option<(Snapshot, Option<String>)>, StoreError> {
+    match subject {
+        Subject::Group { tenant, group, policy, member } => {
+            let record = fetch_group(client, tenant, group, Lock::ForUpdate).await?;
+            if let Some(member) = member {
+                let found = count(
+                    client,
+                    "checking a member",
+                    "SELECT COUNT(*) AS count FROM members WHERE group_id = $1 AND id = $2",
+                    &[group, member],
+                )
+                .await?;
+                if found == 0 {
+                    return Err(StoreError::MemberNotFound);
+                }
+            }
+            let loaded = match policy {
+                Some(policy) => find_policy(client, group, policy).await?,
+                None => None,
+            };
+            Ok(Some((Snapshot { group: record, policy: loaded, webhook: None }, policy.clone())))
+        }
+        Subject::Capability { hash } => {
+            let Some(target) = capability_target(client, hash).await? else { return Ok(None) };
+            let group =
+                fetch_group_by_id(client, &target.group_id, Lock::ForUpdate).await?.filter(|g| !g.state.deleting);
+            let Some(group) = group else { return Ok(None) };
+            // Looked up again under the lock: the webhook may have gone meanwhile.
+            if capability_target(client, hash).await?.is_none() {
+                return Ok(None);
+            }
+            let policy = find_policy(client, &target.group_id, &target.policy_id).await?;
+            Ok(Some((Snapshot { group, policy, webhook: Some(target.webhook_id) }, Some(target.policy_id))))
+        }
+        Subject::Schedule { policy, due } => {
+            let owner = query_one(
+                client,
+                "reading a schedule",
+                "SELECT group_id FROM schedules WHERE policy_id = $1",
+                &[policy],
+                |row| col::<String>(row, "group_id"),
+            )
+            .await?;
+            let Some(group_id) = owner else { return Ok(None) };
+            // The group's row first, then the schedule's: the order every writer keeps.
+            let group = fetch_group_by_id(client, &group_id, Lock::ForUpdate).await?;
+            let armed = query_one(
+                client,
+                "reading a schedule",
+                "SELECT next_fire FROM schedules WHERE policy_id = $1 FOR UPDATE",
+                &[policy],
+                |row| col::<i64>(row, "next_fire"),
+            )
+            .await?;
+            if armed != Some(millis(*due)) {
+                return Ok(None);
+            }
+            let record = find_policy(client, &group_id, policy).await?;
+            let (Some(group), Some(record)) = (group.filter(|g| !g.state.deleting), record) else {
+                // Its group or policy went away while it was armed: nothing fires any more.
+                arm_schedule(client, &group_id, policy, None).await?;
+                return Ok(None);
+            };
+            Ok(Some((Snapshot { group, policy: Some(record), webhook: None }, Some(policy.clone()))))
+        }
+        Subject::WindowTimer { group, due } => {
+            let record = fetch_group_by_id(client, group, Lock::ForUpdate).await?;
+            let armed = count(
+                client,
+                "reading a window timer",
+                "SELECT COUNT(*) AS count FROM window_timers WHERE group_id = $1 AND next_change = $2",
+                &[group, &millis(*due)],
+            )
+            .await?;
+            if armed == 0 {
+                return Ok(None);
+            }
+            let Some(record) = record.filter(|g| !g.state.deleting) else {
+                arm_window(client, group, None).await?;
+                return Ok(None);
+            };
+            Ok(Some((Snapshot { group: record, policy: None, webhook: None }, None)))
+        }
+    }
+}
+
+/// Writes what a decision returns about `group`.
+async fn write<C: GenericClient>(client: &C, group: &str, decision: &Decision) -> Result<(), StoreError> {
+    if let Some(changed) = &decision.group {
+        execute(
+            client,
+            "writing a decision",
+            "UPDATE groups SET config = $1, desired = $2, paused = $3, touched_at = $4, deleting = $5, windows = $6, \
+             window_active = $7 WHERE id = $8",
+            &[
+                &config_text(&changed.config)?,
+                &i64::from(changed.state.desired),
+                &changed.state.paused,
+                &changed.state.touched_at.map(|at| at.to_string()),
+                &changed.state.deleting,
+                &changed.windows.as_ref().map(|w| w.document.to_string()),
+                &changed.state.window,
+                &group,
+            ],
+        )
+        .await?;
+    }
+    if let Some((policy, at)) = &decision.policy_touched {
+        execute(
+            client,
+            "starting a policy cooldown",
+            "UPDATE policies SET touched_at = $1 WHERE id = $2",
+            &[&at.to_string(), policy],
+        )
+        .await?;
+    }
+    if let Some((policy, next)) = &decision.schedule {
+        arm_schedule(client, group, policy, *next).await?;
+    }
+    if let Some(next) = decision.window_timer {
+        arm_window(client, group, next).await?;
+    }
+    for entry in &decision.history {
+        record_history(client, entry).await?;
+    }
+    for event in &decision.events {
+        record_event(client, event).await?;
+    }
+    Ok(())
+}
+
+fn operation(subject: &Subject) -> &'static str {
+    match subject {
+        Subject::Group { .. } => "decide_group",
+        Subject::Capability { .. } => "decide_capability",
+        Subject::Schedule { .. } => "decide_schedule",
+        Subject::WindowTimer { .. } => "decide_window",
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::DecisionStore for PostgresStore {
+    async fn decide(&self, subject: Subject, decide: crate::Decide) -> Result<Option<Committed>, StoreError> {
+        let _timer = self.metrics.time(operation(&subject));
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend("starting a transaction"))?;
+        let Some((snapshot, policy_id)) = load(&tx, &subject).await? else {
+            // Disarming a timer that can no longer fire is kept.
+            tx.commit().await.map_err(backend("committing"))?;
+            return Ok(None);
+        };
+        let decision = decide(&snapshot)?;
+        write(&tx, &snapshot.group.id, &decision).await?;
+        tx.commit().await.map_err(backend("committing"))?;
+        Ok(Some(Committed {
+            tenant_id: snapshot.group.tenant_id.clone(),
+            group_id: snapshot.group.id.clone(),
+            policy_id,
+            webhook_id: snapshot.webhook.clone(),
+            decision,
+        }))
+    }
+}

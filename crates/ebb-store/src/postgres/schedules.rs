@@ -1,0 +1,123 @@
+//! The timers of schedules and windows, and the events they leave.
+
+use jiff::Timestamp;
+
+use super::PostgresStore;
+use super::rows::*;
+use crate::error::StoreError;
+use crate::model::*;
+
+#[async_trait::async_trait]
+impl crate::ScheduleStore for PostgresStore {
+    async fn next_schedule(&self) -> Result<Option<Timestamp>, StoreError> {
+        let _timer = self.metrics.time("next_schedule");
+        let client = self.client().await?;
+        let next = query_one(
+            &client,
+            "reading the next schedule",
+            "SELECT LEAST((SELECT MIN(next_fire) FROM schedules), (SELECT MIN(next_change) FROM window_timers)) AS next",
+            &[],
+            |row| col::<Option<i64>>(row, "next"),
+        )
+        .await?;
+        next.flatten().map(from_millis).transpose()
+    }
+
+    async fn due_schedules(&self, until: Timestamp, limit: usize) -> Result<Vec<DueSchedule>, StoreError> {
+        let _timer = self.metrics.time("due_schedules");
+        let client = self.client().await?;
+        query_all(
+            &client,
+            "reading due schedules",
+            "SELECT policy_id, group_id, next_fire FROM schedules WHERE next_fire <= $1 ORDER BY next_fire LIMIT $2",
+            &[&millis(until), &(limit as i64)],
+            |row| {
+                Ok(DueSchedule {
+                    policy_id: col(row, "policy_id")?,
+                    group_id: col(row, "group_id")?,
+                    due: from_millis_column(row, "next_fire")?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let _timer = self.metrics.time("due_windows");
+        let client = self.client().await?;
+        query_all(
+            &client,
+            "reading due window timers",
+            "SELECT group_id, next_change FROM window_timers WHERE next_change <= $1 ORDER BY next_change LIMIT $2",
+            &[&millis(until), &(limit as i64)],
+            |row| Ok((col(row, "group_id")?, from_millis_column(row, "next_change")?)),
+        )
+        .await
+    }
+
+    async fn disarm_schedule(&self, policy: &str) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("disarm_schedule");
+        let client = self.client().await?;
+        arm_schedule(&client, "", policy, None).await
+    }
+
+    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError> {
+        let _timer = self.metrics.time("list_schedules");
+        let client = self.client().await?;
+        if let Some(group) = group {
+            require(&client, tenant, group, None, Lock::None).await?;
+        }
+        query_all(
+            &client,
+            "listing schedules",
+            "SELECT p.id AS id, p.group_id AS group_id, p.body AS body, p.touched_at AS touched_at, s.next_fire AS next_fire \
+             FROM schedules s JOIN policies p ON p.id = s.policy_id JOIN groups g ON g.id = s.group_id \
+             WHERE g.tenant_id = $1 AND NOT g.deleting AND ($2::text IS NULL OR g.id = $2) ORDER BY s.next_fire, p.id",
+            &[&tenant, &group],
+            |row| {
+                Ok(ScheduleEntry {
+                    group_id: col(row, "group_id")?,
+                    policy: policy_from_row(row)?,
+                    next_fire: from_millis_column(row, "next_fire")?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn window_timers(&self, tenant: &str) -> Result<Vec<WindowTimer>, StoreError> {
+        let _timer = self.metrics.time("window_timers");
+        let client = self.client().await?;
+        query_all(
+            &client,
+            "listing window timers",
+            "SELECT g.id AS id, g.windows AS windows, t.next_change AS next_change FROM window_timers t \
+             JOIN groups g ON g.id = t.group_id WHERE g.tenant_id = $1 AND NOT g.deleting ORDER BY t.next_change",
+            &[&tenant],
+            |row| {
+                let group_id: String = col(row, "id")?;
+                let document =
+                    stored::parse_json(&col::<Option<String>>(row, "windows")?.unwrap_or_else(|| "null".into()))?;
+                let windows = GroupWindows::parse_stored(document)
+                    .map_err(|err| StoreError::Corrupt(format!("group {group_id}: windows: {}", err.message)))?;
+                Ok(WindowTimer { group_id, windows, next_change: from_millis_column(row, "next_change")? })
+            },
+        )
+        .await
+    }
+
+    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError> {
+        let _timer = self.metrics.time("list_events");
+        let client = self.client().await?;
+        require(&client, tenant, group, None, Lock::None).await?;
+        query_all(
+            &client,
+            "listing events",
+            "SELECT group_id, at, kind, policy_id, due, message FROM group_events WHERE group_id = $1 \
+             ORDER BY at DESC, id DESC LIMIT $2",
+            &[&group, &(limit as i64)],
+            event_from_row,
+        )
+        .await
+    }
+}
