@@ -84,6 +84,28 @@ impl LaunchConfig {
     }
 }
 
+impl LaunchConfig {
+    /// A configuration read back from the store. It was validated, and normalized, when it
+    /// was stored; only what is typed is taken from it again: its type and, for
+    /// `local_process`, its arguments.
+    pub fn from_stored(document: Value) -> Result<Self, Invalid> {
+        let kind = match document.get("type").and_then(Value::as_str) {
+            Some("launch_server") => LaunchKind::Server,
+            Some("launch_stack") => LaunchKind::Stack,
+            Some("local_process") => LaunchKind::LocalProcess,
+            _ => return Err(Invalid::schema("type: not a known launch type")),
+        };
+        let local_process = match kind {
+            LaunchKind::LocalProcess => {
+                let args = document.get("args").ok_or_else(|| Invalid::schema("args: missing"))?;
+                Some(LocalProcessLaunch::parse(args, "args")?)
+            }
+            LaunchKind::Server | LaunchKind::Stack => None,
+        };
+        Ok(LaunchConfig { kind, document, local_process })
+    }
+}
+
 fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {
     let obj = Obj::new(args, path)?;
     obj.only(&["server", "loadBalancers", "draining_timeout"])?;
@@ -500,6 +522,21 @@ mod tests {
         }))
         .unwrap();
         assert!(ok.document.pointer("/args/server/metadata").is_none(), "null metadata is dropped");
+    }
+
+    #[test]
+    fn a_stored_configuration_reads_back_as_it_was_validated() {
+        let documents = [
+            json!({"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i", "metadata": null}}}),
+            json!({"type": "launch_stack", "args": {"stack": {"template": "t"}}}),
+            json!({"type": "local_process", "args": {"process": {"command": "app", "args": ["-v"]}, "loadBalancers": [{"type": "builtin", "port": 8080}]}}),
+        ];
+        for document in documents {
+            let validated = LaunchConfig::parse(&document, "").unwrap();
+            assert_eq!(LaunchConfig::from_stored(validated.document.clone()).unwrap(), validated);
+        }
+        assert!(LaunchConfig::from_stored(json!({"type": "launch_nothing", "args": {}})).is_err());
+        assert!(LaunchConfig::from_stored(json!({"type": "local_process"})).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use ebb_core::records::{Execution, Group, GroupWindows, PolicyRecord, Source};
 use ebb_store::{Committed, Decide, NewGroup, NewPolicy, Page, Store, StoreError, Subject};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::converger::{Converger, Observation, Trigger};
@@ -57,7 +57,15 @@ pub struct Engine {
     converger: Arc<Converger>,
     schedules_changed: Arc<Notify>,
     unknown_capabilities: Throttled,
+    /// Capability executions accepted and not yet committed; when none is left, the next
+    /// caller waits for one before it is answered.
+    pending_capabilities: Arc<Semaphore>,
 }
+
+/// The most capability executions accepted and not yet committed. Beyond it, callers are
+/// answered once there is room: a flood of capability calls slows its callers down instead
+/// of piling up tasks and memory, or timing out in the store's queue.
+pub const PENDING_CAPABILITIES: usize = 1024;
 
 impl Engine {
     /// An engine over `store`, reading time from `clock` and converging through `converger`.
@@ -74,6 +82,7 @@ impl Engine {
             converger,
             schedules_changed: Arc::new(Notify::new()),
             unknown_capabilities: Throttled::new(Duration::from_secs(1)),
+            pending_capabilities: Arc::new(Semaphore::new(PENDING_CAPABILITIES)),
         }
     }
 
@@ -264,13 +273,14 @@ impl Engine {
             self.metrics.execution(source, outcome);
         }
         // Even an execution that changed nothing converges the group (Otter §4.2 step 8);
-        // a paused group is not executed, and a missed schedule did nothing.
+        // a paused group is not executed, and a missed schedule did nothing. A group whose
+        // members nothing here runs has nothing to converge: its pass would only say so again.
         let converge = match committed.decision.outcome {
             Decided::Execution(Execution::Paused) | Decided::Schedule(None | Some(Execution::Paused)) => false,
             Decided::Execution(_) | Decided::Schedule(Some(_)) => true,
             Decided::Capacity { .. } => committed.decision.group.is_some(),
         };
-        if converge {
+        if converge && self.converger.runs(committed.launch_kind) {
             self.converger.trigger(group, Trigger::Decision(source));
         }
         if committed.decision.schedule.is_some() || committed.decision.window_timer.is_some() {
@@ -294,6 +304,18 @@ impl Engine {
             Some(Decided::Execution(execution)) => Ok(execution),
             _ => Err(StoreError::GroupNotFound),
         }
+    }
+
+    /// Accepts the execution of the policy behind a capability URL, given the hash of its
+    /// secret: it runs in the background, and this returns once it is under way (at once,
+    /// unless [`PENDING_CAPABILITIES`] are already waiting to commit).
+    pub async fn accept_capability(self: &Arc<Self>, capability_hash: String) {
+        let Ok(permit) = self.pending_capabilities.clone().acquire_owned().await else { return };
+        let engine = self.clone();
+        tokio::spawn(async move {
+            engine.execute_capability(&capability_hash).await;
+            drop(permit);
+        });
     }
 
     /// Executes the policy behind a capability URL, given the hash of its secret.

@@ -563,6 +563,7 @@ impl crate::DecisionStore for MemoryStore {
                 group_id: group.id.clone(),
                 policy_id,
                 webhook_id: snapshot.webhook.clone(),
+                launch_kind: group.launch.kind,
                 decision,
             }))
         })

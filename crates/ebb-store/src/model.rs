@@ -3,7 +3,7 @@
 
 use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
-use ebb_core::launch::LaunchConfig;
+use ebb_core::launch::{LaunchConfig, LaunchKind};
 use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
 pub use ebb_core::records::{
@@ -234,6 +234,9 @@ pub struct Committed {
     pub policy_id: Option<String>,
     /// The webhook, for a capability.
     pub webhook_id: Option<String>,
+    /// The kind of the group's launch configuration: whether anything on this server runs
+    /// its members, and so whether the change has anything to converge.
+    pub launch_kind: LaunchKind,
     /// What was written.
     pub decision: Decision,
 }

@@ -63,7 +63,7 @@ impl GroupColumns {
             "ERROR" => GroupStatus::Error,
             _ => GroupStatus::Active,
         };
-        let launch = LaunchConfig::parse(&parse_json(&self.launch)?, "launchConfiguration")
+        let launch = LaunchConfig::from_stored(parse_json(&self.launch)?)
             .map_err(|err| corrupt("launch configuration", &err.message))?;
         let windows = match self.windows {
             None => None,

@@ -455,6 +455,11 @@ async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn St
     assert!(store.group_by_id(&group.id).await.unwrap().unwrap().state.deleting, "kept for convergence");
     store.purge_group(&group.id).await.unwrap();
     assert!(store.group_by_id(&group.id).await.unwrap().is_none());
+    // Its history went with it: a group created next starts with only its own.
+    let (next, _) = store.create_group(new_group("a", 0, 3, vec![]), Limits::default(), t0()).await.unwrap();
+    let entries = history(&store, "a", &next.id).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].entry.source, Source::Create);
 }
 
 async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {

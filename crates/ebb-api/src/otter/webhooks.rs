@@ -145,8 +145,7 @@ pub async fn execute_capability(
     let hash = ebb_core::secret::hash(&path.secret);
     state.rate_limits.capability(&hash)?;
     if path.version == "1" && ebb_core::secret::is_capability(&path.secret) {
-        let engine = state.engine.clone();
-        tokio::spawn(async move { engine.execute_capability(&hash).await });
+        state.engine.accept_capability(hash).await;
     } else {
         state.engine.unknown_capability();
     }

@@ -148,6 +148,11 @@ impl Converger {
         })
     }
 
+    /// Whether this server runs members of a launch type.
+    pub fn runs(&self, kind: LaunchKind) -> bool {
+        self.provider_for(kind).is_some()
+    }
+
     /// The provider of a launch type, if this server has one.
     fn provider_for(&self, kind: LaunchKind) -> Option<&Arc<dyn Provider>> {
         self.providers.iter().find(|provider| provider.kind() == kind)

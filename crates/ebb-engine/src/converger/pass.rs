@@ -44,6 +44,13 @@ pub(super) enum Outcome {
 }
 
 impl Converger {
+    /// Nothing runs the group's launch type here: said so, rather than reported settled.
+    fn say_unconverged(&self, group: &Group) {
+        let kind = group.launch.document["type"].as_str().unwrap_or("this launch type");
+        let unconverged = format!("no provider for {kind} on this server: the group's members are not launched");
+        self.set_observation(&group.id, Observation { unconverged: Some(unconverged), ..Observation::default() });
+    }
+
     pub(super) async fn pass(
         self: &Arc<Self>,
         group_id: &str,
@@ -63,16 +70,18 @@ impl Converger {
             // A new attempt shows ACTIVE at once (Otter #1809); a failure sets ERROR again.
             self.store.set_group_status(group_id, GroupStatus::Active, Vec::new()).await?;
         }
+        let provider = self.provider_for(group.launch.kind).cloned();
+        if provider.is_none() && !group.state.deleting {
+            self.say_unconverged(&group);
+            return Ok(Outcome::Settled);
+        }
         let members = self.store.list_members(Some(group_id)).await?;
-        let Some(provider) = self.provider_for(group.launch.kind).cloned() else {
-            if group.state.deleting && members.is_empty() {
+        let Some(provider) = provider else {
+            if members.is_empty() {
                 self.purge(group_id).await?;
                 return Ok(Outcome::Gone);
             }
-            // Nothing runs this launch type here: said so, rather than reported settled.
-            let kind = group.launch.document["type"].as_str().unwrap_or("this launch type").to_string();
-            let unconverged = format!("no provider for {kind} on this server: the group's members are not launched");
-            self.set_observation(group_id, Observation { unconverged: Some(unconverged), ..Observation::default() });
+            self.say_unconverged(&group);
             return Ok(Outcome::Settled);
         };
         let now = self.clock.now();

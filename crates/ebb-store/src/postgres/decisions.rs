@@ -4,6 +4,7 @@
 
 use deadpool_postgres::GenericClient;
 use ebb_core::decide::{Decision, Snapshot};
+use ebb_core::records::Group;
 
 use super::policies::capability_target;
 use super::rows::*;
@@ -102,26 +103,35 @@ async fn load<C: GenericClient>(
     }
 }
 
-/// Writes what a decision returns about `group`.
-async fn write<C: GenericClient>(client: &C, group: &str, decision: &Decision) -> Result<(), StoreError> {
+/// Writes what a decision returns about the group it was taken on (`before`). The group's
+/// configuration and windows are written only when they changed: most decisions change state.
+async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision) -> Result<(), StoreError> {
+    let group = &before.id;
     if let Some(changed) = &decision.group {
         execute(
             client,
             "writing a decision",
-            "UPDATE groups SET config = $1, desired = $2, paused = $3, touched_at = $4, deleting = $5, windows = $6, \
-             window_active = $7 WHERE id = $8",
+            "UPDATE groups SET desired = $1, paused = $2, touched_at = $3, deleting = $4, window_active = $5 \
+             WHERE id = $6",
             &[
-                &config_text(&changed.config)?,
                 &i64::from(changed.state.desired),
                 &changed.state.paused,
                 &changed.state.touched_at.map(|at| at.to_string()),
                 &changed.state.deleting,
-                &changed.windows.as_ref().map(|w| w.document.to_string()),
                 &changed.state.window,
-                &group,
+                group,
             ],
         )
         .await?;
+        if changed.config != before.config || changed.windows != before.windows {
+            execute(
+                client,
+                "writing a group's configuration",
+                "UPDATE groups SET config = $1, windows = $2 WHERE id = $3",
+                &[&config_text(&changed.config)?, &changed.windows.as_ref().map(|w| w.document.to_string()), group],
+            )
+            .await?;
+        }
     }
     if let Some((policy, at)) = &decision.policy_touched {
         execute(
@@ -168,13 +178,14 @@ impl crate::DecisionStore for PostgresStore {
             return Ok(None);
         };
         let decision = decide(&snapshot)?;
-        write(&tx, &snapshot.group.id, &decision).await?;
+        write(&tx, &snapshot.group, &decision).await?;
         tx.commit().await.map_err(backend("committing"))?;
         Ok(Some(Committed {
             tenant_id: snapshot.group.tenant_id.clone(),
             group_id: snapshot.group.id.clone(),
             policy_id,
             webhook_id: snapshot.webhook.clone(),
+            launch_kind: snapshot.group.launch.kind,
             decision,
         }))
     }

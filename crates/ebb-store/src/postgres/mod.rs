@@ -35,7 +35,10 @@ use crate::error::StoreError;
 use crate::metrics::StoreMetrics;
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, include_str!("../../migrations/postgres/0002_history_by_group.sql")),
+];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.
 const MIGRATION_LOCK: i64 = 0x0EBB_0001;

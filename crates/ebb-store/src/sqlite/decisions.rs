@@ -3,6 +3,7 @@
 //! what makes the read-modify-write atomic; nothing here decides anything.
 
 use ebb_core::decide::{Decision, Snapshot};
+use ebb_core::records::Group;
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
@@ -94,25 +95,33 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
     }
 }
 
-/// Writes what a decision returns about `group`.
-fn write(conn: &Connection, group: &str, decision: &Decision) -> Result<(), StoreError> {
+/// Writes what a decision returns about the group it was taken on (`before`). The group's
+/// configuration and windows are written only when they changed: most decisions change state.
+fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), StoreError> {
+    let group = &before.id;
     if let Some(changed) = &decision.group {
         execute(
             conn,
             "writing a decision",
-            "UPDATE groups SET config = ?1, desired = ?2, paused = ?3, touched_at = ?4, deleting = ?5, windows = ?6, \
-             window_active = ?7 WHERE id = ?8",
+            "UPDATE groups SET desired = ?1, paused = ?2, touched_at = ?3, deleting = ?4, window_active = ?5 \
+             WHERE id = ?6",
             params![
-                config_text(&changed.config)?,
                 changed.state.desired,
                 changed.state.paused,
                 changed.state.touched_at.map(|at| at.to_string()),
                 changed.state.deleting,
-                changed.windows.as_ref().map(|w| w.document.to_string()),
                 changed.state.window,
                 group
             ],
         )?;
+        if changed.config != before.config || changed.windows != before.windows {
+            execute(
+                conn,
+                "writing a group's configuration",
+                "UPDATE groups SET config = ?1, windows = ?2 WHERE id = ?3",
+                params![config_text(&changed.config)?, changed.windows.as_ref().map(|w| w.document.to_string()), group],
+            )?;
+        }
     }
     if let Some((policy, at)) = &decision.policy_touched {
         execute(
@@ -154,12 +163,13 @@ impl crate::DecisionStore for SqliteStore {
             let Some(loaded) = load(conn, &subject)? else { return Ok(None) };
             let decision = decide(&loaded.snapshot)?;
             let group = &loaded.snapshot.group;
-            write(conn, &group.id, &decision)?;
+            write(conn, group, &decision)?;
             Ok(Some(Committed {
                 tenant_id: group.tenant_id.clone(),
                 group_id: group.id.clone(),
                 policy_id: loaded.policy_id,
                 webhook_id: loaded.snapshot.webhook.clone(),
+                launch_kind: group.launch.kind,
                 decision,
             }))
         })

@@ -20,7 +20,12 @@ impl crate::GroupStore for SqliteStore {
     ) -> Result<(Group, Vec<PolicyRecord>), StoreError> {
         let _timer = self.metrics.time("create_group");
         self.write(move |conn| {
-            let existing = count(conn, "counting groups", "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND deleting = 0", [&group.tenant_id])?;
+            let existing = count(
+                conn,
+                "counting groups",
+                "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND deleting = 0",
+                [&group.tenant_id],
+            )?;
             if existing >= limits.max_groups {
                 return Err(StoreError::GroupLimit { limit: limits.max_groups });
             }
@@ -29,7 +34,8 @@ impl crate::GroupStore for SqliteStore {
             let state = group.state;
             let config = config_text(&group.config)?;
             conn.prepare_cached(
-                "INSERT INTO groups (id, tenant_id, config, launch, desired, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO groups (id, tenant_id, config, launch, desired, created_at, history_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(history_key), 0) + 1 FROM groups))",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -42,7 +48,11 @@ impl crate::GroupStore for SqliteStore {
                 ])
             })
             .map_err(|err| {
-                if is_foreign_key_violation(&err) { StoreError::TenantNotFound } else { backend("inserting a group")(err) }
+                if is_foreign_key_violation(&err) {
+                    StoreError::TenantNotFound
+                } else {
+                    backend("inserting a group")(err)
+                }
             })?;
             let mut history = group.history;
             history.group_id = id.clone();
@@ -133,6 +143,13 @@ impl crate::GroupStore for SqliteStore {
         let _timer = self.metrics.time("purge_group");
         let group = group.to_string();
         self.write(move |conn| {
+            execute(
+                conn,
+                "purging a group's history",
+                "DELETE FROM history WHERE group_key = \
+                 (SELECT history_key FROM groups WHERE id = ?1 AND deleting = 1)",
+                [&group],
+            )?;
             execute(conn, "purging a group", "DELETE FROM groups WHERE id = ?1 AND deleting = 1", [&group])?;
             Ok(())
         })

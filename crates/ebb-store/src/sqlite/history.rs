@@ -23,10 +23,12 @@ impl crate::HistoryStore for SqliteStore {
             query_all(
                 conn,
                 "listing history",
-                "SELECT id, group_id, at, source, policy_id, webhook_id, from_desired, to_desired, min_entities, \
-                 max_entities, reason FROM history WHERE group_id = ?1 AND (?2 IS NULL OR id < ?2) \
+                "SELECT seq, group_id, at, source, policy_id, webhook_id, from_desired, to_desired, min_entities, \
+                 max_entities, reason FROM history \
+                 WHERE group_key = (SELECT history_key FROM groups WHERE id = ?1) \
+                 AND (?2 IS NULL OR seq < CAST(?2 AS INTEGER)) \
                  AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) AND (?5 IS NULL OR source = ?5) \
-                 ORDER BY id DESC LIMIT ?6",
+                 ORDER BY seq DESC LIMIT ?6",
                 params![
                     group,
                     query.page.marker,
@@ -47,7 +49,9 @@ impl crate::HistoryStore for SqliteStore {
             execute(
                 conn,
                 "pruning history",
-                "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                // Oldest first in recorded order: only the oldest `limit` entries are looked at.
+                "DELETE FROM history WHERE seq IN \
+                 (SELECT seq FROM (SELECT seq, at FROM history ORDER BY seq LIMIT ?2) WHERE at < ?1)",
                 params![millis(before), limit as i64],
             )
         })

@@ -159,7 +159,8 @@ pub fn event_from_row(row: &Row<'_>) -> Result<GroupEvent, StoreError> {
 
 pub fn history_from_row(row: &Row<'_>) -> Result<HistoryRecord, StoreError> {
     HistoryColumns {
-        id: col(row, "id")?,
+        // An entry's id is its sequence number: ids grow in the order entries are recorded.
+        id: col::<i64>(row, "seq")?.to_string(),
         group_id: col(row, "group_id")?,
         at: col(row, "at")?,
         source: col(row, "source")?,
@@ -279,10 +280,10 @@ pub fn record_history(conn: &Connection, entry: &HistoryEntry) -> Result<(), Sto
     execute(
         conn,
         "recording history",
-        "INSERT INTO history (id, group_id, at, source, policy_id, webhook_id, from_desired, to_desired, \
-         min_entities, max_entities, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO history (group_key, group_id, at, source, policy_id, webhook_id, from_desired, to_desired, \
+         min_entities, max_entities, reason) \
+         VALUES ((SELECT history_key FROM groups WHERE id = ?1), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            new_id(),
             entry.group_id,
             millis(entry.at),
             entry.source.as_str(),

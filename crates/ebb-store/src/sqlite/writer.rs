@@ -67,31 +67,40 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(err) = statement(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %err, "store writer could not begin a transaction");
             // Dropping the jobs unrun answers each caller with an error.
             continue;
         }
         let mut finishes = Vec::with_capacity(batch.len());
         for job in batch {
-            if let Err(err) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(err) = statement(&conn, "SAVEPOINT job") {
                 tracing::error!(error = %err, "store writer could not open a savepoint");
                 continue;
             }
             let (ok, finish) = job(&conn);
-            let closing = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-            if let Err(err) = conn.execute_batch(closing) {
+            let closing = if ok {
+                statement(&conn, "RELEASE job")
+            } else {
+                statement(&conn, "ROLLBACK TO job").and_then(|_| statement(&conn, "RELEASE job"))
+            };
+            if let Err(err) = closing {
                 tracing::error!(error = %err, "store writer could not close a savepoint");
             }
             finishes.push(finish);
         }
-        let committed = conn.execute_batch("COMMIT").map_err(backend("committing"));
+        let committed = statement(&conn, "COMMIT").map(|_| ()).map_err(backend("committing"));
         if let Err(err) = &committed {
             tracing::error!(error = %err, "store commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = statement(&conn, "ROLLBACK");
         }
         for finish in finishes {
             finish(committed.clone());
         }
     }
+}
+
+/// Runs one statement that returns no rows, prepared once per connection.
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute([])
 }
