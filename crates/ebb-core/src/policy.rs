@@ -68,6 +68,13 @@ pub enum Origin {
 }
 
 impl Policy {
+    /// A policy body read back from the store. It was validated when it was stored; only
+    /// what a submission must also satisfy at the time (an `at` in the future) is not asked
+    /// of it again.
+    pub fn from_stored(value: &Value) -> Result<Self, Invalid> {
+        Policy::parse(value, "", Origin::Stored)
+    }
+
     /// Validates a policy body found at `path`.
     pub fn parse(value: &Value, path: &str, origin: Origin) -> Result<Self, Invalid> {
         let obj = Obj::new(value, path)?;

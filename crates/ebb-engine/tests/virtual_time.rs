@@ -16,7 +16,7 @@ use std::time::Duration;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::launch::{LaunchConfig, LaunchKind};
 use ebb_core::limits::Limits;
-use ebb_core::policy::{Origin, Policy};
+use ebb_core::policy::Policy;
 use ebb_core::records::{GroupStatus, GroupWindows, Source};
 use ebb_engine::EngineMetrics;
 use ebb_engine::balancer::{BalancerStats, TrafficStats};
@@ -236,7 +236,7 @@ fn local_process() -> LaunchConfig {
 }
 
 fn policy(body: Value) -> PolicyBody {
-    PolicyBody { policy: Policy::parse(&body, "", Origin::Stored).unwrap(), body }
+    PolicyBody { policy: Policy::from_stored(&body).unwrap(), body }
 }
 
 impl Harness {

@@ -5,7 +5,7 @@
 use ebb_core::capacity::Bounds;
 use ebb_core::group::GroupConfig;
 use ebb_core::launch::LaunchConfig;
-use ebb_core::policy::{Origin, Policy};
+use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
 use jiff::Timestamp;
 use serde_json::Value;
@@ -98,8 +98,8 @@ pub fn policy(
     touched_at: Option<String>,
 ) -> Result<PolicyRecord, StoreError> {
     let body = parse_json(body)?;
-    let policy = Policy::parse(&body, "", Origin::Stored)
-        .map_err(|err| StoreError::Corrupt(format!("policy {id}: {}", err.message)))?;
+    let policy =
+        Policy::from_stored(&body).map_err(|err| StoreError::Corrupt(format!("policy {id}: {}", err.message)))?;
     Ok(PolicyRecord { id, group_id, body, policy, touched_at: parse_optional_time(touched_at)? })
 }
 

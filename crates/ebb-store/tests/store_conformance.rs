@@ -15,7 +15,7 @@ use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
-use ebb_core::policy::{Origin, Policy};
+use ebb_core::policy::Policy;
 use ebb_core::records::{Execution, GroupWindows, Source};
 use ebb_store::{
     Committed, Decide, HistoryQuery, MemberRecord, NewGroup, NewPolicy, NewWebhook, Page, Role, Store, StoreError,
@@ -113,7 +113,7 @@ fn config(min: u32, max: u32, cooldown: u32) -> GroupConfig {
 }
 
 fn policy(body: Value) -> NewPolicy {
-    let policy = Policy::parse(&body, "", Origin::Stored).unwrap();
+    let policy = Policy::from_stored(&body).unwrap();
     let next_fire = decide::arm_schedule(&policy, t0());
     NewPolicy { body, policy, next_fire }
 }

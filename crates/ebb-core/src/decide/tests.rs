@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use super::*;
 use crate::group::Mode;
 use crate::launch::LaunchConfig;
-use crate::policy::Origin;
 use crate::records::{GroupStatus, GroupWindows};
 
 fn t(text: &str) -> Timestamp {
@@ -46,7 +45,7 @@ fn policy(body: Value, touched: Option<Timestamp>) -> PolicyRecord {
     PolicyRecord {
         id: "p1".into(),
         group_id: "g1".into(),
-        policy: Policy::parse(&body, "", Origin::Stored).unwrap(),
+        policy: Policy::from_stored(&body).unwrap(),
         body,
         touched_at: touched,
     }
