@@ -1,5 +1,7 @@
 //! Absolute links (every generated link ends with `/`) and pagination of lists.
 
+use std::sync::Arc;
+
 use ebb_store::Page;
 
 use crate::body::QueryArgs;
@@ -9,13 +11,14 @@ use crate::wire::Link;
 /// Builds the absolute URLs of resources from the public base URL.
 #[derive(Debug, Clone)]
 pub struct Links {
-    base: String,
+    // Shared: the state every request gets holds a copy.
+    base: Arc<str>,
 }
 
 impl Links {
     /// Links under `public_url` (with or without a trailing slash).
     pub fn new(public_url: &str) -> Self {
-        Links { base: public_url.trim_end_matches('/').to_string() }
+        Links { base: Arc::from(public_url.trim_end_matches('/')) }
     }
 
     /// `{base}/v1.0/{tenant}/groups/`.

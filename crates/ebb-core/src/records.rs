@@ -6,6 +6,8 @@
 //! and windows, a policy's body. The documents as submitted are kept beside the typed values,
 //! to be shown as they were written.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -92,14 +94,14 @@ pub struct Group {
     pub id: String,
     /// Its tenant.
     pub tenant_id: String,
-    /// Name, cooldown, bounds and metadata.
-    pub config: GroupConfig,
+    /// Name, cooldown, bounds and metadata (shared: decisions copy groups, and few change it).
+    pub config: Arc<GroupConfig>,
     /// How a member is made.
-    pub launch: LaunchConfig,
+    pub launch: Arc<LaunchConfig>,
     /// Desired capacity, pause, status.
     pub state: GroupState,
     /// Its time windows, if any.
-    pub windows: Option<GroupWindows>,
+    pub windows: Option<Arc<GroupWindows>>,
     /// When it was created.
     pub created_at: Timestamp,
 }

@@ -9,7 +9,7 @@
 //! seconds.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::launch::LaunchConfig;
@@ -236,8 +236,8 @@ impl crate::GroupStore for MemoryStore {
             let record = Group {
                 id: new_id(),
                 tenant_id: group.tenant_id,
-                config: group.config,
-                launch: group.launch,
+                config: Arc::new(group.config),
+                launch: Arc::new(group.launch),
                 state: group.state,
                 windows: None,
                 created_at: now,
@@ -266,7 +266,7 @@ impl crate::GroupStore for MemoryStore {
         self.with(|state| {
             state.group(tenant, group)?;
             if let Some(record) = state.groups.get_mut(group) {
-                record.launch = launch;
+                record.launch = Arc::new(launch);
             }
             Ok(())
         })

@@ -1,5 +1,6 @@
 //! The records the store reads and writes. The records decisions are made on (groups,
 //! policies, events, history entries) are `ebb_core::records`, re-exported here.
+use std::sync::Arc;
 
 use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
@@ -182,7 +183,7 @@ pub struct WindowTimer {
     /// The group.
     pub group_id: String,
     /// Its windows.
-    pub windows: GroupWindows,
+    pub windows: Arc<GroupWindows>,
     /// The next change.
     pub next_change: Timestamp,
 }

@@ -2,6 +2,8 @@
 //! into their typed values here, once per read, and one that does not parse is
 //! [`StoreError::Corrupt`], never ignored.
 
+use std::sync::Arc;
+
 use ebb_core::capacity::Bounds;
 use ebb_core::group::GroupConfig;
 use ebb_core::launch::LaunchConfig;
@@ -68,13 +70,14 @@ impl GroupColumns {
         let windows = match self.windows {
             None => None,
             Some(text) => {
-                Some(GroupWindows::parse_stored(parse_json(&text)?).map_err(|err| corrupt("windows", &err.message))?)
+                let windows = GroupWindows::parse_stored(parse_json(&text)?);
+                Some(Arc::new(windows.map_err(|err| corrupt("windows", &err.message))?))
             }
         };
         Ok(Group {
             tenant_id: self.tenant_id,
-            config,
-            launch,
+            config: Arc::new(config),
+            launch: Arc::new(launch),
             state: GroupState {
                 desired: self.desired as u32,
                 paused: self.paused,

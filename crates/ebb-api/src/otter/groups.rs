@@ -1,6 +1,8 @@
 //! Groups: create, list, show, delete; their configuration, launch configuration and state;
 //! pause, resume and converge; and their servers (members).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -94,7 +96,7 @@ fn manifest(
         group: wire::GroupManifest {
             id: group.id.clone(),
             links: self_links(links.group(tenant, &group.id)),
-            group_configuration: group.config.clone(),
+            group_configuration: GroupConfig::clone(&group.config),
             launch_configuration: Stored::new(group.launch.document.clone()),
             state: view::state(links, group, observation),
             scaling_policies,
@@ -214,7 +216,7 @@ pub async fn get_config(
     Ids(path): Ids<GroupPath>,
 ) -> Result<Json<wire::ConfigAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(wire::ConfigAnswer { group_configuration: group.config }))
+    Ok(Json(wire::ConfigAnswer { group_configuration: Arc::unwrap_or_clone(group.config) }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/config`: every field required; desired capacity is
@@ -237,7 +239,7 @@ pub async fn get_launch(
     Ids(path): Ids<GroupPath>,
 ) -> Result<Json<wire::LaunchAnswer>, ApiError> {
     let group = load(&state, &path).await?;
-    Ok(Json(wire::LaunchAnswer { launch_configuration: Stored::new(group.launch.document) }))
+    Ok(Json(wire::LaunchAnswer { launch_configuration: Stored::new(Arc::unwrap_or_clone(group.launch).document) }))
 }
 
 /// `PUT /v1.0/{tenant}/groups/{group}/launch`: replaces the whole launch configuration.

@@ -2,6 +2,8 @@
 //! group's time windows with their next change (in UTC and in their own time zone), and what
 //! happened at each of those times.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use ebb_core::schedule::Schedule;
@@ -50,8 +52,9 @@ pub async fn list(
         if group.is_some_and(|g| g != timer.group_id) {
             continue;
         }
-        let (window_group, document, next_change) = (timer.group_id, timer.windows.document, timer.next_change);
         let timezone = timer.windows.windows.timezone.clone();
+        let (window_group, document, next_change) =
+            (timer.group_id, Arc::unwrap_or_clone(timer.windows).document, timer.next_change);
         let local = jiff::tz::TimeZone::get(&timezone)
             .map(|zone| next_change.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default();
@@ -101,7 +104,7 @@ pub async fn get_windows(
 ) -> Result<Json<wire::WindowsAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
     Ok(Json(wire::WindowsAnswer {
-        windows: group.windows.map(|w| wire::Stored::new(w.document)),
+        windows: group.windows.map(|w| wire::Stored::new(Arc::unwrap_or_clone(w).document)),
         active: group.state.window,
         desired_capacity: None,
     }))
@@ -128,7 +131,7 @@ pub async fn put_windows(
         .await
         .map_err(|err| path.scope().error(err))?;
     Ok(Json(wire::WindowsAnswer {
-        windows: group.windows.map(|w| wire::Stored::new(w.document)),
+        windows: group.windows.map(|w| wire::Stored::new(Arc::unwrap_or_clone(w).document)),
         active: group.state.window,
         desired_capacity: Some(group.state.desired),
     }))

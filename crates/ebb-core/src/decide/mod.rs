@@ -7,6 +7,8 @@
 //! the logging, counting and convergence. Because nothing here does I/O, every rule is a row
 //! of a table test, and `ebb simulate` can run the same code on a virtual clock.
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 
 use crate::capacity::{self, Bounds, ExecutionInput, Refusal};
@@ -298,7 +300,7 @@ fn event(group: &Group, now: Timestamp, kind: EventKind, message: String) -> Gro
 /// (a window's, or the new configuration's).
 pub fn replace_config(group: &Group, config: GroupConfig, now: Timestamp) -> Decision {
     let mut changed = group.clone();
-    changed.config = config;
+    changed.config = Arc::new(config);
     let bounds = effective_bounds(&changed, now);
     let from = group.state.desired;
     let to = bounds.clamp(i128::from(from));
@@ -315,7 +317,7 @@ pub fn replace_config(group: &Group, config: GroupConfig, now: Timestamp) -> Dec
 /// Replaces (or, with `None`, removes) a group's windows and applies the window in force now.
 pub fn replace_windows(group: &Group, windows: Option<GroupWindows>, now: Timestamp) -> Decision {
     let mut replaced = group.clone();
-    replaced.windows = windows;
+    replaced.windows = windows.map(Arc::new);
     let mut decision = apply_windows(&replaced, now);
     if decision.group.is_none() {
         decision.group = Some(replaced);

@@ -33,8 +33,8 @@ fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
     Group {
         id: "g1".into(),
         tenant_id: "t".into(),
-        config,
-        launch,
+        config: config.into(),
+        launch: launch.into(),
         state,
         windows: None,
         created_at: t("2026-01-01T00:00:00Z"),
@@ -185,7 +185,7 @@ fn schedules_fire_within_grace_skip_beyond_it_and_rearm() {
 }
 
 fn with_windows(mut group: Group, document: Value) -> Group {
-    group.windows = Some(GroupWindows::parse_stored(document).unwrap());
+    group.windows = Some(GroupWindows::parse_stored(document).unwrap().into());
     group
 }
 

@@ -1,5 +1,7 @@
 //! Groups: created, read, their launch configuration, and what convergence records of them.
 
+use std::sync::Arc;
+
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
 use jiff::Timestamp;
@@ -66,8 +68,8 @@ impl crate::GroupStore for PostgresStore {
         let record = Group {
             id,
             tenant_id: group.tenant_id,
-            config: group.config,
-            launch: group.launch,
+            config: Arc::new(group.config),
+            launch: Arc::new(group.launch),
             state,
             windows: None,
             created_at: now,

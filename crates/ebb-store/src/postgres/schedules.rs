@@ -100,7 +100,11 @@ impl crate::ScheduleStore for PostgresStore {
                     stored::parse_json(&col::<Option<String>>(row, "windows")?.unwrap_or_else(|| "null".into()))?;
                 let windows = GroupWindows::parse_stored(document)
                     .map_err(|err| StoreError::Corrupt(format!("group {group_id}: windows: {}", err.message)))?;
-                Ok(WindowTimer { group_id, windows, next_change: from_millis_column(row, "next_change")? })
+                Ok(WindowTimer {
+                    group_id,
+                    windows: windows.into(),
+                    next_change: from_millis_column(row, "next_change")?,
+                })
             },
         )
         .await

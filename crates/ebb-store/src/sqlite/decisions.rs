@@ -7,7 +7,6 @@ use ebb_core::records::Group;
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
-use super::policies::capability_target;
 use super::rows::*;
 use crate::error::StoreError;
 use crate::model::*;
@@ -44,12 +43,10 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
             }))
         }
         Subject::Capability { hash } => {
-            let Some(target) = capability_target(conn, hash)? else { return Ok(None) };
-            let Some(group) = fetch_group_by_id(conn, &target.group_id)? else { return Ok(None) };
-            let policy = find_policy(conn, &target.group_id, &target.policy_id)?;
+            let Some((group, policy, webhook)) = capability_snapshot(conn, hash)? else { return Ok(None) };
             Ok(Some(Loaded {
-                snapshot: Snapshot { group, policy, webhook: Some(target.webhook_id) },
-                policy_id: Some(target.policy_id),
+                policy_id: Some(policy.id.clone()),
+                snapshot: Snapshot { group, policy: Some(policy), webhook: Some(webhook) },
             }))
         }
         Subject::Schedule { policy, due } => {
@@ -93,6 +90,32 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
             Ok(Some(Loaded { snapshot: Snapshot { group: record, policy: None, webhook: None }, policy_id: None }))
         }
     }
+}
+
+/// The group, policy and webhook a capability hash names, in one query: capability URLs are
+/// the hottest path there is.
+fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, PolicyRecord, String)>, StoreError> {
+    query_one(
+        conn,
+        "reading a capability",
+        "SELECT g.id AS id, g.tenant_id AS tenant_id, g.config AS config, g.launch AS launch, g.desired AS desired, \
+         g.paused AS paused, g.status AS status, g.error_reasons AS error_reasons, g.touched_at AS touched_at, \
+         g.created_at AS created_at, g.deleting AS deleting, g.windows AS windows, g.window_active AS window_active, \
+         p.id AS policy_id, p.body AS policy_body, p.touched_at AS policy_touched_at, w.id AS webhook_id \
+         FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
+         WHERE w.capability_hash = ?1 AND g.deleting = 0",
+        [hash],
+        |row| {
+            let group = group_from_row(row)?;
+            let policy = stored::policy(
+                col(row, "policy_id")?,
+                group.id.clone(),
+                &col::<String>(row, "policy_body")?,
+                col(row, "policy_touched_at")?,
+            )?;
+            Ok((group, policy, col(row, "webhook_id")?))
+        },
+    )
 }
 
 /// Writes what a decision returns about the group it was taken on (`before`). The group's
@@ -159,7 +182,9 @@ fn operation(subject: &Subject) -> &'static str {
 impl crate::DecisionStore for SqliteStore {
     async fn decide(&self, subject: Subject, decide: crate::Decide) -> Result<Option<Committed>, StoreError> {
         let _timer = self.metrics.time(operation(&subject));
-        self.write(move |conn| {
+        // Loading and deciding change nothing, and writing what was decided fails only when
+        // the database does: no savepoint is needed.
+        self.write_failing_before_changes(move |conn| {
             let Some(loaded) = load(conn, &subject)? else { return Ok(None) };
             let decision = decide(&loaded.snapshot)?;
             let group = &loaded.snapshot.group;

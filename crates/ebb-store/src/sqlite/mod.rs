@@ -130,6 +130,16 @@ impl SqliteStore {
         self.writer.write(work).await
     }
 
+    /// Runs `work`, which fails (if it does) before it changes anything, inside the writer's
+    /// transaction without a savepoint of its own ([`Writer::write_failing_before_changes`]).
+    async fn write_failing_before_changes<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer.write_failing_before_changes(work).await
+    }
+
     /// Runs `work` on a read-only connection, off the async threads.
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where

@@ -106,7 +106,11 @@ impl crate::ScheduleStore for SqliteStore {
                         parse_json(&col::<Option<String>>(row, "windows")?.unwrap_or_else(|| "null".into()))?;
                     let windows = GroupWindows::parse_stored(document)
                         .map_err(|err| StoreError::Corrupt(format!("group {group_id}: windows: {}", err.message)))?;
-                    Ok(WindowTimer { group_id, windows, next_change: from_millis(col(row, "next_change")?)? })
+                    Ok(WindowTimer {
+                        group_id,
+                        windows: windows.into(),
+                        next_change: from_millis(col(row, "next_change")?)?,
+                    })
                 },
             )
         })
