@@ -44,7 +44,7 @@ measure "SQLite (a fresh file)" "sqlite://$work/bench.db"
 if [ -n "$postgres" ]; then
   schema="ebb_bench_$$"
   psql "$postgres" -q -c "CREATE SCHEMA $schema"
-  cleanup_postgres() { psql "$postgres" -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" || true; }
+  cleanup_postgres() { psql "$postgres" -q -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $schema CASCADE" || true; }
   on_exit cleanup_postgres
   separator="?"; case "$postgres" in *\?*) separator="&" ;; esac
   measure "PostgreSQL (a fresh schema)" "$postgres${separator}options=-csearch_path%3D$schema"

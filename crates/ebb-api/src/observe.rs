@@ -69,6 +69,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .map(|path| path.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let mut response = next.run(request).await;
+    // From a random generator seeded once per thread (uuid's `fast-rng`): no system call per request.
     let response_id = uuid::Uuid::new_v4().to_string();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&response_id) {

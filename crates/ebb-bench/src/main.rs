@@ -15,6 +15,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+/// The same allocator as `ebb`, so the bare handler it is compared with is served alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api;
 mod load;
 mod members;

@@ -35,6 +35,89 @@ pub fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
     serde_json::to_string(config).map_err(|err| StoreError::Corrupt(format!("group config: {err}")))
 }
 
+/// Parsed documents by their stored text, one memo per thread. A group's configuration and
+/// launch configuration are read far more often than they change, and parsing them was most
+/// of the cost of reading a group. Parsing is a pure function of the text, so what a memo
+/// returns is never stale; a document that does not parse is never remembered.
+mod memo {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use ebb_core::group::GroupConfig;
+    use ebb_core::launch::LaunchConfig;
+
+    use crate::error::StoreError;
+
+    /// The most documents of one kind a thread remembers; it forgets them all when full.
+    const CAPACITY: usize = 4096;
+
+    pub struct Memo<T>(RefCell<HashMap<String, Arc<T>>>);
+
+    impl<T> Memo<T> {
+        fn new() -> Self {
+            Memo(RefCell::new(HashMap::new()))
+        }
+
+        /// The document stored as `text`, parsed by `parse` unless it was parsed before.
+        pub fn parsed(
+            &self,
+            text: String,
+            parse: impl FnOnce(&str) -> Result<T, StoreError>,
+        ) -> Result<Arc<T>, StoreError> {
+            if let Some(parsed) = self.0.borrow().get(&text) {
+                return Ok(parsed.clone());
+            }
+            let parsed = Arc::new(parse(&text)?);
+            let mut memo = self.0.borrow_mut();
+            if memo.len() >= CAPACITY {
+                memo.clear();
+            }
+            memo.insert(text, parsed.clone());
+            Ok(parsed)
+        }
+    }
+
+    thread_local! {
+        pub static CONFIGS: Memo<GroupConfig> = Memo::new();
+        pub static LAUNCHES: Memo<LaunchConfig> = Memo::new();
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn number(text: &str) -> Result<u32, StoreError> {
+            text.parse().map_err(|_| StoreError::Corrupt(format!("not a number: {text}")))
+        }
+
+        #[test]
+        fn the_same_text_is_parsed_once_and_another_text_anew() {
+            let memo = Memo::new();
+            let first = memo.parsed("7".to_string(), number).unwrap();
+            let again = memo.parsed("7".to_string(), |_| panic!("parsed twice")).unwrap();
+            assert!(Arc::ptr_eq(&first, &again));
+            assert_eq!(*memo.parsed("8".to_string(), number).unwrap(), 8);
+        }
+
+        #[test]
+        fn a_document_that_does_not_parse_is_an_error_every_time() {
+            let memo = Memo::new();
+            assert!(memo.parsed("x".to_string(), number).is_err());
+            assert!(memo.parsed("x".to_string(), number).is_err(), "not remembered");
+        }
+
+        #[test]
+        fn a_full_memo_forgets_and_still_answers() {
+            let memo = Memo::new();
+            for n in 0..=CAPACITY {
+                assert_eq!(*memo.parsed(n.to_string(), number).unwrap() as usize, n);
+            }
+            assert!(memo.0.borrow().len() <= CAPACITY);
+        }
+    }
+}
+
 /// The columns of a group row.
 pub struct GroupColumns {
     pub id: String,
@@ -58,15 +141,21 @@ impl GroupColumns {
         let id = self.id;
         let corrupt =
             |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("group {id}: {what}: {err}"));
-        let config: GroupConfig = serde_json::from_str(&self.config).map_err(|err| corrupt("configuration", &err))?;
+        let config = memo::CONFIGS.with(|memo| {
+            memo.parsed(self.config, |text| serde_json::from_str(text).map_err(|err| corrupt("configuration", &err)))
+        })?;
         let errors: Vec<String> =
             serde_json::from_str(&self.error_reasons).map_err(|err| corrupt("error reasons", &err))?;
         let status = match self.status.as_str() {
             "ERROR" => GroupStatus::Error,
             _ => GroupStatus::Active,
         };
-        let launch = LaunchConfig::from_stored(parse_json(&self.launch)?)
-            .map_err(|err| corrupt("launch configuration", &err.message))?;
+        let launch = memo::LAUNCHES.with(|memo| {
+            memo.parsed(self.launch, |text| {
+                LaunchConfig::from_stored(parse_json(text)?)
+                    .map_err(|err| corrupt("launch configuration", &err.message))
+            })
+        })?;
         let windows = match self.windows {
             None => None,
             Some(text) => {
@@ -76,8 +165,8 @@ impl GroupColumns {
         };
         Ok(Group {
             tenant_id: self.tenant_id,
-            config: Arc::new(config),
-            launch: Arc::new(launch),
+            config,
+            launch,
             state: GroupState {
                 desired: self.desired as u32,
                 paused: self.paused,

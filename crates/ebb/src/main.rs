@@ -32,6 +32,12 @@ enum Command {
     Client(cli::ClientCommand),
 }
 
+/// mimalloc instead of the C library's allocator: a request allocates and frees many small
+/// values on one thread and the next on another, which glibc's allocator serves slowly
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
