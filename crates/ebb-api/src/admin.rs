@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ebb_core::Invalid;
+use ebb_core::ids::TenantId;
 use ebb_core::json::{self, Obj};
 use ebb_store::{Role, Tenant};
 use serde_json::Value;
@@ -18,18 +19,18 @@ use crate::wire;
 /// Path of a tenant.
 #[derive(serde::Deserialize)]
 pub struct TenantPath {
-    tenant: String,
+    tenant: TenantId,
 }
 
 /// Path of a token.
 #[derive(serde::Deserialize)]
 pub struct TokenPath {
-    tenant: String,
+    tenant: TenantId,
     token: String,
 }
 
 fn tenant_view(tenant: &Tenant) -> wire::TenantView {
-    wire::TenantView { id: tenant.id.clone(), created_at: tenant.created_at.to_string() }
+    wire::TenantView { id: tenant.id.to_string(), created_at: tenant.created_at.to_string() }
 }
 
 /// A tenant id: 1 to 64 characters of letters, digits, `_`, `-`, `.` and `:`, starting with
@@ -53,7 +54,8 @@ fn parse_tenant_id(body: &Value) -> Result<String, Invalid> {
 pub async fn create_tenant(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let id = parse_tenant_id(&body)?;
     let scope = Scope { tenant: &id, ..Scope::default() };
-    let tenant = state.store().create_tenant(&id, state.now()).await.map_err(|err| scope.error(err))?;
+    let tenant =
+        state.store().create_tenant(&TenantId::new(id.as_str()), state.now()).await.map_err(|err| scope.error(err))?;
     let location = format!("{}/admin/v1/tenants/{}/", state.config.public_url.trim_end_matches('/'), tenant.id);
     let body = wire::TenantAnswer { tenant: tenant_view(&tenant) };
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
@@ -78,7 +80,7 @@ pub async fn create_token(
         ApiError::Validation(format!("role: {} is not one of 'admin', 'observer'", json::show(role_value)))
     })?;
     let secret = crate::otter::webhooks::random_hex().map(|hex| format!("ebb_{hex}"))?;
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     let token = state
         .store()
         .create_token(&path.tenant, role, &ebb_core::secret::hash(&secret), state.now())
@@ -87,7 +89,7 @@ pub async fn create_token(
     let body = wire::TokenAnswer {
         token: wire::TokenCreated {
             id: token.id,
-            tenant: token.tenant_id,
+            tenant: token.tenant_id.into_string(),
             role: token.role.as_str().to_string(),
             secret,
             created_at: token.created_at.to_string(),
@@ -102,7 +104,7 @@ pub async fn get_local_process(
     State(state): State<AppState>,
     Ids(path): Ids<TenantPath>,
 ) -> Result<Json<wire::GrantAnswer>, ApiError> {
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     let grant = state.store().local_process(&path.tenant).await.map_err(|err| scope.error(err))?;
     Ok(Json(wire::GrantAnswer { local_process: grant }))
 }
@@ -116,7 +118,7 @@ pub async fn put_local_process(
     JsonBody(body): JsonBody,
 ) -> Result<Json<wire::GrantAnswer>, ApiError> {
     let grant = ebb_core::grant::LocalProcessGrant::parse(&body)?;
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     state.engine.set_local_process(&path.tenant, grant.clone()).await.map_err(|err| scope.error(err))?;
     tracing::info!(tenant = %path.tenant, enabled = grant.enabled, "local process grant replaced");
     Ok(Json(wire::GrantAnswer { local_process: grant }))
@@ -124,7 +126,7 @@ pub async fn put_local_process(
 
 /// `DELETE /admin/v1/tenants/{tenant}/tokens/{token}`.
 pub async fn delete_token(State(state): State<AppState>, Ids(path): Ids<TokenPath>) -> Result<StatusCode, ApiError> {
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     state.store().delete_token(&path.tenant, &path.token).await.map_err(|err| scope.error(err))?;
     state.token_cache.revoke(&path.token);
     Ok(StatusCode::NO_CONTENT)

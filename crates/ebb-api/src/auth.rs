@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use ebb_core::ids::TenantId;
 use ebb_store::{Role, Token};
 use subtle::ConstantTimeEq;
 
@@ -27,7 +28,7 @@ pub enum Caller {
     /// A tenant token.
     Tenant {
         /// Its tenant.
-        tenant: String,
+        tenant: TenantId,
         /// Its role.
         role: Role,
     },
@@ -116,12 +117,12 @@ fn is_read(method: &Method) -> bool {
 /// Middleware of `/v1.0/{tenant}/...`: the caller must be the operator or a token of that
 /// tenant, with the `admin` role to write; then the tenant's request budget applies.
 pub async fn require_tenant(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
-    let tenant = request.uri().path().split('/').nth(2).unwrap_or_default().to_string();
+    let tenant = TenantId::new(request.uri().path().split('/').nth(2).unwrap_or_default());
     let caller = identify(&state, request.headers()).await?;
     match &caller {
         Caller::Operator => {
             // The operator may act for any tenant, but only one that exists.
-            let scope = crate::error::Scope { tenant: &tenant, ..Default::default() };
+            let scope = crate::error::Scope { tenant: tenant.as_str(), ..Default::default() };
             if !state.store().tenant_exists(&tenant).await.map_err(|err| scope.error(err))? {
                 return Err(scope.error(ebb_store::StoreError::TenantNotFound));
             }
@@ -135,7 +136,7 @@ pub async fn require_tenant(State(state): State<AppState>, request: Request, nex
             }
         }
     }
-    state.rate_limits.tenant(&tenant)?;
+    state.rate_limits.tenant(tenant.as_str())?;
     Ok(next.run(request).await)
 }
 

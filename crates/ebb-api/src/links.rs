@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId, WebhookId};
 use ebb_store::Page;
 
 use crate::body::QueryArgs;
@@ -22,37 +23,37 @@ impl Links {
     }
 
     /// `{base}/v1.0/{tenant}/groups/`.
-    pub fn groups(&self, tenant: &str) -> String {
+    pub fn groups(&self, tenant: &TenantId) -> String {
         format!("{}/v1.0/{tenant}/groups/", self.base)
     }
 
     /// A group's self URL.
-    pub fn group(&self, tenant: &str, group: &str) -> String {
+    pub fn group(&self, tenant: &TenantId, group: &GroupId) -> String {
         format!("{}{group}/", self.groups(tenant))
     }
 
     /// A group's policies collection.
-    pub fn policies(&self, tenant: &str, group: &str) -> String {
+    pub fn policies(&self, tenant: &TenantId, group: &GroupId) -> String {
         format!("{}policies/", self.group(tenant, group))
     }
 
     /// A member's URL (`.../servers/{id}/`, as Otter names members).
-    pub fn server(&self, tenant: &str, group: &str, member: &str) -> String {
+    pub fn server(&self, tenant: &TenantId, group: &GroupId, member: &MemberId) -> String {
         format!("{}servers/{member}/", self.group(tenant, group))
     }
 
     /// A policy's self URL.
-    pub fn policy(&self, tenant: &str, group: &str, policy: &str) -> String {
+    pub fn policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> String {
         format!("{}{policy}/", self.policies(tenant, group))
     }
 
     /// A policy's webhooks collection.
-    pub fn webhooks(&self, tenant: &str, group: &str, policy: &str) -> String {
+    pub fn webhooks(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> String {
         format!("{}webhooks/", self.policy(tenant, group, policy))
     }
 
     /// A webhook's self URL.
-    pub fn webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> String {
+    pub fn webhook(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId, webhook: &WebhookId) -> String {
         format!("{}{webhook}/", self.webhooks(tenant, group, policy))
     }
 

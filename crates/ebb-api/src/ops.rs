@@ -12,7 +12,7 @@ use crate::wire;
 
 /// `GET /health`: healthy when the store answers.
 pub async fn health(State(state): State<AppState>) -> Response {
-    let store = state.store().tenant_exists("").await;
+    let store = state.store().tenant_exists(&ebb_core::ids::TenantId::new("")).await;
     let healthy = store.is_ok();
     let body =
         wire::Health { healthy, store: wire::StoreHealth { healthy, error: store.err().map(|err| err.to_string()) } };

@@ -12,7 +12,7 @@ pub async fn store(groups: usize, executions: usize, concurrency: usize) -> anyh
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store: Arc<dyn Store> = ebb_store::open(&url, ebb_store::StoreMetrics::unregistered()).await?;
     let now = jiff::Timestamp::now();
-    store.create_tenant("bench", now).await?;
+    store.create_tenant(&"bench".into(), now).await?;
     let mut targets = Vec::new();
     for _ in 0..groups {
         let config = ebb_core::group::GroupConfig::parse(
@@ -26,8 +26,10 @@ pub async fn store(groups: usize, executions: usize, concurrency: usize) -> anyh
         )?;
         let body = json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1});
         let policy = ebb_core::policy::Policy::parse(&body, "", ebb_core::policy::Origin::Submitted(now))?;
-        let (state, history) = ebb_core::decide::create_group(&config, now);
+        let id = ebb_core::ids::GroupId::generate();
+        let (state, history) = ebb_core::decide::create_group(&id, &config, now);
         let group = NewGroup {
+            id,
             tenant_id: "bench".into(),
             config,
             launch,

@@ -54,6 +54,13 @@ macro_rules! identifier {
             }
         }
 
+        // Hashes and orders as its string does, so maps keyed by ids are searched by `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

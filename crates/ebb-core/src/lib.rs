@@ -15,6 +15,7 @@
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
 //! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
+//! - [`ids`]: identifiers of tenants, groups, policies, webhooks and members, as types;
 //! - [`records`]: the records decisions are made on (group, state, policy, execution, event, history);
 //! - [`decide`]: every rule that changes desired capacity or arms a time, as pure functions;
 //! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping), with
@@ -29,6 +30,7 @@ pub mod decide;
 pub mod documents;
 pub mod grant;
 pub mod group;
+pub mod ids;
 pub mod json;
 pub mod launch;
 pub mod limits;

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::capacity::{Bounds, Refusal};
 use crate::group::GroupConfig;
+use crate::ids::{GroupId, PolicyId, TenantId, WebhookId};
 use crate::launch::LaunchConfig;
 use crate::policy::Policy;
 use crate::windows::Windows;
@@ -91,9 +92,9 @@ impl GroupWindows {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     /// Its id.
-    pub id: String,
+    pub id: GroupId,
     /// Its tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Name, cooldown, bounds and metadata (shared: decisions copy groups, and few change it).
     pub config: Arc<GroupConfig>,
     /// How a member is made.
@@ -117,9 +118,9 @@ impl Group {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyRecord {
     /// Its id.
-    pub id: String,
+    pub id: PolicyId,
     /// Its group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// The body as submitted.
     pub body: Value,
     /// The body, parsed.
@@ -191,13 +192,13 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupEvent {
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// When it happened.
     pub at: Timestamp,
     /// What happened.
     pub kind: EventKind,
     /// The policy involved.
-    pub policy_id: Option<String>,
+    pub policy_id: Option<PolicyId>,
     /// When the schedule was due.
     pub due: Option<Timestamp>,
     /// Why, in words.
@@ -267,15 +268,15 @@ impl Source {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// When.
     pub at: Timestamp,
     /// What asked.
     pub source: Source,
     /// The policy executed, if any.
-    pub policy_id: Option<String>,
+    pub policy_id: Option<PolicyId>,
     /// The webhook whose capability URL was called, if any.
-    pub webhook_id: Option<String>,
+    pub webhook_id: Option<WebhookId>,
     /// Desired capacity before.
     pub from: u32,
     /// Desired capacity after (equal to `from` when nothing changed).

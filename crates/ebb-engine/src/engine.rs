@@ -13,6 +13,7 @@ use ebb_core::capacity::Refusal;
 use ebb_core::decide::{self, Outcome as Decided};
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
+use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
@@ -40,7 +41,7 @@ pub struct PolicyBody {
 #[derive(Debug, Clone)]
 pub struct GroupRequest {
     /// The tenant that will own it.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Its validated configuration.
     pub config: GroupConfig,
     /// Its validated launch configuration.
@@ -112,8 +113,8 @@ impl Engine {
     }
 
     /// What the last convergence pass observed of a group.
-    pub fn observation(&self, group: &str) -> Observation {
-        self.converger.observation(group)
+    pub fn observation(&self, group: &GroupId) -> Observation {
+        self.converger.observation(group.as_str())
     }
 
     fn now(&self) -> Timestamp {
@@ -132,9 +133,11 @@ impl Engine {
         limits: Limits,
     ) -> Result<(Group, Vec<PolicyRecord>), StoreError> {
         let now = self.now();
-        let (state, history) = decide::create_group(&request.config, now);
+        let id = GroupId::generate();
+        let (state, history) = decide::create_group(&id, &request.config, now);
         let policies = request.policies.into_iter().map(|body| self.new_policy(body, now)).collect();
         let new = NewGroup {
+            id,
             tenant_id: request.tenant_id,
             config: request.config,
             launch: request.launch,
@@ -144,7 +147,7 @@ impl Engine {
         };
         let created = self.store.create_group(new, limits, now).await?;
         tracing::info!(tenant = %created.0.tenant_id, group = %created.0.id, desired = created.0.state.desired, "group created");
-        self.converger.trigger(&created.0.id, Trigger::Created);
+        self.converger.trigger(created.0.id.as_str(), Trigger::Created);
         self.schedules_changed.notify_one();
         Ok(created)
     }
@@ -152,8 +155,8 @@ impl Engine {
     /// Creates policies in a group, all or none; schedule policies are armed.
     pub async fn create_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         bodies: Vec<PolicyBody>,
         limits: Limits,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
@@ -167,9 +170,9 @@ impl Engine {
     /// Replaces a policy; a schedule policy is re-armed from its new definition.
     pub async fn replace_policy(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         body: PolicyBody,
     ) -> Result<(), StoreError> {
         let new = self.new_policy(body, self.now());
@@ -179,7 +182,7 @@ impl Engine {
     }
 
     /// Deletes a policy, its webhooks and its schedule.
-    pub async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+    pub async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
         self.store.delete_policy(tenant, group, policy).await?;
         self.schedules_changed.notify_one();
         Ok(())
@@ -187,34 +190,39 @@ impl Engine {
 
     /// Replaces a group's launch configuration; existing members are left as they are, and
     /// members started from now on use it.
-    pub async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+    pub async fn replace_launch(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        launch: LaunchConfig,
+    ) -> Result<(), StoreError> {
         self.store.replace_launch(tenant, group, launch).await
     }
 
     /// Replaces what a tenant may run as `local_process` members and converges every group of
     /// the tenant, so that members no longer allowed are stopped and newly allowed ones start.
-    pub async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+    pub async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
         self.store.set_local_process(tenant, grant).await?;
         let mut page = Page { marker: None, limit: ebb_core::limits::PAGE_LIMIT };
         loop {
             let groups = self.store.list_groups(tenant, &page).await?;
             for group in &groups {
-                self.converger.trigger(&group.id, Trigger::GrantChanged);
+                self.converger.trigger(group.id.as_str(), Trigger::GrantChanged);
             }
             match groups.last() {
-                Some(last) if groups.len() == page.limit => page.marker = Some(last.id.clone()),
+                Some(last) if groups.len() == page.limit => page.marker = Some(last.id.to_string()),
                 _ => return Ok(()),
             }
         }
     }
 
     /// Converges a group now (`POST .../converge`).
-    pub fn converge(&self, group: &str) {
-        self.converger.trigger(group, Trigger::Converge);
+    pub fn converge(&self, group: &GroupId) {
+        self.converger.trigger(group.as_str(), Trigger::Converge);
     }
 
-    fn group(tenant: &str, group: &str) -> Subject {
-        Subject::Group { tenant: tenant.to_string(), group: group.to_string(), policy: None, member: None }
+    fn group(tenant: &TenantId, group: &GroupId) -> Subject {
+        Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: None, member: None }
     }
 
     /// Has the store run `decide` on `subject` and commit it; then, in this one place, logs
@@ -246,7 +254,7 @@ impl Engine {
 
     fn committed(&self, source: Source, committed: &Committed) {
         let (tenant, group) = (committed.tenant_id.as_str(), committed.group_id.as_str());
-        let policy = committed.policy_id.as_deref().unwrap_or("");
+        let policy = committed.policy_id.as_ref().map_or("", PolicyId::as_str);
         let execution = match committed.decision.outcome {
             Decided::Execution(execution) | Decided::Schedule(Some(execution)) => Some(execution),
             Decided::Schedule(None) | Decided::Capacity { .. } => None,
@@ -289,14 +297,15 @@ impl Engine {
     }
 
     /// Executes a policy on behalf of an API caller.
-    pub async fn execute_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<Execution, StoreError> {
+    pub async fn execute_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+    ) -> Result<Execution, StoreError> {
         let now = self.now();
-        let subject = Subject::Group {
-            tenant: tenant.to_string(),
-            group: group.to_string(),
-            policy: Some(policy.to_string()),
-            member: None,
-        };
+        let subject =
+            Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: Some(policy.clone()), member: None };
         let committed = self
             .commit(subject, Source::Api, Box::new(move |snapshot| decide::execute_policy(snapshot, Source::Api, now)))
             .await?;
@@ -343,12 +352,12 @@ impl Engine {
     /// Fires a schedule that was due at `due`; `None` when it was no longer due then.
     pub async fn fire_schedule(
         &self,
-        policy: &str,
+        policy: &PolicyId,
         due: Timestamp,
         grace: SignedDuration,
     ) -> Result<Option<Committed>, StoreError> {
         let now = self.now();
-        let subject = Subject::Schedule { policy: policy.to_string(), due };
+        let subject = Subject::Schedule { policy: policy.clone(), due };
         let result = self
             .commit(
                 subject,
@@ -358,16 +367,16 @@ impl Engine {
             .await;
         if let Err(StoreError::Corrupt(_)) = &result {
             // A schedule that cannot be read would be due forever: it is disarmed, and said so.
-            tracing::error!(policy, "schedule disarmed: its policy cannot be read");
+            tracing::error!(policy = %policy, "schedule disarmed: its policy cannot be read");
             self.store.disarm_schedule(policy).await?;
         }
         result
     }
 
     /// Applies a group's window change that was due at `due`; `None` when it was no longer due.
-    pub async fn fire_window(&self, group: &str, due: Timestamp) -> Result<Option<Committed>, StoreError> {
+    pub async fn fire_window(&self, group: &GroupId, due: Timestamp) -> Result<Option<Committed>, StoreError> {
         let now = self.now();
-        let subject = Subject::WindowTimer { group: group.to_string(), due };
+        let subject = Subject::WindowTimer { group: group.clone(), due };
         // The source of each history entry is the window's start or end.
         self.commit(
             subject,
@@ -378,7 +387,12 @@ impl Engine {
     }
 
     /// Replaces a group's configuration (re-clamping desired capacity) and converges it.
-    pub async fn replace_config(&self, tenant: &str, group: &str, config: GroupConfig) -> Result<Group, StoreError> {
+    pub async fn replace_config(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        config: GroupConfig,
+    ) -> Result<Group, StoreError> {
         let now = self.now();
         let decide: Decide = Box::new(move |snapshot| Ok(decide::replace_config(&snapshot.group, config, now)));
         let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
@@ -389,8 +403,8 @@ impl Engine {
     /// the group converged.
     pub async fn replace_windows(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         windows: Option<GroupWindows>,
     ) -> Result<Group, StoreError> {
         let now = self.now();
@@ -400,7 +414,7 @@ impl Engine {
     }
 
     /// Pauses or resumes a group; resuming converges it.
-    pub async fn set_paused(&self, tenant: &str, group: &str, paused: bool) -> Result<(), StoreError> {
+    pub async fn set_paused(&self, tenant: &TenantId, group: &GroupId, paused: bool) -> Result<(), StoreError> {
         let decide: Decide = Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused)));
         self.commit(Self::group(tenant, group), Source::Api, decide).await?;
         Ok(())
@@ -408,12 +422,12 @@ impl Engine {
 
     /// Deletes a group: it disappears from the API at once; its members are drained and
     /// stopped, then it is removed.
-    pub async fn delete_group(&self, tenant: &str, group: &str, force: bool) -> Result<(), StoreError> {
+    pub async fn delete_group(&self, tenant: &TenantId, group: &GroupId, force: bool) -> Result<(), StoreError> {
         let now = self.now();
         let decide: Decide = Box::new(move |snapshot| decide::delete_group(&snapshot.group, force, now));
         self.commit(Self::group(tenant, group), Source::Convergence, decide).await?;
-        self.converger.trigger(group, Trigger::Deleted);
-        tracing::info!(tenant, group, force, "group deleted");
+        self.converger.trigger(group.as_str(), Trigger::Deleted);
+        tracing::info!(%tenant, %group, force, "group deleted");
         Ok(())
     }
 
@@ -421,19 +435,15 @@ impl Engine {
     /// drained and stopped, otherwise it keeps running, no longer managed.
     pub async fn remove_member(
         &self,
-        tenant: &str,
-        group: &str,
-        member: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        member: &MemberId,
         replace: bool,
         purge: bool,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let subject = Subject::Group {
-            tenant: tenant.to_string(),
-            group: group.to_string(),
-            policy: None,
-            member: Some(member.to_string()),
-        };
+        let subject =
+            Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: None, member: Some(member.clone()) };
         let id = member.to_string();
         let decide: Decide = Box::new(move |snapshot| decide::remove_member(&snapshot.group, &id, replace, now));
         self.commit(subject, Source::MemberRemoved, decide).await?;

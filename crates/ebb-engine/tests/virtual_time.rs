@@ -25,7 +25,7 @@ use ebb_engine::converger::{ConvergeSettings, Converger, Trigger};
 use ebb_engine::engine::{Engine, GroupRequest, PolicyBody};
 use ebb_engine::provider::{Balancers, LoadBalancer, MemberStatus, MemberToStart, Provider, ProviderError, Started};
 use ebb_engine::scheduler::Scheduler;
-use ebb_store::{HistoryQuery, MemberRecord, Page, Store};
+use ebb_store::{GroupId, HistoryQuery, MemberRecord, Page, PolicyId, Store, TenantId};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
@@ -93,7 +93,7 @@ impl Provider for FakeProvider {
 
     fn status(&self, member: &MemberRecord) -> MemberStatus {
         let members = self.members.lock().unwrap();
-        let Some(fake) = members.get(&member.id) else { return MemberStatus::Unknown };
+        let Some(fake) = members.get(member.id.as_str()) else { return MemberStatus::Unknown };
         let age = Duration::try_from(self.clock.now().duration_since(fake.started)).unwrap_or_default();
         match *self.behaviour.lock().unwrap() {
             _ if fake.stopped => MemberStatus::Exited { how: "stopped".into(), before_ready: false },
@@ -105,17 +105,17 @@ impl Provider for FakeProvider {
     }
 
     fn stop(&self, member: &MemberRecord) {
-        if let Some(fake) = self.members.lock().unwrap().get_mut(&member.id) {
+        if let Some(fake) = self.members.lock().unwrap().get_mut(member.id.as_str()) {
             fake.stopped = true;
         }
     }
 
     fn forget(&self, member: &MemberRecord) {
-        self.members.lock().unwrap().remove(&member.id);
+        self.members.lock().unwrap().remove(member.id.as_str());
     }
 
     fn disown(&self, member: &MemberRecord) {
-        self.members.lock().unwrap().remove(&member.id);
+        self.members.lock().unwrap().remove(member.id.as_str());
     }
 
     async fn stop_all(&self, members: &[MemberRecord]) {
@@ -202,6 +202,11 @@ struct Harness {
     clock: Arc<TokioClock>,
 }
 
+/// The tenant of every test.
+fn t() -> TenantId {
+    TenantId::new("t")
+}
+
 fn t0() -> Timestamp {
     "2026-03-02T07:59:30Z".parse().unwrap()
 }
@@ -223,9 +228,9 @@ async fn harness(behaviour: Behaviour) -> Harness {
     let (_events, queue) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(converger.run(queue, std::future::pending()));
     tokio::spawn(Scheduler::new(engine.clone(), Duration::from_secs(300)).run(std::future::pending()));
-    store.create_tenant("t", t0()).await.unwrap();
+    store.create_tenant(&t(), t0()).await.unwrap();
     store
-        .set_local_process("t", ebb_core::grant::LocalProcessGrant { enabled: true, ..Default::default() })
+        .set_local_process(&t(), ebb_core::grant::LocalProcessGrant { enabled: true, ..Default::default() })
         .await
         .unwrap();
     Harness { engine, provider, clock }
@@ -240,7 +245,7 @@ fn policy(body: Value) -> PolicyBody {
 }
 
 impl Harness {
-    async fn group(&self, min: u32, max: u32, policies: Vec<Value>) -> (String, Vec<String>) {
+    async fn group(&self, min: u32, max: u32, policies: Vec<Value>) -> (GroupId, Vec<PolicyId>) {
         let config = GroupConfig::parse(
             &json!({"name": "g", "cooldown": 0, "minEntities": min, "maxEntities": max}),
             "",
@@ -248,7 +253,7 @@ impl Harness {
         )
         .unwrap();
         let request = GroupRequest {
-            tenant_id: "t".into(),
+            tenant_id: t(),
             config,
             launch: local_process(),
             policies: policies.into_iter().map(policy).collect(),
@@ -257,13 +262,13 @@ impl Harness {
         (group.id, policies.into_iter().map(|p| p.id).collect())
     }
 
-    async fn desired(&self, group: &str) -> u32 {
-        self.engine.store().get_group("t", group).await.unwrap().state.desired
+    async fn desired(&self, group: &GroupId) -> u32 {
+        self.engine.store().get_group(&t(), group).await.unwrap().state.desired
     }
 
-    async fn history(&self, group: &str) -> Vec<(Source, u32, u32)> {
+    async fn history(&self, group: &GroupId) -> Vec<(Source, u32, u32)> {
         let query = HistoryQuery { page: Page { marker: None, limit: 100 }, since: None, until: None, source: None };
-        let records = self.engine.store().list_history("t", group, &query).await.unwrap();
+        let records = self.engine.store().list_history(&t(), group, &query).await.unwrap();
         records.into_iter().rev().map(|r| (r.entry.source, r.entry.from, r.entry.to)).collect()
     }
 
@@ -297,7 +302,7 @@ async fn a_cron_schedule_fires_once_in_each_minute_for_an_hour() {
     let fired: Vec<_> = history.iter().filter(|(source, _, _)| *source == Source::Schedule).collect();
     assert_eq!(fired.len(), 60, "once a minute for an hour: {history:?}");
     assert_eq!(h.desired(&g).await, 60);
-    let events = h.engine.store().list_events("t", &g, 100).await.unwrap();
+    let events = h.engine.store().list_events(&t(), &g, 100).await.unwrap();
     assert_eq!(events.len(), 60);
     for event in &events {
         let lateness = event.at.duration_since(event.due.unwrap());
@@ -312,13 +317,13 @@ async fn a_paused_group_skips_its_schedule_and_goes_on_when_resumed() {
     let cron =
         json!({"name": "tick", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "*/10 * * * *"}});
     let (g, _) = h.group(0, 100, vec![cron]).await;
-    h.engine.set_paused("t", &g, true).await.unwrap();
+    h.engine.set_paused(&t(), &g, true).await.unwrap();
     h.wait(Duration::from_secs(30 * 60)).await;
     assert_eq!(h.desired(&g).await, 0);
-    let events = h.engine.store().list_events("t", &g, 100).await.unwrap();
+    let events = h.engine.store().list_events(&t(), &g, 100).await.unwrap();
     assert_eq!(events.len(), 3);
     assert!(events.iter().all(|e| e.message == "the group is paused"));
-    h.engine.set_paused("t", &g, false).await.unwrap();
+    h.engine.set_paused(&t(), &g, false).await.unwrap();
     h.wait(Duration::from_secs(20 * 60)).await;
     assert_eq!(h.desired(&g).await, 2);
 }
@@ -332,14 +337,14 @@ async fn a_window_raises_capacity_at_its_start_bounds_executions_and_gives_way_a
     let document = json!({"timezone": "UTC", "recurring_schedule": [{"start_time": "08:00", "end_time": "09:00",
         "days_of_week": [1, 2, 3, 4, 5, 6, 7], "instance_min_count": 4, "instance_max_count": 8, "initial_min_instance_count": 5}]});
     let windows = GroupWindows::parse_stored(document).unwrap();
-    h.engine.replace_windows("t", &g, Some(windows)).await.unwrap();
+    h.engine.replace_windows(&t(), &g, Some(windows)).await.unwrap();
     assert_eq!(h.desired(&g).await, 1);
     // 30 s later it is 08:00.
     h.until(Duration::from_secs(40), async || h.desired(&g).await == 5).await;
     assert!(h.clock.now() >= "2026-03-02T08:00:00Z".parse::<Timestamp>().unwrap());
     h.until(Duration::from_secs(10), async || h.provider.running() == 5).await;
     assert_eq!(
-        h.engine.execute_policy("t", &g, &policies[0]).await.unwrap(),
+        h.engine.execute_policy(&t(), &g, &policies[0]).await.unwrap(),
         ebb_core::records::Execution::Scaled { from: 5, to: 8 }
     );
     h.until(Duration::from_secs(3700), async || h.desired(&g).await == 3).await;
@@ -355,7 +360,7 @@ async fn cooldowns_refuse_until_they_have_passed() {
     let h = harness(Behaviour::ReadyAfter(Duration::ZERO)).await;
     let slow = json!({"name": "slow", "type": "webhook", "cooldown": 60, "change": 1});
     let (g, policies) = h.group(0, 10, vec![slow]).await;
-    let execute = async || h.engine.execute_policy("t", &g, &policies[0]).await.unwrap();
+    let execute = async || h.engine.execute_policy(&t(), &g, &policies[0]).await.unwrap();
     assert!(matches!(execute().await, ebb_core::records::Execution::Scaled { .. }));
     h.wait(Duration::from_secs(30)).await;
     assert!(matches!(execute().await, ebb_core::records::Execution::Refused(ebb_core::capacity::Refusal::Cooldown)));
@@ -381,9 +386,9 @@ async fn convergence_retries_until_slow_members_are_ready_and_heals_a_killed_one
 async fn a_crash_loop_puts_the_group_in_error_and_a_user_action_retries() {
     let h = harness(Behaviour::Crash).await;
     let (g, _) = h.group(2, 10, vec![]).await;
-    let status = async || h.engine.store().get_group("t", &g).await.unwrap().state.status;
+    let status = async || h.engine.store().get_group(&t(), &g).await.unwrap().state.status;
     h.until(Duration::from_secs(30), async || status().await == GroupStatus::Error).await;
-    let errors = h.engine.store().get_group("t", &g).await.unwrap().state.errors;
+    let errors = h.engine.store().get_group(&t(), &g).await.unwrap().state.errors;
     assert!(errors[0].contains("exited before they were ready"), "{errors:?}");
     // In ERROR nothing more is started, however long it waits.
     let started = h.provider.members.lock().unwrap().len();
@@ -391,7 +396,7 @@ async fn a_crash_loop_puts_the_group_in_error_and_a_user_action_retries() {
     assert_eq!(h.provider.members.lock().unwrap().len(), started, "no member started while in ERROR");
     // Fixed, and asked to converge: the group recovers.
     *h.provider.behaviour.lock().unwrap() = Behaviour::ReadyAfter(Duration::ZERO);
-    h.engine.converger().trigger(&g, Trigger::Converge);
+    h.engine.converger().trigger(g.as_str(), Trigger::Converge);
     h.until(Duration::from_secs(30), async || {
         status().await == GroupStatus::Active && h.engine.observation(&g).active.len() == 2
     })
@@ -402,10 +407,10 @@ async fn a_crash_loop_puts_the_group_in_error_and_a_user_action_retries() {
 async fn members_that_never_get_ready_put_the_group_in_error() {
     let h = harness(Behaviour::NeverReady).await;
     let (g, _) = h.group(1, 10, vec![]).await;
-    let status = async || h.engine.store().get_group("t", &g).await.unwrap().state.status;
+    let status = async || h.engine.store().get_group(&t(), &g).await.unwrap().state.status;
     let took = h.until(Duration::from_secs(300), async || status().await == GroupStatus::Error).await;
     assert!(took >= Duration::from_secs(90), "three build timeouts of 30 s: {took:?}");
-    let errors = h.engine.store().get_group("t", &g).await.unwrap().state.errors;
+    let errors = h.engine.store().get_group(&t(), &g).await.unwrap().state.errors;
     assert!(errors[0].contains("readiness check"), "{errors:?}");
     h.until(Duration::from_secs(30), async || h.provider.running() == 0).await;
 }
@@ -420,7 +425,7 @@ async fn a_group_without_a_provider_says_so_instead_of_reporting_itself_settled(
         "",
     )
     .unwrap();
-    let request = GroupRequest { tenant_id: "t".into(), config, launch, policies: Vec::new() };
+    let request = GroupRequest { tenant_id: t(), config, launch, policies: Vec::new() };
     let (group, _) = h.engine.create_group(request, Limits::default()).await.unwrap();
     h.until(Duration::from_secs(5), async || h.engine.observation(&group.id).unconverged.is_some()).await;
     let why = h.engine.observation(&group.id).unconverged.unwrap();

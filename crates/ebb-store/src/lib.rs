@@ -43,25 +43,25 @@ pub use sqlite::{ReadPool, SqliteStore};
 #[async_trait::async_trait]
 pub trait TenantStore: Send + Sync {
     /// Creates a tenant; [`StoreError::TenantExists`] if the id is taken.
-    async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError>;
+    async fn create_tenant(&self, id: &TenantId, now: Timestamp) -> Result<Tenant, StoreError>;
     /// All tenants, by id.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// Whether a tenant exists.
-    async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError>;
+    async fn tenant_exists(&self, id: &TenantId) -> Result<bool, StoreError>;
     /// Replaces what a tenant may run as `local_process` members.
-    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError>;
+    async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError>;
     /// What a tenant may run as `local_process` members (nothing, until the operator says).
-    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError>;
+    async fn local_process(&self, tenant: &TenantId) -> Result<LocalProcessGrant, StoreError>;
     /// Stores a token of a tenant by the hash of its secret.
     async fn create_token(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         role: Role,
         secret_hash: &str,
         now: Timestamp,
     ) -> Result<Token, StoreError>;
     /// Revokes a token of a tenant.
-    async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError>;
+    async fn delete_token(&self, tenant: &TenantId, token: &str) -> Result<(), StoreError>;
     /// The token whose secret hashes to `secret_hash`, if any.
     async fn find_token(&self, secret_hash: &str) -> Result<Option<Token>, StoreError>;
 }
@@ -78,19 +78,24 @@ pub trait GroupStore: Send + Sync {
         now: Timestamp,
     ) -> Result<(Group, Vec<PolicyRecord>), StoreError>;
     /// A page of a tenant's groups, ascending by id.
-    async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<Group>, StoreError>;
+    async fn list_groups(&self, tenant: &TenantId, page: &Page) -> Result<Vec<Group>, StoreError>;
     /// One group of a tenant.
-    async fn get_group(&self, tenant: &str, group: &str) -> Result<Group, StoreError>;
+    async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError>;
     /// Replaces a group's launch configuration.
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError>;
+    async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError>;
     /// The ids of every group, those being deleted included (for convergence).
-    async fn group_ids(&self) -> Result<Vec<String>, StoreError>;
+    async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError>;
     /// A group by id alone, also while it is being deleted (for convergence).
-    async fn group_by_id(&self, group: &str) -> Result<Option<Group>, StoreError>;
+    async fn group_by_id(&self, group: &GroupId) -> Result<Option<Group>, StoreError>;
     /// Records the outcome of a convergence pass.
-    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError>;
+    async fn set_group_status(
+        &self,
+        group: &GroupId,
+        status: GroupStatus,
+        errors: Vec<String>,
+    ) -> Result<(), StoreError>;
     /// Removes a group that is being deleted, once its members are gone.
-    async fn purge_group(&self, group: &str) -> Result<(), StoreError>;
+    async fn purge_group(&self, group: &GroupId) -> Result<(), StoreError>;
 }
 
 /// Policies and webhooks.
@@ -99,8 +104,8 @@ pub trait PolicyStore: Send + Sync {
     /// Creates policies in a group (each armed at its next fire time), all or none.
     async fn create_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         policies: Vec<NewPolicy>,
         limits: Limits,
         now: Timestamp,
@@ -108,22 +113,33 @@ pub trait PolicyStore: Send + Sync {
     /// A group's policies, ascending by id: one page, or all of them when `page` is `None`.
     async fn list_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         page: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError>;
     /// One policy of a group.
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError>;
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+    ) -> Result<PolicyRecord, StoreError>;
     /// Replaces a policy's body, and its next fire time.
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: NewPolicy) -> Result<(), StoreError>;
+    async fn replace_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        body: NewPolicy,
+    ) -> Result<(), StoreError>;
     /// Deletes a policy, its webhooks and its schedule.
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError>;
+    async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError>;
     /// Creates webhooks on a policy, all or none.
     async fn create_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         webhooks: Vec<NewWebhook>,
         limits: Limits,
         now: Timestamp,
@@ -131,31 +147,37 @@ pub trait PolicyStore: Send + Sync {
     /// A policy's webhooks, ascending by id: one page, or all of them when `page` is `None`.
     async fn list_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         page: Option<&Page>,
     ) -> Result<Vec<WebhookRecord>, StoreError>;
     /// One webhook of a policy.
     async fn get_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
     ) -> Result<WebhookRecord, StoreError>;
     /// Replaces a webhook's name and metadata.
     async fn replace_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
         name: String,
         metadata: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), StoreError>;
     /// Deletes a webhook; its capability URL stops working.
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError>;
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
+    ) -> Result<(), StoreError>;
     /// What a capability URL executes, by the hash of its secret.
     async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
 }
@@ -178,11 +200,11 @@ pub trait MemberStore: Send + Sync {
     /// Records a member before it is started, so that it is never left unmanaged.
     async fn insert_member(&self, member: MemberRecord) -> Result<(), StoreError>;
     /// Records what the provider says identifies a started member.
-    async fn set_member_reference(&self, member: &str, reference: serde_json::Value) -> Result<(), StoreError>;
+    async fn set_member_reference(&self, member: &MemberId, reference: serde_json::Value) -> Result<(), StoreError>;
     /// Forgets a member that is gone.
-    async fn delete_member(&self, member: &str) -> Result<(), StoreError>;
+    async fn delete_member(&self, member: &MemberId) -> Result<(), StoreError>;
     /// The members of a group, or of every group, oldest first.
-    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError>;
+    async fn list_members(&self, group: Option<&GroupId>) -> Result<Vec<MemberRecord>, StoreError>;
 }
 
 /// The timers of schedules and windows, and the events they leave.
@@ -193,15 +215,24 @@ pub trait ScheduleStore: Send + Sync {
     /// Schedules due at or before `until`, earliest first.
     async fn due_schedules(&self, until: Timestamp, limit: usize) -> Result<Vec<DueSchedule>, StoreError>;
     /// Groups whose next window change is due at or before `until`, with that time.
-    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError>;
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(GroupId, Timestamp)>, StoreError>;
     /// Disarms a schedule that cannot fire (its policy no longer reads as a schedule).
-    async fn disarm_schedule(&self, policy: &str) -> Result<(), StoreError>;
+    async fn disarm_schedule(&self, policy: &PolicyId) -> Result<(), StoreError>;
     /// A tenant's schedule policies with their next fire times, of one group or of all.
-    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError>;
+    async fn list_schedules(
+        &self,
+        tenant: &TenantId,
+        group: Option<&GroupId>,
+    ) -> Result<Vec<ScheduleEntry>, StoreError>;
     /// A tenant's groups with windows: their windows and next change time.
-    async fn window_timers(&self, tenant: &str) -> Result<Vec<WindowTimer>, StoreError>;
+    async fn window_timers(&self, tenant: &TenantId) -> Result<Vec<WindowTimer>, StoreError>;
     /// A group's events, newest first.
-    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError>;
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<GroupEvent>, StoreError>;
 }
 
 /// The history of desired capacity.
@@ -210,8 +241,8 @@ pub trait HistoryStore: Send + Sync {
     /// A page of a group's history, newest first.
     async fn list_history(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         query: &HistoryQuery,
     ) -> Result<Vec<HistoryRecord>, StoreError>;
     /// Deletes at most `limit` entries older than `before`; returns how many.

@@ -26,19 +26,19 @@ fn new_id() -> String {
 
 #[derive(Default)]
 struct State {
-    tenants: BTreeMap<String, Tenant>,
-    grants: HashMap<String, LocalProcessGrant>,
+    tenants: BTreeMap<TenantId, Tenant>,
+    grants: HashMap<TenantId, LocalProcessGrant>,
     /// Tokens by id, with the hash of their secret.
     tokens: BTreeMap<String, (Token, String)>,
-    groups: BTreeMap<String, Group>,
-    policies: BTreeMap<String, PolicyRecord>,
+    groups: BTreeMap<GroupId, Group>,
+    policies: BTreeMap<PolicyId, PolicyRecord>,
     /// Webhooks by id, with the hash of their capability.
-    webhooks: BTreeMap<String, (WebhookRecord, String)>,
+    webhooks: BTreeMap<WebhookId, (WebhookRecord, String)>,
     members: Vec<MemberRecord>,
     /// Next fire time of each schedule policy, with its group.
-    schedules: HashMap<String, (String, Timestamp)>,
+    schedules: HashMap<PolicyId, (GroupId, Timestamp)>,
     /// Next window change of each group.
-    window_timers: HashMap<String, Timestamp>,
+    window_timers: HashMap<GroupId, Timestamp>,
     events: Vec<(String, GroupEvent)>,
     history: BTreeMap<String, HistoryEntry>,
 }
@@ -62,7 +62,7 @@ impl State {
     fn arm_schedule(&mut self, group: &str, policy: &str, next: Option<Timestamp>) {
         match next {
             Some(at) => {
-                self.schedules.insert(policy.to_string(), (group.to_string(), at));
+                self.schedules.insert(policy.into(), (group.into(), at));
             }
             None => {
                 self.schedules.remove(policy);
@@ -73,7 +73,7 @@ impl State {
     fn arm_window(&mut self, group: &str, next: Option<Timestamp>) {
         match next {
             Some(at) => {
-                self.window_timers.insert(group.to_string(), at);
+                self.window_timers.insert(group.into(), at);
             }
             None => {
                 self.window_timers.remove(group);
@@ -82,7 +82,7 @@ impl State {
     }
 
     fn delete_policies(&mut self, keep: impl Fn(&PolicyRecord) -> bool) {
-        let gone: Vec<String> = self.policies.values().filter(|p| !keep(p)).map(|p| p.id.clone()).collect();
+        let gone: Vec<PolicyId> = self.policies.values().filter(|p| !keep(p)).map(|p| p.id.clone()).collect();
         for id in &gone {
             self.policies.remove(id);
             self.schedules.remove(id);
@@ -106,13 +106,13 @@ impl State {
         let mut created = Vec::with_capacity(policies.len());
         for new in policies {
             let record = PolicyRecord {
-                id: new_id(),
-                group_id: group.to_string(),
+                id: new_id().into(),
+                group_id: group.into(),
                 body: new.body,
                 policy: new.policy,
                 touched_at: None,
             };
-            self.arm_schedule(group, &record.id, new.next_fire);
+            self.arm_schedule(group, record.id.as_str(), new.next_fire);
             self.policies.insert(record.id.clone(), record.clone());
             created.push(record);
         }
@@ -138,21 +138,22 @@ impl MemoryStore {
     }
 }
 
-fn page<'a, T: 'a>(items: impl Iterator<Item = (&'a String, T)>, page: Option<&Page>) -> Vec<T> {
+fn page<'a, K: AsRef<str> + 'a, T: 'a>(items: impl Iterator<Item = (&'a K, T)>, page: Option<&Page>) -> Vec<T> {
     let marker = page.and_then(|p| p.marker.clone()).unwrap_or_default();
     let limit = page.map(|p| p.limit).unwrap_or(usize::MAX);
-    items.filter(|(id, _)| **id > marker).map(|(_, item)| item).take(limit).collect()
+    items.filter(|(id, _)| id.as_ref() > marker.as_str()).map(|(_, item)| item).take(limit).collect()
 }
 
 #[async_trait::async_trait]
 impl crate::TenantStore for MemoryStore {
-    async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError> {
+    async fn create_tenant(&self, id: &TenantId, now: Timestamp) -> Result<Tenant, StoreError> {
+        let id = id.as_str();
         self.with(|state| {
             if state.tenants.contains_key(id) {
                 return Err(StoreError::TenantExists);
             }
-            let tenant = Tenant { id: id.to_string(), created_at: now };
-            state.tenants.insert(id.to_string(), tenant.clone());
+            let tenant = Tenant { id: id.into(), created_at: now };
+            state.tenants.insert(id.into(), tenant.clone());
             Ok(tenant)
         })
     }
@@ -161,21 +162,24 @@ impl crate::TenantStore for MemoryStore {
         self.with(|state| Ok(state.tenants.values().cloned().collect()))
     }
 
-    async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError> {
+    async fn tenant_exists(&self, id: &TenantId) -> Result<bool, StoreError> {
+        let id = id.as_str();
         self.with(|state| Ok(state.tenants.contains_key(id)))
     }
 
-    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+    async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| {
             if !state.tenants.contains_key(tenant) {
                 return Err(StoreError::TenantNotFound);
             }
-            state.grants.insert(tenant.to_string(), grant);
+            state.grants.insert(tenant.into(), grant);
             Ok(())
         })
     }
 
-    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError> {
+    async fn local_process(&self, tenant: &TenantId) -> Result<LocalProcessGrant, StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| {
             if !state.tenants.contains_key(tenant) {
                 return Err(StoreError::TenantNotFound);
@@ -186,22 +190,24 @@ impl crate::TenantStore for MemoryStore {
 
     async fn create_token(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         role: Role,
         secret_hash: &str,
         now: Timestamp,
     ) -> Result<Token, StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| {
             if !state.tenants.contains_key(tenant) {
                 return Err(StoreError::TenantNotFound);
             }
-            let token = Token { id: new_id(), tenant_id: tenant.to_string(), role, created_at: now };
+            let token = Token { id: new_id(), tenant_id: tenant.into(), role, created_at: now };
             state.tokens.insert(token.id.clone(), (token.clone(), secret_hash.to_string()));
             Ok(token)
         })
     }
 
-    async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError> {
+    async fn delete_token(&self, tenant: &TenantId, token: &str) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| match state.tokens.get(token) {
             Some((found, _)) if found.tenant_id == tenant => {
                 state.tokens.remove(token);
@@ -234,7 +240,7 @@ impl crate::GroupStore for MemoryStore {
                 return Err(StoreError::GroupLimit { limit: limits.max_groups });
             }
             let record = Group {
-                id: new_id(),
+                id: group.id,
                 tenant_id: group.tenant_id,
                 config: Arc::new(group.config),
                 launch: Arc::new(group.launch),
@@ -246,23 +252,28 @@ impl crate::GroupStore for MemoryStore {
             history.group_id = record.id.clone();
             state.history.insert(new_id(), history);
             state.groups.insert(record.id.clone(), record.clone());
-            let policies = state.insert_policies(&record.id, group.policies);
+            let policies = state.insert_policies(record.id.as_str(), group.policies);
             Ok((record, policies))
         })
     }
 
-    async fn list_groups(&self, tenant: &str, page_of: &Page) -> Result<Vec<Group>, StoreError> {
+    async fn list_groups(&self, tenant: &TenantId, page_of: &Page) -> Result<Vec<Group>, StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| {
             let mine = state.groups.iter().filter(|(_, g)| g.tenant_id == tenant && !g.state.deleting);
             Ok(page(mine.map(|(id, g)| (id, g.clone())), Some(page_of)))
         })
     }
 
-    async fn get_group(&self, tenant: &str, group: &str) -> Result<Group, StoreError> {
+    async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| state.group(tenant, group).cloned())
     }
 
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+    async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             if let Some(record) = state.groups.get_mut(group) {
@@ -272,15 +283,22 @@ impl crate::GroupStore for MemoryStore {
         })
     }
 
-    async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+    async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError> {
         self.with(|state| Ok(state.groups.keys().cloned().collect()))
     }
 
-    async fn group_by_id(&self, group: &str) -> Result<Option<Group>, StoreError> {
+    async fn group_by_id(&self, group: &GroupId) -> Result<Option<Group>, StoreError> {
+        let group = group.as_str();
         self.with(|state| Ok(state.groups.get(group).cloned()))
     }
 
-    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
+    async fn set_group_status(
+        &self,
+        group: &GroupId,
+        status: GroupStatus,
+        errors: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let group = group.as_str();
         self.with(|state| {
             if let Some(record) = state.groups.get_mut(group) {
                 record.state.status = status;
@@ -290,7 +308,8 @@ impl crate::GroupStore for MemoryStore {
         })
     }
 
-    async fn purge_group(&self, group: &str) -> Result<(), StoreError> {
+    async fn purge_group(&self, group: &GroupId) -> Result<(), StoreError> {
+        let group = group.as_str();
         self.with(|state| {
             if !state.groups.get(group).is_some_and(|g| g.state.deleting) {
                 return Ok(());
@@ -310,12 +329,14 @@ impl crate::GroupStore for MemoryStore {
 impl crate::PolicyStore for MemoryStore {
     async fn create_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         policies: Vec<NewPolicy>,
         limits: Limits,
         _now: Timestamp,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             let current = state.policies.values().filter(|p| p.group_id == group).count();
@@ -334,10 +355,12 @@ impl crate::PolicyStore for MemoryStore {
 
     async fn list_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         page_of: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             let mine = state.policies.iter().filter(|(_, p)| p.group_id == group);
@@ -345,14 +368,31 @@ impl crate::PolicyStore for MemoryStore {
         })
     }
 
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+    ) -> Result<PolicyRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             state.policy(group, policy).cloned().ok_or(StoreError::PolicyNotFound)
         })
     }
 
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: NewPolicy) -> Result<(), StoreError> {
+    async fn replace_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        body: NewPolicy,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             if let Some(record) = state.policies.get_mut(policy) {
@@ -364,7 +404,10 @@ impl crate::PolicyStore for MemoryStore {
         })
     }
 
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+    async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             state.delete_policies(|p| p.id != policy);
@@ -374,13 +417,16 @@ impl crate::PolicyStore for MemoryStore {
 
     async fn create_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         webhooks: Vec<NewWebhook>,
         limits: Limits,
         _now: Timestamp,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             let current = state.webhooks.values().filter(|(w, _)| w.policy_id == policy).count();
@@ -394,8 +440,8 @@ impl crate::PolicyStore for MemoryStore {
             let mut created = Vec::with_capacity(webhooks.len());
             for webhook in webhooks {
                 let record = WebhookRecord {
-                    id: new_id(),
-                    policy_id: policy.to_string(),
+                    id: new_id().into(),
+                    policy_id: policy.into(),
                     name: webhook.name,
                     metadata: webhook.metadata,
                 };
@@ -408,11 +454,14 @@ impl crate::PolicyStore for MemoryStore {
 
     async fn list_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         page_of: Option<&Page>,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             let mine = state.webhooks.iter().filter(|(_, (w, _))| w.policy_id == policy);
@@ -422,11 +471,15 @@ impl crate::PolicyStore for MemoryStore {
 
     async fn get_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
     ) -> Result<WebhookRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             state
@@ -440,13 +493,17 @@ impl crate::PolicyStore for MemoryStore {
 
     async fn replace_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
         name: String,
         metadata: Map<String, Value>,
     ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             match state.webhooks.get_mut(webhook).filter(|(w, _)| w.policy_id == policy) {
@@ -460,7 +517,17 @@ impl crate::PolicyStore for MemoryStore {
         })
     }
 
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError> {
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         self.with(|state| {
             state.require_policy(tenant, group, policy)?;
             match state.webhooks.get(webhook) {
@@ -482,23 +549,23 @@ impl crate::PolicyStore for MemoryStore {
 fn load(
     state: &mut State,
     subject: &Subject,
-) -> Result<Option<(ebb_core::decide::Snapshot, Option<String>)>, StoreError> {
+) -> Result<Option<(ebb_core::decide::Snapshot, Option<PolicyId>)>, StoreError> {
     use ebb_core::decide::Snapshot;
     match subject {
         Subject::Group { tenant, group, policy, member } => {
-            let record = state.group(tenant, group)?.clone();
+            let record = state.group(tenant.as_str(), group.as_str())?.clone();
             if let Some(member) = member
                 && !state.members.iter().any(|m| &m.id == member && &m.group_id == group)
             {
                 return Err(StoreError::MemberNotFound);
             }
-            let loaded = policy.as_ref().and_then(|p| state.policy(group, p).cloned());
+            let loaded = policy.as_ref().and_then(|p| state.policy(group.as_str(), p.as_str()).cloned());
             Ok(Some((Snapshot { group: record, policy: loaded, webhook: None }, policy.clone())))
         }
         Subject::Capability { hash } => {
             let Some(target) = state.capability(hash) else { return Ok(None) };
             let group = state.groups[&target.group_id].clone();
-            let policy = state.policy(&target.group_id, &target.policy_id).cloned();
+            let policy = state.policy(target.group_id.as_str(), target.policy_id.as_str()).cloned();
             Ok(Some((Snapshot { group, policy, webhook: Some(target.webhook_id) }, Some(target.policy_id))))
         }
         Subject::Schedule { policy, due } => {
@@ -507,9 +574,9 @@ fn load(
                 return Ok(None);
             }
             let group = state.groups.get(&group_id).filter(|g| !g.state.deleting).cloned();
-            let record = state.policy(&group_id, policy).cloned();
+            let record = state.policy(group_id.as_str(), policy.as_str()).cloned();
             let (Some(group), Some(record)) = (group, record) else {
-                state.arm_schedule(&group_id, policy, None);
+                state.arm_schedule(group_id.as_str(), policy.as_str(), None);
                 return Ok(None);
             };
             Ok(Some((Snapshot { group, policy: Some(record), webhook: None }, Some(policy.clone()))))
@@ -519,7 +586,7 @@ fn load(
                 return Ok(None);
             }
             let Some(record) = state.groups.get(group).filter(|g| !g.state.deleting).cloned() else {
-                state.arm_window(group, None);
+                state.arm_window(group.as_str(), None);
                 return Ok(None);
             };
             Ok(Some((Snapshot { group: record, policy: None, webhook: None }, None)))
@@ -547,10 +614,10 @@ impl crate::DecisionStore for MemoryStore {
                 record.touched_at = Some(*at);
             }
             if let Some((policy, next)) = &decision.schedule {
-                state.arm_schedule(&group.id, policy, *next);
+                state.arm_schedule(group.id.as_str(), policy.as_str(), *next);
             }
             if let Some(next) = decision.window_timer {
-                state.arm_window(&group.id, next);
+                state.arm_window(group.id.as_str(), next);
             }
             for entry in &decision.history {
                 state.history.insert(new_id(), entry.clone());
@@ -580,7 +647,8 @@ impl crate::MemberStore for MemoryStore {
         })
     }
 
-    async fn set_member_reference(&self, member: &str, reference: Value) -> Result<(), StoreError> {
+    async fn set_member_reference(&self, member: &MemberId, reference: Value) -> Result<(), StoreError> {
+        let member = member.as_str();
         self.with(|state| {
             if let Some(record) = state.members.iter_mut().find(|m| m.id == member) {
                 record.reference = reference;
@@ -589,14 +657,16 @@ impl crate::MemberStore for MemoryStore {
         })
     }
 
-    async fn delete_member(&self, member: &str) -> Result<(), StoreError> {
+    async fn delete_member(&self, member: &MemberId) -> Result<(), StoreError> {
+        let member = member.as_str();
         self.with(|state| {
             state.members.retain(|m| m.id != member);
             Ok(())
         })
     }
 
-    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError> {
+    async fn list_members(&self, group: Option<&GroupId>) -> Result<Vec<MemberRecord>, StoreError> {
+        let group = group.map(|id| id.as_str());
         self.with(|state| Ok(state.members.iter().filter(|m| group.is_none_or(|g| m.group_id == g)).cloned().collect()))
     }
 }
@@ -628,9 +698,9 @@ impl crate::ScheduleStore for MemoryStore {
         })
     }
 
-    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError> {
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(GroupId, Timestamp)>, StoreError> {
         self.with(|state| {
-            let mut due: Vec<(String, Timestamp)> =
+            let mut due: Vec<(GroupId, Timestamp)> =
                 state.window_timers.iter().filter(|(_, at)| **at <= until).map(|(g, at)| (g.clone(), *at)).collect();
             due.sort_by_key(|(group, at)| (*at, group.clone()));
             due.truncate(limit);
@@ -638,14 +708,21 @@ impl crate::ScheduleStore for MemoryStore {
         })
     }
 
-    async fn disarm_schedule(&self, policy: &str) -> Result<(), StoreError> {
+    async fn disarm_schedule(&self, policy: &PolicyId) -> Result<(), StoreError> {
+        let policy = policy.as_str();
         self.with(|state| {
             state.schedules.remove(policy);
             Ok(())
         })
     }
 
-    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError> {
+    async fn list_schedules(
+        &self,
+        tenant: &TenantId,
+        group: Option<&GroupId>,
+    ) -> Result<Vec<ScheduleEntry>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.map(|id| id.as_str());
         self.with(|state| {
             if let Some(group) = group {
                 state.group(tenant, group)?;
@@ -656,7 +733,7 @@ impl crate::ScheduleStore for MemoryStore {
                 .filter_map(|(policy, (group_id, at))| {
                     let owner = state.groups.get(group_id)?;
                     let wanted =
-                        owner.tenant_id == tenant && !owner.state.deleting && group.is_none_or(|g| g == group_id);
+                        owner.tenant_id == tenant && !owner.state.deleting && group.is_none_or(|g| group_id == g);
                     wanted.then(|| ScheduleEntry {
                         group_id: group_id.clone(),
                         policy: state.policies[policy].clone(),
@@ -669,7 +746,8 @@ impl crate::ScheduleStore for MemoryStore {
         })
     }
 
-    async fn window_timers(&self, tenant: &str) -> Result<Vec<WindowTimer>, StoreError> {
+    async fn window_timers(&self, tenant: &TenantId) -> Result<Vec<WindowTimer>, StoreError> {
+        let tenant = tenant.as_str();
         self.with(|state| {
             let mut timers: Vec<WindowTimer> = state
                 .window_timers
@@ -684,7 +762,14 @@ impl crate::ScheduleStore for MemoryStore {
         })
     }
 
-    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError> {
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<GroupEvent>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             let mut events: Vec<&(String, GroupEvent)> =
@@ -699,10 +784,12 @@ impl crate::ScheduleStore for MemoryStore {
 impl crate::HistoryStore for MemoryStore {
     async fn list_history(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         query: &HistoryQuery,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         self.with(|state| {
             state.group(tenant, group)?;
             Ok(state

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
+pub use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId, WebhookId};
 use ebb_core::launch::{LaunchConfig, LaunchKind};
 use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
@@ -17,7 +18,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     /// Chosen by the operator.
-    pub id: String,
+    pub id: TenantId,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -56,7 +57,7 @@ pub struct Token {
     /// Its id, used to revoke it.
     pub id: String,
     /// The tenant it acts for.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// What it may do.
     pub role: Role,
     /// When it was created.
@@ -77,15 +78,17 @@ pub struct NewPolicy {
 /// A group to create.
 #[derive(Debug, Clone)]
 pub struct NewGroup {
+    /// Its id (`GroupId::generate`).
+    pub id: GroupId,
     /// The tenant that will own it.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Its validated configuration.
     pub config: GroupConfig,
     /// Its validated launch configuration.
     pub launch: LaunchConfig,
     /// Its first state and history entry (`ebb_core::decide::create_group`).
     pub state: GroupState,
-    /// The first entry of its history (its group id is filled in by the store).
+    /// The first entry of its history.
     pub history: HistoryEntry,
     /// Policies to create with it.
     pub policies: Vec<NewPolicy>,
@@ -106,9 +109,9 @@ pub struct NewWebhook {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRecord {
     /// Its id.
-    pub id: String,
+    pub id: WebhookId,
     /// Its policy.
-    pub policy_id: String,
+    pub policy_id: PolicyId,
     /// Its name.
     pub name: String,
     /// Its metadata.
@@ -119,13 +122,13 @@ pub struct WebhookRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapabilityTarget {
     /// The tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// The policy.
-    pub policy_id: String,
+    pub policy_id: PolicyId,
     /// The webhook.
-    pub webhook_id: String,
+    pub webhook_id: WebhookId,
 }
 
 /// Where a page of a list starts and how long it is.
@@ -141,9 +144,9 @@ pub struct Page {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberRecord {
     /// Its id.
-    pub id: String,
+    pub id: MemberId,
     /// Its group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// `{launch name}-as{8 hex}`.
     pub name: String,
     /// The provider that runs it (`local_process`).
@@ -159,9 +162,9 @@ pub struct MemberRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueSchedule {
     /// The policy.
-    pub policy_id: String,
+    pub policy_id: PolicyId,
     /// Its group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// When it is due.
     pub due: Timestamp,
 }
@@ -170,7 +173,7 @@ pub struct DueSchedule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleEntry {
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// The policy.
     pub policy: PolicyRecord,
     /// Its next fire time.
@@ -181,7 +184,7 @@ pub struct ScheduleEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowTimer {
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// Its windows.
     pub windows: Arc<GroupWindows>,
     /// The next change.
@@ -195,13 +198,13 @@ pub enum Subject {
     /// snapshot when it does not exist) and a member that must exist.
     Group {
         /// The tenant.
-        tenant: String,
+        tenant: TenantId,
         /// The group.
-        group: String,
+        group: GroupId,
         /// A policy of the group to load.
-        policy: Option<String>,
+        policy: Option<PolicyId>,
         /// A member of the group that must exist ([`crate::StoreError::MemberNotFound`]).
-        member: Option<String>,
+        member: Option<MemberId>,
     },
     /// The webhook with this capability hash, with its policy and group.
     Capability {
@@ -211,14 +214,14 @@ pub enum Subject {
     /// A schedule policy and its group, if still armed for `due`.
     Schedule {
         /// The policy.
-        policy: String,
+        policy: PolicyId,
         /// Its due time.
         due: Timestamp,
     },
     /// A group whose window timer is still armed for `due`.
     WindowTimer {
         /// The group.
-        group: String,
+        group: GroupId,
         /// Its due time.
         due: Timestamp,
     },
@@ -228,13 +231,13 @@ pub enum Subject {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
     /// The tenant of the group.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The group.
-    pub group_id: String,
+    pub group_id: GroupId,
     /// The policy, if the decision was about one.
-    pub policy_id: Option<String>,
+    pub policy_id: Option<PolicyId>,
     /// The webhook, for a capability.
-    pub webhook_id: Option<String>,
+    pub webhook_id: Option<WebhookId>,
     /// The kind of the group's launch configuration: whether anything on this server runs
     /// its members, and so whether the change has anything to converge.
     pub launch_kind: LaunchKind,

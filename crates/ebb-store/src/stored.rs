@@ -164,7 +164,7 @@ impl GroupColumns {
             }
         };
         Ok(Group {
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             config,
             launch,
             state: GroupState {
@@ -178,7 +178,7 @@ impl GroupColumns {
             },
             windows,
             created_at: parse_time(&self.created_at)?,
-            id,
+            id: id.into(),
         })
     }
 }
@@ -192,7 +192,13 @@ pub fn policy(
     let body = parse_json(body)?;
     let policy =
         Policy::from_stored(&body).map_err(|err| StoreError::Corrupt(format!("policy {id}: {}", err.message)))?;
-    Ok(PolicyRecord { id, group_id, body, policy, touched_at: parse_optional_time(touched_at)? })
+    Ok(PolicyRecord {
+        id: id.into(),
+        group_id: group_id.into(),
+        body,
+        policy,
+        touched_at: parse_optional_time(touched_at)?,
+    })
 }
 
 pub fn webhook(id: String, policy_id: String, name: String, metadata: &str) -> Result<WebhookRecord, StoreError> {
@@ -200,7 +206,7 @@ pub fn webhook(id: String, policy_id: String, name: String, metadata: &str) -> R
         Value::Object(map) => map,
         _ => return Err(StoreError::Corrupt("webhook metadata is not an object".into())),
     };
-    Ok(WebhookRecord { id, policy_id, name, metadata })
+    Ok(WebhookRecord { id: id.into(), policy_id: policy_id.into(), name, metadata })
 }
 
 pub fn member(
@@ -212,8 +218,8 @@ pub fn member(
     created_at: &str,
 ) -> Result<MemberRecord, StoreError> {
     Ok(MemberRecord {
-        id,
-        group_id,
+        id: id.into(),
+        group_id: group_id.into(),
         name,
         provider,
         reference: parse_json(reference)?,
@@ -224,7 +230,7 @@ pub fn member(
 pub fn token(id: String, tenant_id: String, role: &str, created_at: &str) -> Result<Token, StoreError> {
     Ok(Token {
         id,
-        tenant_id,
+        tenant_id: tenant_id.into(),
         role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         created_at: parse_time(created_at)?,
     })
@@ -239,10 +245,10 @@ pub fn event(
     message: String,
 ) -> Result<GroupEvent, StoreError> {
     Ok(GroupEvent {
-        group_id,
+        group_id: group_id.into(),
         at: from_millis(at)?,
         kind: EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-        policy_id,
+        policy_id: policy_id.map(Into::into),
         due: due.map(from_millis).transpose()?,
         message,
     })
@@ -271,11 +277,11 @@ impl HistoryColumns {
         Ok(HistoryRecord {
             id: self.id,
             entry: HistoryEntry {
-                group_id: self.group_id,
+                group_id: self.group_id.into(),
                 at: from_millis(self.at)?,
                 source,
-                policy_id: self.policy_id,
-                webhook_id: self.webhook_id,
+                policy_id: self.policy_id.map(Into::into),
+                webhook_id: self.webhook_id.map(Into::into),
                 from: self.from as u32,
                 to: self.to as u32,
                 bounds: Bounds { min: self.min as u32, max: self.max as u32 },

@@ -18,8 +18,8 @@ use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
 use ebb_core::records::{Execution, GroupWindows, Source};
 use ebb_store::{
-    Committed, Decide, HistoryQuery, MemberRecord, NewGroup, NewPolicy, NewWebhook, Page, Role, Store, StoreError,
-    Subject,
+    Committed, Decide, GroupId, HistoryQuery, MemberRecord, NewGroup, NewPolicy, NewWebhook, Page, PolicyId, Role,
+    Store, StoreError, Subject, TenantId, WebhookId,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -124,8 +124,10 @@ fn change(change: i64, cooldown: f64) -> NewPolicy {
 
 fn new_group(tenant: &str, min: u32, max: u32, policies: Vec<NewPolicy>) -> NewGroup {
     let config = config(min, max, 0);
-    let (state, history) = decide::create_group(&config, t0());
+    let id = GroupId::generate();
+    let (state, history) = decide::create_group(&id, &config, t0());
     NewGroup {
+        id,
         tenant_id: tenant.into(),
         config,
         launch: LaunchConfig::parse(
@@ -139,8 +141,8 @@ fn new_group(tenant: &str, min: u32, max: u32, policies: Vec<NewPolicy>) -> NewG
     }
 }
 
-fn on_group(tenant: &str, group: &str, policy: Option<&str>) -> Subject {
-    Subject::Group { tenant: tenant.into(), group: group.into(), policy: policy.map(str::to_string), member: None }
+fn on_group(tenant: &str, group: &GroupId, policy: Option<&PolicyId>) -> Subject {
+    Subject::Group { tenant: tenant.into(), group: group.clone(), policy: policy.cloned(), member: None }
 }
 
 fn executing(source: Source, now: Timestamp) -> Decide {
@@ -150,8 +152,8 @@ fn executing(source: Source, now: Timestamp) -> Decide {
 async fn execute(
     store: &Arc<dyn Store>,
     tenant: &str,
-    group: &str,
-    policy: &str,
+    group: &GroupId,
+    policy: &PolicyId,
     now: Timestamp,
 ) -> Result<Execution, StoreError> {
     let committed = store.decide(on_group(tenant, group, Some(policy)), executing(Source::Api, now)).await?;
@@ -161,9 +163,9 @@ async fn execute(
     }
 }
 
-async fn history(store: &Arc<dyn Store>, tenant: &str, group: &str) -> Vec<ebb_store::HistoryRecord> {
+async fn history(store: &Arc<dyn Store>, tenant: &str, group: &GroupId) -> Vec<ebb_store::HistoryRecord> {
     let query = HistoryQuery { page: Page { marker: None, limit: 100 }, since: None, until: None, source: None };
-    store.list_history(tenant, group, &query).await.unwrap()
+    store.list_history(&tenant.into(), group, &query).await.unwrap()
 }
 
 store_suite!(
@@ -189,50 +191,53 @@ store_suite!(
 );
 
 async fn tenants_are_unique(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
-    assert!(matches!(store.create_tenant("a", t0()).await, Err(StoreError::TenantExists)));
-    store.create_tenant("b", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    assert!(matches!(store.create_tenant(&"a".into(), t0()).await, Err(StoreError::TenantExists)));
+    store.create_tenant(&"b".into(), t0()).await.unwrap();
     let ids: Vec<_> = store.list_tenants().await.unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(ids, ["a", "b"]);
-    assert!(store.tenant_exists("a").await.unwrap());
-    assert!(!store.tenant_exists("c").await.unwrap());
+    assert!(store.tenant_exists(&"a".into()).await.unwrap());
+    assert!(!store.tenant_exists(&"c".into()).await.unwrap());
 }
 
 async fn tokens_are_found_by_hash_and_revoked(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
-    assert!(matches!(store.create_token("nobody", Role::Admin, "h0", t0()).await, Err(StoreError::TenantNotFound)));
-    let token = store.create_token("a", Role::Observer, "h1", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    assert!(matches!(
+        store.create_token(&"nobody".into(), Role::Admin, "h0", t0()).await,
+        Err(StoreError::TenantNotFound)
+    ));
+    let token = store.create_token(&"a".into(), Role::Observer, "h1", t0()).await.unwrap();
     let found = store.find_token("h1").await.unwrap().unwrap();
     assert_eq!(found.role, Role::Observer);
     assert_eq!(found.tenant_id, "a");
     assert!(store.find_token("h2").await.unwrap().is_none());
-    assert!(matches!(store.delete_token("b", &token.id).await, Err(StoreError::TokenNotFound)));
-    store.delete_token("a", &token.id).await.unwrap();
+    assert!(matches!(store.delete_token(&"b".into(), &token.id).await, Err(StoreError::TokenNotFound)));
+    store.delete_token(&"a".into(), &token.id).await.unwrap();
     assert!(store.find_token("h1").await.unwrap().is_none());
 }
 
 async fn local_processes_are_granted_per_tenant(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
-    store.create_tenant("b", t0()).await.unwrap();
-    assert_eq!(store.local_process("a").await.unwrap(), LocalProcessGrant::default(), "off until granted");
-    assert!(matches!(store.local_process("nobody").await, Err(StoreError::TenantNotFound)));
-    let unknown = store.set_local_process("nobody", LocalProcessGrant::default()).await;
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    store.create_tenant(&"b".into(), t0()).await.unwrap();
+    assert_eq!(store.local_process(&"a".into()).await.unwrap(), LocalProcessGrant::default(), "off until granted");
+    assert!(matches!(store.local_process(&"nobody".into()).await, Err(StoreError::TenantNotFound)));
+    let unknown = store.set_local_process(&"nobody".into(), LocalProcessGrant::default()).await;
     assert!(matches!(unknown, Err(StoreError::TenantNotFound)));
     let grant = LocalProcessGrant {
         enabled: true,
         commands: Some(vec!["/usr/bin/app".into()]),
         working_dirs: Some(vec!["/srv/a".into(), "/srv/shared".into()]),
     };
-    store.set_local_process("a", grant.clone()).await.unwrap();
-    assert_eq!(store.local_process("a").await.unwrap(), grant);
-    assert_eq!(store.local_process("b").await.unwrap(), LocalProcessGrant::default(), "per tenant");
+    store.set_local_process(&"a".into(), grant.clone()).await.unwrap();
+    assert_eq!(store.local_process(&"a".into()).await.unwrap(), grant);
+    assert_eq!(store.local_process(&"b".into()).await.unwrap(), LocalProcessGrant::default(), "per tenant");
     let open = LocalProcessGrant { enabled: true, commands: None, working_dirs: None };
-    store.set_local_process("a", open.clone()).await.unwrap();
-    assert_eq!(store.local_process("a").await.unwrap(), open, "replaced, not merged");
+    store.set_local_process(&"a".into(), open.clone()).await.unwrap();
+    assert_eq!(store.local_process(&"a".into()).await.unwrap(), open, "replaced, not merged");
 }
 
 async fn groups_start_at_their_minimum_with_a_first_history_entry_and_list_in_pages(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
         let (group, policies) =
@@ -244,15 +249,15 @@ async fn groups_start_at_their_minimum_with_a_first_history_entry_and_list_in_pa
     let first = history(&store, "a", &ids[0]).await;
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].entry.source, first[0].entry.from, first[0].entry.to), (Source::Create, 0, 3));
-    let read = store.get_group("a", &ids[0]).await.unwrap();
+    let read = store.get_group(&"a".into(), &ids[0]).await.unwrap();
     assert_eq!(read.launch.document["type"], "launch_server", "stored documents come back typed");
     ids.sort();
-    let page = store.list_groups("a", &Page { marker: None, limit: 2 }).await.unwrap();
+    let page = store.list_groups(&"a".into(), &Page { marker: None, limit: 2 }).await.unwrap();
     assert_eq!(page.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), ids[..2]);
-    let rest = store.list_groups("a", &Page { marker: Some(ids[1].clone()), limit: 10 }).await.unwrap();
+    let rest = store.list_groups(&"a".into(), &Page { marker: Some(ids[1].to_string()), limit: 10 }).await.unwrap();
     assert_eq!(rest.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), ids[2..]);
-    assert!(store.list_groups("other", &Page { marker: None, limit: 10 }).await.unwrap().is_empty());
-    assert!(matches!(store.get_group("other", &ids[0]).await, Err(StoreError::GroupNotFound)));
+    assert!(store.list_groups(&"other".into(), &Page { marker: None, limit: 10 }).await.unwrap().is_empty());
+    assert!(matches!(store.get_group(&"other".into(), &ids[0]).await, Err(StoreError::GroupNotFound)));
     assert!(matches!(
         store.create_group(new_group("nobody", 0, 1, vec![]), Limits::default(), t0()).await,
         Err(StoreError::TenantNotFound)
@@ -260,8 +265,8 @@ async fn groups_start_at_their_minimum_with_a_first_history_entry_and_list_in_pa
 }
 
 async fn the_group_limit_is_enforced_per_tenant(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
-    store.create_tenant("b", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    store.create_tenant(&"b".into(), t0()).await.unwrap();
     let limits = Limits { max_groups: 2, ..Limits::default() };
     for _ in 0..2 {
         store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await.unwrap();
@@ -274,7 +279,7 @@ async fn the_group_limit_is_enforced_per_tenant(store: Arc<dyn Store>) {
 }
 
 async fn decisions_are_committed_with_their_cooldowns_and_history(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 1, 4, vec![change(2, 60.0)]), Limits::default(), t0()).await.unwrap();
     let p = &policies[0].id;
@@ -285,9 +290,9 @@ async fn decisions_are_committed_with_their_cooldowns_and_history(store: Arc<dyn
     assert_eq!(execute(&store, "a", &group.id, p, later).await.unwrap(), Execution::Scaled { from: 3, to: 4 });
     let much_later = t0() + SignedDuration::from_secs(600);
     assert_eq!(execute(&store, "a", &group.id, p, much_later).await.unwrap(), Execution::Refused(Refusal::NoChange));
-    let stored = store.get_policy("a", &group.id, p).await.unwrap();
+    let stored = store.get_policy(&"a".into(), &group.id, p).await.unwrap();
     assert_eq!(stored.touched_at, Some(later), "a refusal starts no cooldown");
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.touched_at, Some(later));
+    assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().state.touched_at, Some(later));
     // Every execution is in the history, in the same transaction as its change.
     let entries = history(&store, "a", &group.id).await;
     let summary: Vec<(Source, u32, u32)> = entries.iter().map(|r| (r.entry.source, r.entry.from, r.entry.to)).collect();
@@ -295,16 +300,16 @@ async fn decisions_are_committed_with_their_cooldowns_and_history(store: Arc<dyn
         summary,
         [(Source::Api, 4, 4), (Source::Api, 3, 4), (Source::Api, 3, 3), (Source::Api, 1, 3), (Source::Create, 0, 1)]
     );
-    assert_eq!(entries[1].entry.policy_id.as_deref(), Some(p.as_str()));
+    assert_eq!(entries[1].entry.policy_id.as_ref().map(PolicyId::as_str), Some(p.as_str()));
     assert_eq!(entries[1].entry.bounds, Bounds { min: 1, max: 4 });
-    let missing = store.decide(on_group("a", &group.id, Some("nope")), executing(Source::Api, t0())).await;
+    let missing = store.decide(on_group("a", &group.id, Some(&"nope".into())), executing(Source::Api, t0())).await;
     assert!(matches!(missing, Err(StoreError::PolicyNotFound)));
     let elsewhere = store.decide(on_group("b", &group.id, Some(p)), executing(Source::Api, t0())).await;
     assert!(matches!(elsewhere, Err(StoreError::GroupNotFound)));
 }
 
 async fn a_refused_decision_writes_nothing(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 1, 4, vec![]), Limits::default(), t0()).await.unwrap();
     let member = MemberRecord {
         id: "m1".into(),
@@ -329,44 +334,49 @@ async fn a_refused_decision_writes_nothing(store: Arc<dyn Store>) {
         .decide(on_group("a", &group.id, None), Box::new(|snapshot| decide::delete_group(&snapshot.group, false, t0())))
         .await;
     assert!(matches!(deleting, Err(StoreError::GroupNotEmpty)));
-    assert!(store.get_group("a", &group.id).await.is_ok());
+    assert!(store.get_group(&"a".into(), &group.id).await.is_ok());
 }
 
 async fn paused_groups_refuse_before_the_policy_is_looked_up(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let pause = |paused: bool| -> Decide { Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused))) };
     store.decide(on_group("a", &group.id, None), pause(true)).await.unwrap();
-    assert!(store.get_group("a", &group.id).await.unwrap().state.paused);
-    assert_eq!(execute(&store, "a", &group.id, "nope", t0()).await.unwrap(), Execution::Paused);
+    assert!(store.get_group(&"a".into(), &group.id).await.unwrap().state.paused);
+    assert_eq!(execute(&store, "a", &group.id, &"nope".into(), t0()).await.unwrap(), Execution::Paused);
     store.decide(on_group("a", &group.id, None), pause(false)).await.unwrap();
     assert!(matches!(execute(&store, "a", &group.id, &policies[0].id, t0()).await, Ok(Execution::Scaled { .. })));
 }
 
 async fn capability_subjects_load_their_webhook_policy_and_group(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let hook = NewWebhook { name: "w".into(), metadata: Default::default(), capability_hash: "cap".into() };
-    let webhooks =
-        store.create_webhooks("a", &group.id, &policies[0].id, vec![hook], Limits::default(), t0()).await.unwrap();
+    let webhooks = store
+        .create_webhooks(&"a".into(), &group.id, &policies[0].id, vec![hook], Limits::default(), t0())
+        .await
+        .unwrap();
     let committed: Committed = store
         .decide(Subject::Capability { hash: "cap".into() }, executing(Source::Capability, t0()))
         .await
         .unwrap()
         .expect("a known capability");
     assert_eq!((committed.tenant_id.as_str(), committed.group_id.as_str()), ("a", group.id.as_str()));
-    assert_eq!(committed.webhook_id.as_deref(), Some(webhooks[0].id.as_str()));
+    assert_eq!(committed.webhook_id.as_ref().map(WebhookId::as_str), Some(webhooks[0].id.as_str()));
     assert_eq!(committed.decision.outcome, Outcome::Execution(Execution::Scaled { from: 0, to: 1 }));
     let entry = &history(&store, "a", &group.id).await[0].entry;
-    assert_eq!((entry.source, entry.webhook_id.as_deref()), (Source::Capability, Some(webhooks[0].id.as_str())));
+    assert_eq!(
+        (entry.source, entry.webhook_id.as_ref().map(WebhookId::as_str)),
+        (Source::Capability, Some(webhooks[0].id.as_str()))
+    );
     let unknown = store.decide(Subject::Capability { hash: "nope".into() }, executing(Source::Capability, t0())).await;
     assert!(matches!(unknown, Ok(None)), "an unknown capability is nothing, not an error");
 }
 
 async fn a_schedule_fires_at_most_once_per_due_time(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let cron =
         policy(json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "* * * * *"}}));
     let (group, policies) =
@@ -383,11 +393,11 @@ async fn a_schedule_fires_at_most_once_per_due_time(store: Arc<dyn Store>) {
     assert_eq!(fired.decision.outcome, Outcome::Schedule(Some(Execution::Scaled { from: 0, to: 1 })));
     assert!(store.decide(subject, fire(due)).await.unwrap().is_none(), "the same due time fires once");
     assert_eq!(store.next_schedule().await.unwrap(), Some(due + SignedDuration::from_secs(60)), "re-armed");
-    let events = store.list_events("a", &group.id, 10).await.unwrap();
+    let events = store.list_events(&"a".into(), &group.id, 10).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 1);
+    assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().state.desired, 1);
     // Deleting the policy disarms it.
-    store.delete_policy("a", &group.id, &policies[0].id).await.unwrap();
+    store.delete_policy(&"a".into(), &group.id, &policies[0].id).await.unwrap();
     assert_eq!(store.next_schedule().await.unwrap(), None);
 }
 
@@ -396,7 +406,7 @@ fn windows(document: Value) -> GroupWindows {
 }
 
 async fn a_window_timer_applies_at_most_once_and_rearms(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 1, 5, vec![]), Limits::default(), t0()).await.unwrap();
     let document = json!({"timezone": "UTC", "recurring_schedule": [{"start_time": "08:00", "end_time": "10:00",
         "days_of_week": [1, 2, 3, 4, 5, 6, 7], "instance_min_count": 3, "instance_max_count": 5}]});
@@ -411,25 +421,25 @@ async fn a_window_timer_applies_at_most_once_and_rearms(store: Arc<dyn Store>) {
     let applied = store.decide(subject.clone(), apply(start)).await.unwrap().expect("due");
     assert_eq!(applied.decision.outcome, Outcome::Capacity { from: 1, to: 3 });
     assert!(store.decide(subject, apply(start)).await.unwrap().is_none(), "applied once");
-    let stored = store.get_group("a", &group.id).await.unwrap();
+    let stored = store.get_group(&"a".into(), &group.id).await.unwrap();
     assert_eq!((stored.state.desired, stored.state.window.as_deref()), (3, Some("recurring_schedule[0]")));
     assert_eq!(store.next_schedule().await.unwrap(), Some(t0() + SignedDuration::from_hours(10)), "armed at its end");
-    let timers = store.window_timers("a").await.unwrap();
+    let timers = store.window_timers(&"a".into()).await.unwrap();
     assert_eq!(timers[0].group_id, group.id);
     let sources: Vec<Source> = history(&store, "a", &group.id).await.iter().map(|r| r.entry.source).collect();
     assert_eq!(sources, [Source::WindowStart, Source::Create]);
 }
 
 async fn bounds_and_windows_replacements_are_decisions(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 2, 10, vec![]), Limits::default(), t0()).await.unwrap();
     let replace = |min: u32, max: u32| -> Decide {
         Box::new(move |snapshot| Ok(decide::replace_config(&snapshot.group, config(min, max, 0), t0())))
     };
     store.decide(on_group("a", &group.id, None), replace(5, 10)).await.unwrap();
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 5);
+    assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().state.desired, 5);
     store.decide(on_group("a", &group.id, None), replace(0, 3)).await.unwrap();
-    let stored = store.get_group("a", &group.id).await.unwrap();
+    let stored = store.get_group(&"a".into(), &group.id).await.unwrap();
     assert_eq!((stored.state.desired, stored.config.max_entities), (3, 3));
     let sources: Vec<(Source, u32)> =
         history(&store, "a", &group.id).await.iter().map(|r| (r.entry.source, r.entry.to)).collect();
@@ -437,12 +447,12 @@ async fn bounds_and_windows_replacements_are_decisions(store: Arc<dyn Store>) {
 }
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 1, 3, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let p = &policies[0].id;
     let hook = NewWebhook { name: "w".into(), metadata: Default::default(), capability_hash: "cap".into() };
-    store.create_webhooks("a", &group.id, p, vec![hook], Limits::default(), t0()).await.unwrap();
+    store.create_webhooks(&"a".into(), &group.id, p, vec![hook], Limits::default(), t0()).await.unwrap();
     let target = store.find_capability("cap").await.unwrap().unwrap();
     assert_eq!(
         (target.tenant_id.as_str(), target.group_id.as_str(), target.policy_id.as_str()),
@@ -451,7 +461,7 @@ async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn St
     let delete: Decide = Box::new(|snapshot| decide::delete_group(&snapshot.group, true, t0()));
     store.decide(on_group("a", &group.id, None), delete).await.unwrap();
     assert!(store.find_capability("cap").await.unwrap().is_none());
-    assert!(matches!(store.get_policy("a", &group.id, p).await, Err(StoreError::GroupNotFound)));
+    assert!(matches!(store.get_policy(&"a".into(), &group.id, p).await, Err(StoreError::GroupNotFound)));
     assert!(store.group_by_id(&group.id).await.unwrap().unwrap().state.deleting, "kept for convergence");
     store.purge_group(&group.id).await.unwrap();
     assert!(store.group_by_id(&group.id).await.unwrap().is_none());
@@ -463,13 +473,13 @@ async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn St
 }
 
 async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let limits = Limits { max_policies_per_group: 3, max_webhooks_per_policy: 2, ..Limits::default() };
     let (group, _) = store.create_group(new_group("a", 0, 3, vec![]), limits, t0()).await.unwrap();
-    store.create_policies("a", &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await.unwrap();
-    let over = store.create_policies("a", &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await;
+    store.create_policies(&"a".into(), &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await.unwrap();
+    let over = store.create_policies(&"a".into(), &group.id, vec![change(1, 0.0), change(1, 0.0)], limits, t0()).await;
     assert!(matches!(over, Err(StoreError::PolicyLimit { current: 2, adding: 2, limit: 3 })));
-    let policies = store.list_policies("a", &group.id, None).await.unwrap();
+    let policies = store.list_policies(&"a".into(), &group.id, None).await.unwrap();
     assert_eq!(policies.len(), 2, "none of a refused batch was stored");
     let hooks = |n: usize| {
         (0..n)
@@ -480,13 +490,13 @@ async fn policy_and_webhook_limits_are_atomic(store: Arc<dyn Store>) {
             })
             .collect::<Vec<_>>()
     };
-    let over = store.create_webhooks("a", &group.id, &policies[0].id, hooks(3), limits, t0()).await;
+    let over = store.create_webhooks(&"a".into(), &group.id, &policies[0].id, hooks(3), limits, t0()).await;
     assert!(matches!(over, Err(StoreError::WebhookLimit { current: 0, adding: 3, limit: 2 })));
-    assert!(store.list_webhooks("a", &group.id, &policies[0].id, None).await.unwrap().is_empty());
+    assert!(store.list_webhooks(&"a".into(), &group.id, &policies[0].id, None).await.unwrap().is_empty());
 }
 
 async fn members_are_recorded_with_their_provider_reference(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, _) = store.create_group(new_group("a", 0, 3, vec![]), Limits::default(), t0()).await.unwrap();
     for id in ["m1", "m2"] {
         let member = MemberRecord {
@@ -499,17 +509,17 @@ async fn members_are_recorded_with_their_provider_reference(store: Arc<dyn Store
         };
         store.insert_member(member).await.unwrap();
     }
-    store.set_member_reference("m1", json!({"pid": 42, "port": 8001})).await.unwrap();
+    store.set_member_reference(&"m1".into(), json!({"pid": 42, "port": 8001})).await.unwrap();
     let members = store.list_members(Some(&group.id)).await.unwrap();
     assert_eq!(members.len(), 2);
     assert_eq!(members[0].reference, json!({"pid": 42, "port": 8001}));
     assert_eq!(members[1].reference, Value::Null);
-    store.delete_member("m1").await.unwrap();
+    store.delete_member(&"m1".into()).await.unwrap();
     assert_eq!(store.list_members(None).await.unwrap().len(), 1);
 }
 
 async fn history_lists_newest_first_with_filters_and_prunes(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 100, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     for minute in 1..=5 {
@@ -525,18 +535,25 @@ async fn history_lists_newest_first_with_filters_and_prunes(store: Arc<dyn Store
         until: None,
         source: None,
     };
-    let first = store.list_history("a", &group.id, &page(None, 2)).await.unwrap();
-    let second = store.list_history("a", &group.id, &page(Some(first[1].id.clone()), 2)).await.unwrap();
+    let first = store.list_history(&"a".into(), &group.id, &page(None, 2)).await.unwrap();
+    let second = store.list_history(&"a".into(), &group.id, &page(Some(first[1].id.clone()), 2)).await.unwrap();
     assert_eq!(second[0].id, all[2].id, "pages follow each other");
     let window = HistoryQuery {
         since: Some(t0() + SignedDuration::from_mins(2)),
         until: Some(t0() + SignedDuration::from_mins(4)),
         ..page(None, 100)
     };
-    assert_eq!(store.list_history("a", &group.id, &window).await.unwrap().len(), 2, "since inclusive, until exclusive");
+    assert_eq!(
+        store.list_history(&"a".into(), &group.id, &window).await.unwrap().len(),
+        2,
+        "since inclusive, until exclusive"
+    );
     let created = HistoryQuery { source: Some(Source::Create), ..page(None, 100) };
-    assert_eq!(store.list_history("a", &group.id, &created).await.unwrap().len(), 1);
-    assert!(matches!(store.list_history("b", &group.id, &page(None, 10)).await, Err(StoreError::GroupNotFound)));
+    assert_eq!(store.list_history(&"a".into(), &group.id, &created).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.list_history(&"b".into(), &group.id, &page(None, 10)).await,
+        Err(StoreError::GroupNotFound)
+    ));
     // Pruning goes in batches and keeps what is recent.
     let before = t0() + SignedDuration::from_mins(3);
     assert_eq!(store.prune_history(before, 2).await.unwrap(), 2);
@@ -546,13 +563,13 @@ async fn history_lists_newest_first_with_filters_and_prunes(store: Arc<dyn Store
 }
 
 async fn a_failed_write_does_not_disturb_the_writes_committed_with_it(store: Arc<dyn Store>) {
-    store.create_tenant("dup", t0()).await.unwrap();
+    store.create_tenant(&"dup".into(), t0()).await.unwrap();
     // Many writes at once so they share transactions; every other one fails.
     let writes = (0..200).map(|i| {
         let store = store.clone();
         async move {
             let id = if i % 2 == 0 { "dup".to_string() } else { format!("t{i}") };
-            store.create_tenant(&id, t0()).await
+            store.create_tenant(&TenantId::new(id.as_str()), t0()).await
         }
     });
     let results = futures::future::join_all(writes).await;
@@ -563,7 +580,7 @@ async fn a_failed_write_does_not_disturb_the_writes_committed_with_it(store: Arc
 }
 
 async fn concurrent_decisions_are_serialized(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 1000, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
     let runs = (0..300).map(|_| {
@@ -574,12 +591,12 @@ async fn concurrent_decisions_are_serialized(store: Arc<dyn Store>) {
     for run in futures::future::join_all(runs).await {
         assert!(matches!(run.unwrap(), Ok(Execution::Scaled { .. })));
     }
-    assert_eq!(store.get_group("a", &group.id).await.unwrap().state.desired, 300);
+    assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().state.desired, 300);
     assert_eq!(history(&store, "a", &group.id).await.len(), 100, "a page of history");
 }
 
 async fn concurrent_writers_respect_the_limits(store: Arc<dyn Store>) {
-    store.create_tenant("a", t0()).await.unwrap();
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
     let limits = Limits { max_groups: 5, max_policies_per_group: 4, max_webhooks_per_policy: 3 };
     let creations = (0..20).map(|_| {
         let store = store.clone();
@@ -591,9 +608,11 @@ async fn concurrent_writers_respect_the_limits(store: Arc<dyn Store>) {
     let group = created.iter().find_map(|r| r.as_ref().ok()).unwrap().0.id.clone();
     let additions = (0..10).map(|_| {
         let (store, group) = (store.clone(), group.clone());
-        tokio::spawn(async move { store.create_policies("a", &group, vec![change(1, 0.0)], limits, t0()).await })
+        tokio::spawn(
+            async move { store.create_policies(&"a".into(), &group, vec![change(1, 0.0)], limits, t0()).await },
+        )
     });
     let added = futures::future::join_all(additions).await.into_iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
     assert_eq!(added, 4);
-    assert_eq!(store.list_policies("a", &group, None).await.unwrap().len(), 4);
+    assert_eq!(store.list_policies(&"a".into(), &group, None).await.unwrap().len(), 4);
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use ebb_api::links::Links;
 use ebb_core::group::{GroupConfig, Mode};
+use ebb_core::ids::TenantId;
 use ebb_core::launch::LaunchConfig;
 use ebb_core::policy::{Origin, Policy};
 use ebb_engine::Engine;
@@ -27,7 +28,7 @@ const GROUP: &str = "demo";
 pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str) -> anyhow::Result<PathBuf> {
     let store = engine.store();
     let now = engine.clock().now();
-    match store.create_tenant(TENANT, now).await {
+    match store.create_tenant(&TenantId::new(TENANT), now).await {
         Ok(_) | Err(StoreError::TenantExists) => {}
         Err(err) => return Err(err).context("cannot create the demo tenant"),
     }
@@ -38,10 +39,15 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
         commands: Some(vec![command.display().to_string()]),
         working_dirs: None,
     };
-    store.set_local_process(TENANT, grant).await.context("cannot allow the demo tenant local processes")?;
+    store
+        .set_local_process(&TenantId::new(TENANT), grant)
+        .await
+        .context("cannot allow the demo tenant local processes")?;
     let notes = PathBuf::from(format!("{store_file}.demo.txt"));
-    let existing =
-        store.list_groups(TENANT, &Page { marker: None, limit: 100 }).await.context("cannot list demo groups")?;
+    let existing = store
+        .list_groups(&TenantId::new(TENANT), &Page { marker: None, limit: 100 })
+        .await
+        .context("cannot list demo groups")?;
     if existing.iter().any(|g| g.config.name == GROUP) && notes.exists() {
         return Ok(notes);
     }
@@ -82,7 +88,7 @@ pub async fn prepare(engine: &Engine, links: &Links, port: u16, store_file: &str
             capability_hash: ebb_core::secret::hash(&secret),
         };
         store
-            .create_webhooks(TENANT, &group.id, &policy.id, vec![webhook], limits, now)
+            .create_webhooks(&group.tenant_id, &group.id, &policy.id, vec![webhook], limits, now)
             .await
             .context("cannot create a demo webhook")?;
         let name = policy.name().to_string();

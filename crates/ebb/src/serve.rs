@@ -292,7 +292,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = scheduling_stopped.await;
     }));
     for group in converger.group_ids().await.context("cannot list groups")? {
-        converger.trigger(&group, Trigger::Started);
+        converger.trigger(group.as_str(), Trigger::Started);
     }
     tracing::info!(%address, %public_url, store = %settings.store, "listening");
     // One line on stdout for scripts and tests to learn the address (useful with port 0).

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ebb_core::group::{GroupConfig, Mode};
+use ebb_core::ids::TenantId;
 use ebb_core::json::{self as checks, Obj};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::PAGE_LIMIT;
@@ -94,7 +95,7 @@ fn manifest(
     }
     wire::GroupAnswer {
         group: wire::GroupManifest {
-            id: group.id.clone(),
+            id: group.id.to_string(),
             links: self_links(links.group(tenant, &group.id)),
             group_configuration: GroupConfig::clone(&group.config),
             launch_configuration: Stored::new(group.launch.document.clone()),
@@ -106,11 +107,11 @@ fn manifest(
 }
 
 /// Refuses a `local_process` launch configuration the operator has not allowed the tenant.
-async fn check_local_process(state: &AppState, tenant: &str, launch: &LaunchConfig) -> Result<(), ApiError> {
+async fn check_local_process(state: &AppState, tenant: &TenantId, launch: &LaunchConfig) -> Result<(), ApiError> {
     let Some(local) = &launch.local_process else { return Ok(()) };
-    let scope = Scope { tenant, ..Scope::default() };
+    let scope = Scope { tenant: tenant.as_str(), ..Scope::default() };
     let grant = state.store().local_process(tenant).await.map_err(|err| scope.error(err))?;
-    grant.check(tenant, &local.process).map_err(ApiError::Forbidden)
+    grant.check(tenant.as_str(), &local.process).map_err(ApiError::Forbidden)
 }
 
 /// The group named by the path.
@@ -132,7 +133,7 @@ pub async fn create(
         launch: parsed.launch,
         policies: parsed.policies,
     };
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     let (group, policies) =
         state.engine.create_group(new_group, state.config.limits).await.map_err(|err| scope.error(err))?;
     let location = state.links.group(&group.tenant_id, &group.id);
@@ -147,7 +148,7 @@ pub async fn list(
     args: QueryArgs,
 ) -> Result<Json<wire::GroupList>, ApiError> {
     let page = links::page(&args, PAGE_LIMIT)?;
-    let scope = Scope { tenant: &path.tenant, ..Scope::default() };
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
     let groups = state.store().list_groups(&path.tenant, &page).await.map_err(|err| scope.error(err))?;
     let next =
         links::next_links(&state.links.groups(&path.tenant), &page, groups.last().map(|g| g.id.as_str()), groups.len());
@@ -303,7 +304,12 @@ pub async fn delete_server(
 ) -> Result<StatusCode, ApiError> {
     let replace = args.boolean("replace", true)?;
     let purge = args.boolean("purge", true)?;
-    let scope = Scope { tenant: &path.tenant, group: &path.group, member: &path.server, ..Scope::default() };
+    let scope = Scope {
+        tenant: path.tenant.as_str(),
+        group: path.group.as_str(),
+        member: path.server.as_str(),
+        ..Scope::default()
+    };
     state
         .engine
         .remove_member(&path.tenant, &path.group, &path.server, replace, purge)

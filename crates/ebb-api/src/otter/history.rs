@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use ebb_core::ids::{PolicyId, WebhookId};
 use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::records::Source;
 use ebb_store::HistoryQuery;
@@ -75,8 +76,8 @@ pub async fn list(
                 id: record.id,
                 at: entry.at.to_string(),
                 source: entry.source.as_str().to_string(),
-                policy: entry.policy_id,
-                webhook: entry.webhook_id,
+                policy: entry.policy_id.map(PolicyId::into_string),
+                webhook: entry.webhook_id.map(WebhookId::into_string),
                 from: entry.from,
                 to: entry.to,
                 bounds: wire::BoundsView { min: entry.bounds.min, max: entry.bounds.max },

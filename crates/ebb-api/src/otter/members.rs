@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use ebb_core::ids::{GroupId, MemberId, TenantId};
 use serde::Deserialize;
 
 use super::{GroupPath, Ids, view};
@@ -20,9 +21,9 @@ pub const MAX_LOG_BYTES: u64 = 256 * 1024;
 /// `.../members/{member}`.
 #[derive(Debug, Deserialize)]
 pub struct MemberPath {
-    tenant: String,
-    group: String,
-    member: String,
+    tenant: TenantId,
+    group: GroupId,
+    member: MemberId,
 }
 
 /// `GET .../groups/{group}/members`: every member with its status, as last observed.
@@ -44,8 +45,12 @@ pub async fn logs(
     Ids(path): Ids<MemberPath>,
     args: QueryArgs,
 ) -> Result<Json<wire::LogsAnswer>, ApiError> {
-    let scope =
-        crate::error::Scope { tenant: &path.tenant, group: &path.group, member: &path.member, ..Default::default() };
+    let scope = crate::error::Scope {
+        tenant: path.tenant.as_str(),
+        group: path.group.as_str(),
+        member: path.member.as_str(),
+        ..Default::default()
+    };
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
     let tail = match args.get("tail") {
         None => 200,
@@ -56,7 +61,7 @@ pub async fn logs(
     };
     // Member ids are UUIDs; anything else could reach outside the log directory.
     let not_found = || scope.error(ebb_store::StoreError::MemberNotFound);
-    if uuid::Uuid::parse_str(&path.member).is_err() {
+    if uuid::Uuid::parse_str(path.member.as_str()).is_err() {
         return Err(not_found());
     }
     let (bytes, cut) = state
@@ -74,7 +79,7 @@ pub async fn logs(
     let start = lines.len().saturating_sub(tail);
     let truncated = cut || start > 0;
     let lines = lines[start..].iter().map(|line| line.to_string()).collect();
-    Ok(Json(wire::LogsAnswer { member: path.member, lines, truncated }))
+    Ok(Json(wire::LogsAnswer { member: path.member.into_string(), lines, truncated }))
 }
 
 /// `GET .../groups/{group}/stats`: traffic through each of the group's load balancers, for
@@ -85,5 +90,5 @@ pub async fn stats(
     Ids(path): Ids<GroupPath>,
 ) -> Result<Json<wire::StatsAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
-    Ok(Json(wire::StatsAnswer { load_balancers: state.engine.converger().balancer_stats(&group.id) }))
+    Ok(Json(wire::StatsAnswer { load_balancers: state.engine.converger().balancer_stats(group.id.as_str()) }))
 }

@@ -16,6 +16,7 @@ pub mod webhooks;
 
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::PathRejection;
+use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId, WebhookId};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Scope};
@@ -39,22 +40,22 @@ impl From<PathRejection> for ApiError {
 #[derive(Debug, Deserialize)]
 pub struct TenantPath {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
 }
 
 /// `/v1.0/{tenant}/groups/{group}/...`.
 #[derive(Debug, Deserialize)]
 pub struct GroupPath {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The group.
-    pub group: String,
+    pub group: GroupId,
 }
 
 impl GroupPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope { tenant: &self.tenant, group: &self.group, ..Scope::default() }
+        Scope { tenant: self.tenant.as_str(), group: self.group.as_str(), ..Scope::default() }
     }
 }
 
@@ -62,17 +63,22 @@ impl GroupPath {
 #[derive(Debug, Deserialize)]
 pub struct PolicyPath {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The group.
-    pub group: String,
+    pub group: GroupId,
     /// The policy.
-    pub policy: String,
+    pub policy: PolicyId,
 }
 
 impl PolicyPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
-        Scope { tenant: &self.tenant, group: &self.group, policy: &self.policy, ..Scope::default() }
+        Scope {
+            tenant: self.tenant.as_str(),
+            group: self.group.as_str(),
+            policy: self.policy.as_str(),
+            ..Scope::default()
+        }
     }
 }
 
@@ -80,23 +86,23 @@ impl PolicyPath {
 #[derive(Debug, Deserialize)]
 pub struct WebhookPath {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The group.
-    pub group: String,
+    pub group: GroupId,
     /// The policy.
-    pub policy: String,
+    pub policy: PolicyId,
     /// The webhook.
-    pub webhook: String,
+    pub webhook: WebhookId,
 }
 
 impl WebhookPath {
     /// The scope for error messages.
     pub fn scope(&self) -> Scope<'_> {
         Scope {
-            tenant: &self.tenant,
-            group: &self.group,
-            policy: &self.policy,
-            webhook: &self.webhook,
+            tenant: self.tenant.as_str(),
+            group: self.group.as_str(),
+            policy: self.policy.as_str(),
+            webhook: self.webhook.as_str(),
             ..Scope::default()
         }
     }
@@ -106,9 +112,9 @@ impl WebhookPath {
 #[derive(Debug, Deserialize)]
 pub struct ServerPath {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The group.
-    pub group: String,
+    pub group: GroupId,
     /// The server (member).
-    pub server: String,
+    pub server: MemberId,
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use ebb_core::ids::{GroupId, PolicyId};
 use ebb_core::schedule::Schedule;
 use serde_json::Value;
 
@@ -25,8 +26,10 @@ pub async fn list(
     args: QueryArgs,
 ) -> Result<Json<wire::ScheduleList>, ApiError> {
     let group = args.get("group");
-    let scope = Scope { tenant: &path.tenant, group: group.unwrap_or(""), ..Scope::default() };
-    let entries = state.store().list_schedules(&path.tenant, group).await.map_err(|err| scope.error(err))?;
+    let scope = Scope { tenant: path.tenant.as_str(), group: group.unwrap_or(""), ..Scope::default() };
+    let group_id = group.map(GroupId::new);
+    let entries =
+        state.store().list_schedules(&path.tenant, group_id.as_ref()).await.map_err(|err| scope.error(err))?;
     let mut schedules: Vec<wire::ScheduleView> = entries
         .iter()
         .map(|entry| {
@@ -36,8 +39,8 @@ pub async fn list(
                 .map(|zone| entry.next_fire.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
                 .unwrap_or_default();
             wire::ScheduleView::Policy {
-                group: entry.group_id.clone(),
-                policy: entry.policy.id.clone(),
+                group: entry.group_id.to_string(),
+                policy: entry.policy.id.to_string(),
                 name: entry.policy.body["name"].as_str().unwrap_or_default().to_string(),
                 args: entry.policy.body["args"].clone(),
                 timezone,
@@ -49,7 +52,7 @@ pub async fn list(
         .collect();
     let timers = state.store().window_timers(&path.tenant).await.map_err(|err| scope.error(err))?;
     for timer in timers {
-        if group.is_some_and(|g| g != timer.group_id) {
+        if group.is_some_and(|g| timer.group_id != g) {
             continue;
         }
         let timezone = timer.windows.windows.timezone.clone();
@@ -59,7 +62,7 @@ pub async fn list(
             .map(|zone| next_change.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
             .unwrap_or_default();
         schedules.push(wire::ScheduleView::Windows {
-            group: window_group,
+            group: window_group.into_string(),
             windows: wire::Stored::new(document),
             timezone,
             next_change: next_change.to_string(),
@@ -89,7 +92,7 @@ pub async fn events(
         .map(|event| wire::EventView {
             at: event.at.to_string(),
             kind: event.kind.as_str().to_string(),
-            policy: event.policy_id.clone(),
+            policy: event.policy_id.as_ref().map(PolicyId::to_string),
             due: event.due.map(|due| due.to_string()),
             message: event.message.clone(),
         })

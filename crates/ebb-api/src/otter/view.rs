@@ -1,5 +1,6 @@
 //! Records rendered as the API's answers (`wire`), in Otter's shapes.
 
+use ebb_core::ids::{GroupId, MemberId, TenantId};
 use ebb_engine::converger::{MemberView as ObservedMember, Observation};
 use ebb_store::{Group, GroupStatus, PolicyRecord, WebhookRecord};
 
@@ -19,7 +20,7 @@ pub fn state(links: &Links, group: &Group, observation: &Observation) -> wire::S
         .iter()
         .map(|member| ActiveMember {
             id: member.id.clone(),
-            links: self_links(links.server(&group.tenant_id, &group.id, &member.id)),
+            links: self_links(links.server(&group.tenant_id, &group.id, &MemberId::new(member.id.as_str()))),
         })
         .collect();
     let errors = (group.state.status == GroupStatus::Error)
@@ -47,23 +48,23 @@ pub fn member(links: &Links, group: &Group, member: &ObservedMember) -> wire::Me
         port: member.address.map(|address| address.port()),
         pid: member.reference.get("pid").and_then(serde_json::Value::as_u64).and_then(|pid| u32::try_from(pid).ok()),
         created_at: member.created_at.to_string(),
-        links: self_links(links.server(&group.tenant_id, &group.id, &member.id)),
+        links: self_links(links.server(&group.tenant_id, &group.id, &MemberId::new(member.id.as_str()))),
     }
 }
 
 /// `{"id", "links", "state"}` as in lists of groups.
 pub fn group_summary(links: &Links, group: &Group, observation: &Observation) -> wire::GroupSummary {
     wire::GroupSummary {
-        id: group.id.clone(),
+        id: group.id.to_string(),
         links: self_links(links.group(&group.tenant_id, &group.id)),
         state: state(links, group, observation),
     }
 }
 
 /// A policy: its body as submitted, plus `id` and `links`.
-pub fn policy(links: &Links, tenant: &str, policy: &PolicyRecord) -> wire::PolicyView {
+pub fn policy(links: &Links, tenant: &TenantId, policy: &PolicyRecord) -> wire::PolicyView {
     wire::PolicyView {
-        id: policy.id.clone(),
+        id: policy.id.to_string(),
         links: self_links(links.policy(tenant, &policy.group_id, &policy.id)),
         body: Stored::new(policy.body.clone()),
         webhooks: None,
@@ -74,8 +75,8 @@ pub fn policy(links: &Links, tenant: &str, policy: &PolicyRecord) -> wire::Polic
 /// A webhook; the capability link only when its secret is known (at creation).
 pub fn webhook(
     links: &Links,
-    tenant: &str,
-    group: &str,
+    tenant: &TenantId,
+    group: &GroupId,
     webhook: &WebhookRecord,
     capability_secret: Option<&str>,
 ) -> wire::WebhookView {
@@ -84,7 +85,7 @@ pub fn webhook(
         link_list.push(Link::new(links.capability(secret), "capability"));
     }
     wire::WebhookView {
-        id: webhook.id.clone(),
+        id: webhook.id.to_string(),
         name: webhook.name.clone(),
         metadata: webhook.metadata.clone(),
         links: link_list,

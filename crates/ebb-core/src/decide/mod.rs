@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::capacity::{self, Bounds, ExecutionInput, Refusal};
 use crate::group::GroupConfig;
+use crate::ids::{GroupId, PolicyId, WebhookId};
 use crate::policy::Policy;
 use crate::records::{
     EventKind, Execution, Group, GroupEvent, GroupState, GroupWindows, HistoryEntry, PolicyRecord, Source,
@@ -26,7 +27,7 @@ pub struct Snapshot {
     /// The policy being executed or fired.
     pub policy: Option<PolicyRecord>,
     /// The webhook whose capability URL was called.
-    pub webhook: Option<String>,
+    pub webhook: Option<WebhookId>,
 }
 
 /// What a decision did, for its caller.
@@ -51,9 +52,9 @@ pub struct Decision {
     /// The group as it is to be stored, when it changed.
     pub group: Option<Group>,
     /// A policy whose cooldown starts now.
-    pub policy_touched: Option<(String, Timestamp)>,
+    pub policy_touched: Option<(PolicyId, Timestamp)>,
     /// A schedule policy's next fire time (`None`: it never fires again).
-    pub schedule: Option<(String, Option<Timestamp>)>,
+    pub schedule: Option<(PolicyId, Option<Timestamp>)>,
     /// The group's next window change (`None`: none), when it is to be set.
     pub window_timer: Option<Option<Timestamp>>,
     /// Entries of the group's history.
@@ -104,12 +105,12 @@ pub fn effective_bounds(group: &Group, now: Timestamp) -> Bounds {
     }
 }
 
-/// The state of a new group and the first entry of its history: desired capacity at its
-/// minimum (the group's id is filled in by the store).
-pub fn create_group(config: &GroupConfig, now: Timestamp) -> (GroupState, HistoryEntry) {
+/// The state of a new group `id` and the first entry of its history: desired capacity at its
+/// minimum.
+pub fn create_group(id: &GroupId, config: &GroupConfig, now: Timestamp) -> (GroupState, HistoryEntry) {
     let desired = config.min_entities;
     let entry = HistoryEntry {
-        group_id: String::new(),
+        group_id: id.clone(),
         at: now,
         source: Source::Create,
         policy_id: None,
@@ -149,9 +150,9 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
     let group = &snapshot.group;
     let bounds = effective_bounds(group, now);
     let from = group.state.desired;
-    let history = |policy_id: Option<&str>, to: u32, reason: String| {
+    let history = |policy_id: Option<&PolicyId>, to: u32, reason: String| {
         let mut entry = entry(group, now, source, to, bounds, reason);
-        entry.policy_id = policy_id.map(str::to_string);
+        entry.policy_id = policy_id.cloned();
         entry.webhook_id = snapshot.webhook.clone();
         entry
     };
@@ -161,7 +162,7 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
         let name = record.map(|r| format!(" {:?}", r.name())).unwrap_or_default();
         let mut decision = Decision::nothing(Outcome::Execution(Execution::Paused));
         let reason = format!("policy{name} not executed: the group is paused");
-        decision.history.push(history(record.map(|r| r.id.as_str()), from, reason));
+        decision.history.push(history(record.map(|r| &r.id), from, reason));
         return Ok(decision);
     }
     let record = snapshot.policy.as_ref().ok_or(Rejection::NoPolicy)?;

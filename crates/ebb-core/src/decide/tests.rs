@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::group::Mode;
+use crate::ids::{GroupId, PolicyId, WebhookId};
 use crate::launch::LaunchConfig;
 use crate::records::{GroupStatus, GroupWindows};
 
@@ -82,7 +83,10 @@ fn executions_change_desired_capacity_within_bounds_and_record_why() {
                 .unwrap();
         assert_eq!(executed(&decision), expected, "{min}..{max} at {desired} change {n}");
         let entry = &decision.history[0];
-        assert_eq!((entry.source, entry.policy_id.as_deref(), entry.from), (Source::Api, Some("p1"), desired));
+        assert_eq!(
+            (entry.source, entry.policy_id.as_ref().map(PolicyId::as_str), entry.from),
+            (Source::Api, Some("p1"), desired)
+        );
         assert_eq!(entry.bounds, Bounds { min, max });
         match expected {
             Execution::Scaled { to, .. } => {
@@ -125,7 +129,7 @@ fn a_capability_execution_records_its_webhook() {
     let mut snap = snapshot(group(0, 10, 1, 0), policy(change(1, 0.0), None));
     snap.webhook = Some("w1".into());
     let decision = execute_policy(&snap, Source::Capability, now()).unwrap();
-    assert_eq!(decision.history[0].webhook_id.as_deref(), Some("w1"));
+    assert_eq!(decision.history[0].webhook_id.as_ref().map(WebhookId::as_str), Some("w1"));
     assert_eq!(decision.history[0].source, Source::Capability);
 }
 
@@ -289,7 +293,7 @@ fn removing_a_member_without_replacement_respects_the_minimum_in_force() {
 
 #[test]
 fn creating_pausing_and_deleting() {
-    let (state, entry) = create_group(&group(2, 5, 0, 0).config, now());
+    let (state, entry) = create_group(&GroupId::new("g1"), &group(2, 5, 0, 0).config, now());
     assert_eq!((state.desired, entry.source, entry.from, entry.to), (2, Source::Create, 0, 2));
     let paused = set_paused(&group(0, 5, 1, 0), true);
     assert!(paused.group.unwrap().state.paused && paused.history.is_empty());

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ebb_core::launch::LaunchKind;
-use ebb_store::{MemberRecord, Store, StoreError};
+use ebb_store::{GroupId, MemberId, MemberRecord, Store, StoreError};
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
@@ -167,7 +167,7 @@ impl Converger {
     /// convergence starts from a clean slate: nothing unmanaged, nothing doubled.
     pub async fn clean_up_previous_run(&self) -> Result<usize, StoreError> {
         let members = self.store.list_members(None).await?;
-        let groups: HashSet<String> = self.store.group_ids().await?.into_iter().collect();
+        let groups: HashSet<String> = self.store.group_ids().await?.into_iter().map(GroupId::into_string).collect();
         let mut stopped = 0;
         for provider in &self.providers {
             let own: Vec<MemberRecord> = members.iter().filter(|m| m.provider == provider.name()).cloned().collect();
@@ -183,7 +183,7 @@ impl Converger {
     }
 
     /// Every group id, for the first pass over all groups at start-up.
-    pub async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+    pub async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError> {
         self.store.group_ids().await
     }
 
@@ -234,7 +234,7 @@ impl Converger {
                 Some(group) = events.recv() => self.trigger(&group, Trigger::MemberEvent),
                 _ = self.clock.sleep_until(next_heal) => {
                     match self.store.group_ids().await {
-                        Ok(ids) => for id in ids { self.trigger(&id, Trigger::SelfHeal) },
+                        Ok(ids) => for id in ids { self.trigger(id.as_str(), Trigger::SelfHeal) },
                         Err(err) => tracing::error!(error = %err, "self-heal cannot list groups"),
                     }
                     let interval = jiff::SignedDuration::try_from(self.settings.self_heal_interval).unwrap_or(jiff::SignedDuration::from_secs(10));
@@ -279,8 +279,14 @@ impl Converger {
 
     /// The last `max_bytes` (at most) of what a member wrote, and whether older output was
     /// left out; `NotFound` for a member no provider knows.
-    pub async fn member_output(&self, group: &str, member: &str, max_bytes: u64) -> std::io::Result<(Vec<u8>, bool)> {
+    pub async fn member_output(
+        &self,
+        group: &GroupId,
+        member: &MemberId,
+        max_bytes: u64,
+    ) -> std::io::Result<(Vec<u8>, bool)> {
         let members = self.store.list_members(Some(group)).await.map_err(std::io::Error::other)?;
+        let (group, member) = (group.as_str(), member.as_str());
         // A member still recorded is asked of its provider; a gone one, of any that kept output.
         let provider = match members.iter().find(|m| m.id == member) {
             Some(record) => self.provider_of(record),
@@ -293,7 +299,8 @@ impl Converger {
     }
 
     /// Marks a member for removal: it is drained and stopped by the next pass.
-    pub fn remove_member(self: &Arc<Self>, group: &str, member: &str) {
+    pub fn remove_member(self: &Arc<Self>, group: &GroupId, member: &MemberId) {
+        let (group, member) = (group.as_str(), member.as_str());
         if let Ok(mut tracking) = self.tracking.lock() {
             tracking.removing.insert(member.to_string());
         }
@@ -301,16 +308,16 @@ impl Converger {
     }
 
     /// Forgets a member without stopping it (`purge=false`): it keeps running, unmanaged.
-    pub async fn disown_member(self: &Arc<Self>, group: &str, member: &str) -> Result<(), StoreError> {
-        let record = self.store.list_members(Some(group)).await?.into_iter().find(|m| m.id == member);
-        self.remove_from_balancers(group, member);
+    pub async fn disown_member(self: &Arc<Self>, group: &GroupId, member: &MemberId) -> Result<(), StoreError> {
+        let record = self.store.list_members(Some(group)).await?.into_iter().find(|m| &m.id == member);
+        self.remove_from_balancers(group.as_str(), member.as_str());
         self.store.delete_member(member).await?;
         if let Some(record) = record
             && let Some(provider) = self.provider_of(&record)
         {
             provider.disown(&record);
         }
-        self.trigger(group, Trigger::MemberRemoved);
+        self.trigger(group.as_str(), Trigger::MemberRemoved);
         Ok(())
     }
 

@@ -61,7 +61,7 @@ impl Converger {
             .iter()
             .zip(observed)
             .map(|(member, seen)| MemberView {
-                id: member.id.clone(),
+                id: member.id.to_string(),
                 name: member.name.clone(),
                 status: status_name(seen.state),
                 provider: member.provider.clone(),

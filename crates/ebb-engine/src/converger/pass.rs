@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use ebb_core::converge::{self, MemberState, ObservedMember, PlanInput, Step, StopReason};
 use ebb_core::records::{Group, GroupStatus};
-use ebb_store::{MemberRecord, StoreError};
+use ebb_store::{GroupId, MemberId, MemberRecord, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Converger, Observation, name_suffix};
@@ -48,7 +48,10 @@ impl Converger {
     fn say_unconverged(&self, group: &Group) {
         let kind = group.launch.document["type"].as_str().unwrap_or("this launch type");
         let unconverged = format!("no provider for {kind} on this server: the group's members are not launched");
-        self.set_observation(&group.id, Observation { unconverged: Some(unconverged), ..Observation::default() });
+        self.set_observation(
+            group.id.as_str(),
+            Observation { unconverged: Some(unconverged), ..Observation::default() },
+        );
     }
 
     pub(super) async fn pass(
@@ -61,21 +64,21 @@ impl Converger {
             return Ok(Outcome::Gone);
         }
         tracing::debug!(group = group_id, user, "convergence pass");
-        let Some(group) = self.store.group_by_id(group_id).await? else {
+        let Some(group) = self.store.group_by_id(&GroupId::new(group_id)).await? else {
             self.close_balancers(group_id).await;
             self.forget_observation(group_id);
             return Ok(Outcome::Gone);
         };
         if user && group.state.status == GroupStatus::Error {
             // A new attempt shows ACTIVE at once (Otter #1809); a failure sets ERROR again.
-            self.store.set_group_status(group_id, GroupStatus::Active, Vec::new()).await?;
+            self.store.set_group_status(&group.id, GroupStatus::Active, Vec::new()).await?;
         }
         let provider = self.provider_for(group.launch.kind).cloned();
         if provider.is_none() && !group.state.deleting {
             self.say_unconverged(&group);
             return Ok(Outcome::Settled);
         }
-        let members = self.store.list_members(Some(group_id)).await?;
+        let members = self.store.list_members(Some(&group.id)).await?;
         let Some(provider) = provider else {
             if members.is_empty() {
                 self.purge(group_id).await?;
@@ -96,7 +99,7 @@ impl Converger {
         // What the operator no longer allows is stopped, and nothing new starts.
         let denied = match (group.state.deleting, local) {
             (false, Some(local)) => {
-                self.store.local_process(&group.tenant_id).await?.check(&group.tenant_id, &local.process).err()
+                self.store.local_process(&group.tenant_id).await?.check(group.tenant_id.as_str(), &local.process).err()
             }
             _ => None,
         };
@@ -186,7 +189,7 @@ impl Converger {
                     for balancer in &balancers {
                         balancer.remove(member);
                     }
-                    self.store.delete_member(member).await?;
+                    self.store.delete_member(&MemberId::new(member.as_str())).await?;
                     if let Some(record) = record(member) {
                         provider.forget(record);
                     }
@@ -223,7 +226,7 @@ impl Converger {
     }
 
     async fn purge(&self, group: &str) -> Result<(), StoreError> {
-        self.store.purge_group(group).await?;
+        self.store.purge_group(&GroupId::new(group)).await?;
         self.forget_observation(group);
         tracing::info!(group, "deleted group purged");
         Ok(())
@@ -251,34 +254,35 @@ impl Converger {
         members
             .iter()
             .map(|member| {
-                let in_flight = balancers.iter().map(|b| b.in_flight(&member.id)).sum();
-                let in_balancer = routable.iter().all(|ids| ids.contains(&member.id));
+                let id = member.id.as_str();
+                let in_flight = balancers.iter().map(|b| b.in_flight(id)).sum();
+                let in_balancer = routable.iter().all(|ids| ids.iter().any(|routed| routed == id));
                 let state = match provider.status(member) {
                     MemberStatus::Unknown => MemberState::Exited,
                     MemberStatus::Exited { before_ready, .. } => {
-                        if before_ready && !tracking.stopping.contains(&member.id) {
+                        if before_ready && !tracking.stopping.contains(id) {
                             streaks.crashes += 1;
                         }
                         MemberState::Exited
                     }
-                    MemberStatus::Running { .. } if tracking.stopping.contains(&member.id) => MemberState::Stopping,
-                    MemberStatus::Running { .. } if tracking.removing.remove(&member.id) => {
-                        tracking.draining.insert(member.id.clone(), now);
+                    MemberStatus::Running { .. } if tracking.stopping.contains(id) => MemberState::Stopping,
+                    MemberStatus::Running { .. } if tracking.removing.remove(id) => {
+                        tracking.draining.insert(id.to_string(), now);
                         MemberState::Draining { since: now }
                     }
-                    MemberStatus::Running { .. } if tracking.draining.contains_key(&member.id) => {
-                        MemberState::Draining { since: tracking.draining[&member.id] }
+                    MemberStatus::Running { .. } if tracking.draining.contains_key(id) => {
+                        MemberState::Draining { since: tracking.draining[id] }
                     }
                     MemberStatus::Running { ready: true } => {
                         // A member that just became ready ends both streaks.
-                        if tracking.ready.insert(member.id.clone()) {
+                        if tracking.ready.insert(id.to_string()) {
                             *streaks = Streaks::default();
                         }
                         MemberState::Ready
                     }
                     MemberStatus::Running { ready: false } => MemberState::Starting,
                 };
-                ObservedMember { id: member.id.clone(), created_at: member.created_at, state, in_balancer, in_flight }
+                ObservedMember { id: id.to_string(), created_at: member.created_at, state, in_balancer, in_flight }
             })
             .collect()
     }
@@ -288,20 +292,21 @@ impl Converger {
         let id = uuid::Uuid::now_v7().to_string();
         let name = format!("{}-as{}", group.config.name, name_suffix());
         let record = MemberRecord {
-            id: id.clone(),
+            id: MemberId::new(id.as_str()),
             group_id: group.id.clone(),
             name: name.clone(),
             provider: provider.name().to_string(),
             reference: serde_json::Value::Null,
             created_at: now,
         };
+        let record_id = record.id.clone();
         tracing::debug!(group = %group.id, member = %id, "recording member");
         self.store.insert_member(record).await.map_err(|err| err.to_string())?;
         tracing::debug!(group = %group.id, member = %id, "starting member");
-        let spec = MemberToStart { group_id: &group.id, member_id: &id, name: &name, launch: &group.launch };
+        let spec = MemberToStart { group_id: group.id.as_str(), member_id: &id, name: &name, launch: &group.launch };
         match provider.start(&spec).await {
             Ok(started) => {
-                self.store.set_member_reference(&id, started.reference).await.map_err(|err| err.to_string())?;
+                self.store.set_member_reference(&record_id, started.reference).await.map_err(|err| err.to_string())?;
                 Ok(())
             }
             Err(err) if err.may_have_happened() => {
@@ -309,7 +314,7 @@ impl Converger {
                 Err(err.to_string())
             }
             Err(err) => {
-                let _ = self.store.delete_member(&id).await;
+                let _ = self.store.delete_member(&record_id).await;
                 Err(err.to_string())
             }
         }

@@ -17,16 +17,16 @@ use crate::model::*;
 async fn load<C: GenericClient>(
     client: &C,
     subject: &Subject,
-) -> Result<Option<(Snapshot, Option<String>)>, StoreError> {
+) -> Result<Option<(Snapshot, Option<PolicyId>)>, StoreError> {
     match subject {
         Subject::Group { tenant, group, policy, member } => {
-            let record = fetch_group(client, tenant, group, Lock::ForUpdate).await?;
+            let record = fetch_group(client, tenant.as_str(), group.as_str(), Lock::ForUpdate).await?;
             if let Some(member) = member {
                 let found = count(
                     client,
                     "checking a member",
                     "SELECT COUNT(*) AS count FROM members WHERE group_id = $1 AND id = $2",
-                    &[group, member],
+                    &[&group.as_str(), &member.as_str()],
                 )
                 .await?;
                 if found == 0 {
@@ -34,21 +34,22 @@ async fn load<C: GenericClient>(
                 }
             }
             let loaded = match policy {
-                Some(policy) => find_policy(client, group, policy).await?,
+                Some(policy) => find_policy(client, group.as_str(), policy.as_str()).await?,
                 None => None,
             };
             Ok(Some((Snapshot { group: record, policy: loaded, webhook: None }, policy.clone())))
         }
         Subject::Capability { hash } => {
             let Some(target) = capability_target(client, hash).await? else { return Ok(None) };
-            let group =
-                fetch_group_by_id(client, &target.group_id, Lock::ForUpdate).await?.filter(|g| !g.state.deleting);
+            let group = fetch_group_by_id(client, target.group_id.as_str(), Lock::ForUpdate)
+                .await?
+                .filter(|g| !g.state.deleting);
             let Some(group) = group else { return Ok(None) };
             // Looked up again under the lock: the webhook may have gone meanwhile.
             if capability_target(client, hash).await?.is_none() {
                 return Ok(None);
             }
-            let policy = find_policy(client, &target.group_id, &target.policy_id).await?;
+            let policy = find_policy(client, target.group_id.as_str(), target.policy_id.as_str()).await?;
             Ok(Some((Snapshot { group, policy, webhook: Some(target.webhook_id) }, Some(target.policy_id))))
         }
         Subject::Schedule { policy, due } => {
@@ -56,7 +57,7 @@ async fn load<C: GenericClient>(
                 client,
                 "reading a schedule",
                 "SELECT group_id FROM schedules WHERE policy_id = $1",
-                &[policy],
+                &[&policy.as_str()],
                 |row| col::<String>(row, "group_id"),
             )
             .await?;
@@ -67,35 +68,35 @@ async fn load<C: GenericClient>(
                 client,
                 "reading a schedule",
                 "SELECT next_fire FROM schedules WHERE policy_id = $1 FOR UPDATE",
-                &[policy],
+                &[&policy.as_str()],
                 |row| col::<i64>(row, "next_fire"),
             )
             .await?;
             if armed != Some(millis(*due)) {
                 return Ok(None);
             }
-            let record = find_policy(client, &group_id, policy).await?;
+            let record = find_policy(client, &group_id, policy.as_str()).await?;
             let (Some(group), Some(record)) = (group.filter(|g| !g.state.deleting), record) else {
                 // Its group or policy went away while it was armed: nothing fires any more.
-                arm_schedule(client, &group_id, policy, None).await?;
+                arm_schedule(client, &group_id, policy.as_str(), None).await?;
                 return Ok(None);
             };
             Ok(Some((Snapshot { group, policy: Some(record), webhook: None }, Some(policy.clone()))))
         }
         Subject::WindowTimer { group, due } => {
-            let record = fetch_group_by_id(client, group, Lock::ForUpdate).await?;
+            let record = fetch_group_by_id(client, group.as_str(), Lock::ForUpdate).await?;
             let armed = count(
                 client,
                 "reading a window timer",
                 "SELECT COUNT(*) AS count FROM window_timers WHERE group_id = $1 AND next_change = $2",
-                &[group, &millis(*due)],
+                &[&group.as_str(), &millis(*due)],
             )
             .await?;
             if armed == 0 {
                 return Ok(None);
             }
             let Some(record) = record.filter(|g| !g.state.deleting) else {
-                arm_window(client, group, None).await?;
+                arm_window(client, group.as_str(), None).await?;
                 return Ok(None);
             };
             Ok(Some((Snapshot { group: record, policy: None, webhook: None }, None)))
@@ -106,7 +107,7 @@ async fn load<C: GenericClient>(
 /// Writes what a decision returns about the group it was taken on (`before`). The group's
 /// configuration and windows are written only when they changed: most decisions change state.
 async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision) -> Result<(), StoreError> {
-    let group = &before.id;
+    let group = &before.id.as_str();
     if let Some(changed) = &decision.group {
         execute(
             client,
@@ -138,12 +139,12 @@ async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision
             client,
             "starting a policy cooldown",
             "UPDATE policies SET touched_at = $1 WHERE id = $2",
-            &[&at.to_string(), policy],
+            &[&at.to_string(), &policy.as_str()],
         )
         .await?;
     }
     if let Some((policy, next)) = &decision.schedule {
-        arm_schedule(client, group, policy, *next).await?;
+        arm_schedule(client, group, policy.as_str(), *next).await?;
     }
     if let Some(next) = decision.window_timer {
         arm_window(client, group, next).await?;

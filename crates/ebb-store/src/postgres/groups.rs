@@ -27,7 +27,7 @@ impl crate::GroupStore for PostgresStore {
             &tx,
             "locking a tenant",
             "SELECT id FROM tenants WHERE id = $1 FOR UPDATE",
-            &[&group.tenant_id],
+            &[&group.tenant_id.as_str()],
             |_| Ok(()),
         )
         .await?;
@@ -38,21 +38,21 @@ impl crate::GroupStore for PostgresStore {
             &tx,
             "counting groups",
             "SELECT COUNT(*) AS count FROM groups WHERE tenant_id = $1 AND NOT deleting",
-            &[&group.tenant_id],
+            &[&group.tenant_id.as_str()],
         )
         .await?;
         if existing >= limits.max_groups {
             return Err(StoreError::GroupLimit { limit: limits.max_groups });
         }
-        let id = new_id();
+        let id = group.id;
         let state = group.state;
         execute(
             &tx,
             "inserting a group",
             "INSERT INTO groups (id, tenant_id, config, launch, desired, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[
-                &id,
-                &group.tenant_id,
+                &id.as_str(),
+                &group.tenant_id.as_str(),
                 &config_text(&group.config)?,
                 &group.launch.document.to_string(),
                 &i64::from(state.desired),
@@ -60,10 +60,8 @@ impl crate::GroupStore for PostgresStore {
             ],
         )
         .await?;
-        let mut history = group.history;
-        history.group_id = id.clone();
-        record_history(&tx, &history).await?;
-        let policies = insert_policies(&tx, &id, group.policies, now).await?;
+        record_history(&tx, &group.history).await?;
+        let policies = insert_policies(&tx, id.as_str(), group.policies, now).await?;
         tx.commit().await.map_err(backend("committing"))?;
         let record = Group {
             id,
@@ -77,7 +75,8 @@ impl crate::GroupStore for PostgresStore {
         Ok((record, policies))
     }
 
-    async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<Group>, StoreError> {
+    async fn list_groups(&self, tenant: &TenantId, page: &Page) -> Result<Vec<Group>, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("list_groups");
         let client = self.client().await?;
         let (marker, limit) = page_args(Some(page));
@@ -85,13 +84,17 @@ impl crate::GroupStore for PostgresStore {
         query_all(&client, "listing groups", &sql, &[&tenant, &marker, &limit], group_from_row).await
     }
 
-    async fn get_group(&self, tenant: &str, group: &str) -> Result<Group, StoreError> {
+    async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("get_group");
         let client = self.client().await?;
         fetch_group(&client, tenant, group, Lock::None).await
     }
 
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+    async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("replace_launch");
         let client = self.client().await?;
         let changed = execute(
@@ -107,19 +110,26 @@ impl crate::GroupStore for PostgresStore {
         Ok(())
     }
 
-    async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+    async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError> {
         let _timer = self.metrics.time("group_ids");
         let client = self.client().await?;
-        query_all(&client, "listing group ids", "SELECT id FROM groups ORDER BY id", &[], |row| col(row, "id")).await
+        query_all(&client, "listing group ids", "SELECT id FROM groups ORDER BY id", &[], |row| id(row, "id")).await
     }
 
-    async fn group_by_id(&self, group: &str) -> Result<Option<Group>, StoreError> {
+    async fn group_by_id(&self, group: &GroupId) -> Result<Option<Group>, StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("group_by_id");
         let client = self.client().await?;
         fetch_group_by_id(&client, group, Lock::None).await
     }
 
-    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
+    async fn set_group_status(
+        &self,
+        group: &GroupId,
+        status: GroupStatus,
+        errors: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("set_group_status");
         let client = self.client().await?;
         let errors =
@@ -134,7 +144,8 @@ impl crate::GroupStore for PostgresStore {
         Ok(())
     }
 
-    async fn purge_group(&self, group: &str) -> Result<(), StoreError> {
+    async fn purge_group(&self, group: &GroupId) -> Result<(), StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("purge_group");
         let client = self.client().await?;
         execute(&client, "purging a group", "DELETE FROM groups WHERE id = $1 AND deleting", &[&group]).await?;

@@ -11,10 +11,12 @@ use crate::model::*;
 impl crate::HistoryStore for PostgresStore {
     async fn list_history(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         query: &HistoryQuery,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_history");
         let client = self.client().await?;
         require(&client, tenant, group, None, Lock::None).await?;

@@ -17,8 +17,8 @@ impl crate::MemberStore for PostgresStore {
             "inserting a member",
             "INSERT INTO members (id, group_id, name, provider, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[
-                &member.id,
-                &member.group_id,
+                &member.id.as_str(),
+                &member.group_id.as_str(),
                 &member.name,
                 &member.provider,
                 &member.reference.to_string(),
@@ -29,7 +29,8 @@ impl crate::MemberStore for PostgresStore {
         Ok(())
     }
 
-    async fn set_member_reference(&self, member: &str, reference: Value) -> Result<(), StoreError> {
+    async fn set_member_reference(&self, member: &MemberId, reference: Value) -> Result<(), StoreError> {
+        let member = member.as_str();
         let _timer = self.metrics.time("set_member_reference");
         let client = self.client().await?;
         execute(
@@ -42,14 +43,16 @@ impl crate::MemberStore for PostgresStore {
         Ok(())
     }
 
-    async fn delete_member(&self, member: &str) -> Result<(), StoreError> {
+    async fn delete_member(&self, member: &MemberId) -> Result<(), StoreError> {
+        let member = member.as_str();
         let _timer = self.metrics.time("delete_member");
         let client = self.client().await?;
         execute(&client, "deleting a member", "DELETE FROM members WHERE id = $1", &[&member]).await?;
         Ok(())
     }
 
-    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError> {
+    async fn list_members(&self, group: Option<&GroupId>) -> Result<Vec<MemberRecord>, StoreError> {
+        let group = group.map(|id| id.as_str());
         let _timer = self.metrics.time("list_members");
         let client = self.client().await?;
         query_all(

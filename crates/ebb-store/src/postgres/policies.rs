@@ -24,10 +24,10 @@ pub(super) async fn capability_target<C: GenericClient>(
         &[&capability_hash],
         |row| {
             Ok(CapabilityTarget {
-                tenant_id: col(row, "tenant_id")?,
-                group_id: col(row, "group_id")?,
-                policy_id: col(row, "policy_id")?,
-                webhook_id: col(row, "webhook_id")?,
+                tenant_id: id(row, "tenant_id")?,
+                group_id: id(row, "group_id")?,
+                policy_id: id(row, "policy_id")?,
+                webhook_id: id(row, "webhook_id")?,
             })
         },
     )
@@ -38,12 +38,14 @@ pub(super) async fn capability_target<C: GenericClient>(
 impl crate::PolicyStore for PostgresStore {
     async fn create_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         policies: Vec<NewPolicy>,
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("create_policies");
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend("starting a transaction"))?;
@@ -65,10 +67,12 @@ impl crate::PolicyStore for PostgresStore {
 
     async fn list_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         page: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_policies");
         let client = self.client().await?;
         require(&client, tenant, group, None, Lock::None).await?;
@@ -77,14 +81,31 @@ impl crate::PolicyStore for PostgresStore {
         query_all(&client, "listing policies", &sql, &[&group, &marker, &limit], policy_from_row).await
     }
 
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+    ) -> Result<PolicyRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("get_policy");
         let client = self.client().await?;
         require(&client, tenant, group, None, Lock::None).await?;
         find_policy(&client, group, policy).await?.ok_or(StoreError::PolicyNotFound)
     }
 
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: NewPolicy) -> Result<(), StoreError> {
+    async fn replace_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        body: NewPolicy,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("replace_policy");
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend("starting a transaction"))?;
@@ -100,7 +121,10 @@ impl crate::PolicyStore for PostgresStore {
         tx.commit().await.map_err(backend("committing"))
     }
 
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+    async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("delete_policy");
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend("starting a transaction"))?;
@@ -111,13 +135,16 @@ impl crate::PolicyStore for PostgresStore {
 
     async fn create_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         webhooks: Vec<NewWebhook>,
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("create_webhooks");
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend("starting a transaction"))?;
@@ -145,8 +172,8 @@ impl crate::PolicyStore for PostgresStore {
             )
             .await?;
             created.push(WebhookRecord {
-                id,
-                policy_id: policy.to_string(),
+                id: id.into(),
+                policy_id: policy.into(),
                 name: webhook.name,
                 metadata: webhook.metadata,
             });
@@ -157,11 +184,14 @@ impl crate::PolicyStore for PostgresStore {
 
     async fn list_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         page: Option<&Page>,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("list_webhooks");
         let client = self.client().await?;
         require(&client, tenant, group, Some(policy), Lock::None).await?;
@@ -178,11 +208,15 @@ impl crate::PolicyStore for PostgresStore {
 
     async fn get_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
     ) -> Result<WebhookRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("get_webhook");
         let client = self.client().await?;
         require(&client, tenant, group, Some(policy), Lock::None).await?;
@@ -199,13 +233,17 @@ impl crate::PolicyStore for PostgresStore {
 
     async fn replace_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
         name: String,
         metadata: Map<String, Value>,
     ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("replace_webhook");
         let client = self.client().await?;
         require(&client, tenant, group, Some(policy), Lock::None).await?;
@@ -222,7 +260,17 @@ impl crate::PolicyStore for PostgresStore {
         Ok(())
     }
 
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError> {
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("delete_webhook");
         let client = self.client().await?;
         require(&client, tenant, group, Some(policy), Lock::None).await?;

@@ -30,6 +30,11 @@ pub fn col<'a, T: FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, StoreError
     row.try_get(name).map_err(|err| StoreError::Corrupt(format!("column {name}: {err}")))
 }
 
+/// An id column read as the identifier type it holds.
+pub fn id<T: From<String>>(row: &Row, name: &str) -> Result<T, StoreError> {
+    col::<String>(row, name).map(T::from)
+}
+
 /// Runs a query and maps every row, keeping the first mapping error.
 pub async fn query_all<C: GenericClient, T>(
     client: &C,
@@ -278,10 +283,10 @@ pub async fn record_event<C: GenericClient>(client: &C, event: &GroupEvent) -> R
         "INSERT INTO group_events (id, group_id, at, kind, policy_id, due, message) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             &new_id(),
-            &event.group_id,
+            &event.group_id.as_str(),
             &millis(event.at),
             &event.kind.as_str(),
-            &event.policy_id,
+            &event.policy_id.as_ref().map(PolicyId::as_str),
             &event.due.map(millis),
             &event.message,
         ],
@@ -298,11 +303,11 @@ pub async fn record_history<C: GenericClient>(client: &C, entry: &HistoryEntry) 
          min_entities, max_entities, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &new_id(),
-            &entry.group_id,
+            &entry.group_id.as_str(),
             &millis(entry.at),
             &entry.source.as_str(),
-            &entry.policy_id,
-            &entry.webhook_id,
+            &entry.policy_id.as_ref().map(PolicyId::as_str),
+            &entry.webhook_id.as_ref().map(WebhookId::as_str),
             &i64::from(entry.from),
             &i64::from(entry.to),
             &i64::from(entry.bounds.min),
@@ -334,8 +339,8 @@ pub async fn insert_policies<C: GenericClient>(
         .await?;
         arm_schedule(client, group, &id, new.next_fire).await?;
         created.push(PolicyRecord {
-            id,
-            group_id: group.to_string(),
+            id: id.into(),
+            group_id: group.into(),
             body: new.body,
             policy: new.policy,
             touched_at: None,
@@ -354,7 +359,7 @@ pub fn page_args(page: Option<&Page>) -> (String, Option<i64>) {
 }
 
 pub fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
-    Ok(Tenant { id: col(row, "id")?, created_at: parse_time(col(row, "created_at")?)? })
+    Ok(Tenant { id: id(row, "id")?, created_at: parse_time(col(row, "created_at")?)? })
 }
 
 pub fn parse_list(text: Option<String>) -> Result<Option<Vec<String>>, StoreError> {

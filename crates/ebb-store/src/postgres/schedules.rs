@@ -33,8 +33,8 @@ impl crate::ScheduleStore for PostgresStore {
             &[&millis(until), &(limit as i64)],
             |row| {
                 Ok(DueSchedule {
-                    policy_id: col(row, "policy_id")?,
-                    group_id: col(row, "group_id")?,
+                    policy_id: id(row, "policy_id")?,
+                    group_id: id(row, "group_id")?,
                     due: from_millis_column(row, "next_fire")?,
                 })
             },
@@ -42,7 +42,7 @@ impl crate::ScheduleStore for PostgresStore {
         .await
     }
 
-    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError> {
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(GroupId, Timestamp)>, StoreError> {
         let _timer = self.metrics.time("due_windows");
         let client = self.client().await?;
         query_all(
@@ -50,18 +50,25 @@ impl crate::ScheduleStore for PostgresStore {
             "reading due window timers",
             "SELECT group_id, next_change FROM window_timers WHERE next_change <= $1 ORDER BY next_change LIMIT $2",
             &[&millis(until), &(limit as i64)],
-            |row| Ok((col(row, "group_id")?, from_millis_column(row, "next_change")?)),
+            |row| Ok((id(row, "group_id")?, from_millis_column(row, "next_change")?)),
         )
         .await
     }
 
-    async fn disarm_schedule(&self, policy: &str) -> Result<(), StoreError> {
+    async fn disarm_schedule(&self, policy: &PolicyId) -> Result<(), StoreError> {
+        let policy = policy.as_str();
         let _timer = self.metrics.time("disarm_schedule");
         let client = self.client().await?;
         arm_schedule(&client, "", policy, None).await
     }
 
-    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError> {
+    async fn list_schedules(
+        &self,
+        tenant: &TenantId,
+        group: Option<&GroupId>,
+    ) -> Result<Vec<ScheduleEntry>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.map(|id| id.as_str());
         let _timer = self.metrics.time("list_schedules");
         let client = self.client().await?;
         if let Some(group) = group {
@@ -76,7 +83,7 @@ impl crate::ScheduleStore for PostgresStore {
             &[&tenant, &group],
             |row| {
                 Ok(ScheduleEntry {
-                    group_id: col(row, "group_id")?,
+                    group_id: id(row, "group_id")?,
                     policy: policy_from_row(row)?,
                     next_fire: from_millis_column(row, "next_fire")?,
                 })
@@ -85,7 +92,8 @@ impl crate::ScheduleStore for PostgresStore {
         .await
     }
 
-    async fn window_timers(&self, tenant: &str) -> Result<Vec<WindowTimer>, StoreError> {
+    async fn window_timers(&self, tenant: &TenantId) -> Result<Vec<WindowTimer>, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("window_timers");
         let client = self.client().await?;
         query_all(
@@ -101,7 +109,7 @@ impl crate::ScheduleStore for PostgresStore {
                 let windows = GroupWindows::parse_stored(document)
                     .map_err(|err| StoreError::Corrupt(format!("group {group_id}: windows: {}", err.message)))?;
                 Ok(WindowTimer {
-                    group_id,
+                    group_id: group_id.into(),
                     windows: windows.into(),
                     next_change: from_millis_column(row, "next_change")?,
                 })
@@ -110,7 +118,14 @@ impl crate::ScheduleStore for PostgresStore {
         .await
     }
 
-    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError> {
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<GroupEvent>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_events");
         let client = self.client().await?;
         require(&client, tenant, group, None, Lock::None).await?;

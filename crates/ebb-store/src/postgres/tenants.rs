@@ -11,7 +11,8 @@ use crate::model::*;
 
 #[async_trait::async_trait]
 impl crate::TenantStore for PostgresStore {
-    async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError> {
+    async fn create_tenant(&self, id: &TenantId, now: Timestamp) -> Result<Tenant, StoreError> {
+        let id = id.as_str();
         let _timer = self.metrics.time("create_tenant");
         let client = self.client().await?;
         let inserted = execute(
@@ -24,7 +25,7 @@ impl crate::TenantStore for PostgresStore {
         if inserted == 0 {
             return Err(StoreError::TenantExists);
         }
-        Ok(Tenant { id: id.to_string(), created_at: now })
+        Ok(Tenant { id: id.into(), created_at: now })
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -34,13 +35,15 @@ impl crate::TenantStore for PostgresStore {
             .await
     }
 
-    async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError> {
+    async fn tenant_exists(&self, id: &TenantId) -> Result<bool, StoreError> {
+        let id = id.as_str();
         let _timer = self.metrics.time("tenant_exists");
         let client = self.client().await?;
         Ok(count(&client, "reading a tenant", "SELECT COUNT(*) AS count FROM tenants WHERE id = $1", &[&id]).await? > 0)
     }
 
-    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+    async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("set_local_process");
         let client = self.client().await?;
         let list = |paths: &Option<Vec<String>>| paths.as_ref().map(|p| Value::from(p.clone()).to_string());
@@ -65,7 +68,8 @@ impl crate::TenantStore for PostgresStore {
         Ok(())
     }
 
-    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError> {
+    async fn local_process(&self, tenant: &TenantId) -> Result<LocalProcessGrant, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("local_process");
         let client = self.client().await?;
         if count(&client, "reading a tenant", "SELECT COUNT(*) AS count FROM tenants WHERE id = $1", &[&tenant]).await?
@@ -92,11 +96,12 @@ impl crate::TenantStore for PostgresStore {
 
     async fn create_token(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         role: Role,
         secret_hash: &str,
         now: Timestamp,
     ) -> Result<Token, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("create_token");
         let client = self.client().await?;
         let id = new_id();
@@ -115,10 +120,11 @@ impl crate::TenantStore for PostgresStore {
                 }
             },
         )?;
-        Ok(Token { id, tenant_id: tenant.to_string(), role, created_at: now })
+        Ok(Token { id, tenant_id: tenant.into(), role, created_at: now })
     }
 
-    async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError> {
+    async fn delete_token(&self, tenant: &TenantId, token: &str) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("delete_token");
         let client = self.client().await?;
         let deleted = execute(

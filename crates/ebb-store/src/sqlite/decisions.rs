@@ -14,27 +14,27 @@ use crate::model::*;
 /// A snapshot and what it was about.
 struct Loaded {
     snapshot: Snapshot,
-    policy_id: Option<String>,
+    policy_id: Option<PolicyId>,
 }
 
 /// Loads what `subject` names; `None` when it no longer exists in that form.
 fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreError> {
     match subject {
         Subject::Group { tenant, group, policy, member } => {
-            let record = fetch_group(conn, tenant, group)?;
+            let record = fetch_group(conn, tenant.as_str(), group.as_str())?;
             if let Some(member) = member {
                 let found = count(
                     conn,
                     "checking a member",
                     "SELECT COUNT(*) FROM members WHERE group_id = ?1 AND id = ?2",
-                    params![group, member],
+                    params![group.as_str(), member.as_str()],
                 )?;
                 if found == 0 {
                     return Err(StoreError::MemberNotFound);
                 }
             }
             let loaded_policy = match policy {
-                Some(policy) => find_policy(conn, group, policy)?,
+                Some(policy) => find_policy(conn, group.as_str(), policy.as_str())?,
                 None => None,
             };
             Ok(Some(Loaded {
@@ -54,7 +54,7 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
                 conn,
                 "reading a schedule",
                 "SELECT group_id, next_fire FROM schedules WHERE policy_id = ?1",
-                [policy],
+                [policy.as_str()],
                 |row| Ok((col::<String>(row, "group_id")?, col::<i64>(row, "next_fire")?)),
             )?;
             let Some((group_id, next_fire)) = armed else { return Ok(None) };
@@ -62,10 +62,10 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
                 return Ok(None);
             }
             let group = fetch_group_by_id(conn, &group_id)?.filter(|g| !g.state.deleting);
-            let record = find_policy(conn, &group_id, policy)?;
+            let record = find_policy(conn, &group_id, policy.as_str())?;
             let (Some(group), Some(record)) = (group, record) else {
                 // Its group or policy went away while it was armed: nothing fires any more.
-                arm_schedule(conn, &group_id, policy, None)?;
+                arm_schedule(conn, &group_id, policy.as_str(), None)?;
                 return Ok(None);
             };
             Ok(Some(Loaded {
@@ -78,13 +78,13 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
                 conn,
                 "reading a window timer",
                 "SELECT COUNT(*) FROM window_timers WHERE group_id = ?1 AND next_change = ?2",
-                params![group, millis(*due)],
+                params![group.as_str(), millis(*due)],
             )?;
             if armed == 0 {
                 return Ok(None);
             }
-            let Some(record) = fetch_group_by_id(conn, group)?.filter(|g| !g.state.deleting) else {
-                arm_window(conn, group, None)?;
+            let Some(record) = fetch_group_by_id(conn, group.as_str())?.filter(|g| !g.state.deleting) else {
+                arm_window(conn, group.as_str(), None)?;
                 return Ok(None);
             };
             Ok(Some(Loaded { snapshot: Snapshot { group: record, policy: None, webhook: None }, policy_id: None }))
@@ -94,7 +94,7 @@ fn load(conn: &Connection, subject: &Subject) -> Result<Option<Loaded>, StoreErr
 
 /// The group, policy and webhook a capability hash names, in one query: capability URLs are
 /// the hottest path there is.
-fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, PolicyRecord, String)>, StoreError> {
+fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, PolicyRecord, WebhookId)>, StoreError> {
     query_one(
         conn,
         "reading a capability",
@@ -109,11 +109,11 @@ fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, P
             let group = group_from_row(row)?;
             let policy = stored::policy(
                 col(row, "policy_id")?,
-                group.id.clone(),
+                group.id.to_string(),
                 &col::<String>(row, "policy_body")?,
                 col(row, "policy_touched_at")?,
             )?;
-            Ok((group, policy, col(row, "webhook_id")?))
+            Ok((group, policy, id(row, "webhook_id")?))
         },
     )
 }
@@ -121,7 +121,7 @@ fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, P
 /// Writes what a decision returns about the group it was taken on (`before`). The group's
 /// configuration and windows are written only when they changed: most decisions change state.
 fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), StoreError> {
-    let group = &before.id;
+    let group = before.id.as_str();
     if let Some(changed) = &decision.group {
         execute(
             conn,
@@ -151,11 +151,11 @@ fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), S
             conn,
             "starting a policy cooldown",
             "UPDATE policies SET touched_at = ?1 WHERE id = ?2",
-            params![at.to_string(), policy],
+            params![at.to_string(), policy.as_str()],
         )?;
     }
     if let Some((policy, next)) = &decision.schedule {
-        arm_schedule(conn, group, policy, *next)?;
+        arm_schedule(conn, group, policy.as_str(), *next)?;
     }
     if let Some(next) = decision.window_timer {
         arm_window(conn, group, next)?;

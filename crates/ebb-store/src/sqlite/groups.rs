@@ -26,12 +26,12 @@ impl crate::GroupStore for SqliteStore {
                 conn,
                 "counting groups",
                 "SELECT COUNT(*) FROM groups WHERE tenant_id = ?1 AND deleting = 0",
-                [&group.tenant_id],
+                [group.tenant_id.as_str()],
             )?;
             if existing >= limits.max_groups {
                 return Err(StoreError::GroupLimit { limit: limits.max_groups });
             }
-            let id = new_id();
+            let id = group.id;
             let now_text = now.to_string();
             let state = group.state;
             let config = config_text(&group.config)?;
@@ -41,8 +41,8 @@ impl crate::GroupStore for SqliteStore {
             )
             .and_then(|mut statement| {
                 statement.execute(params![
-                    id,
-                    group.tenant_id,
+                    id.as_str(),
+                    group.tenant_id.as_str(),
                     config,
                     group.launch.document.to_string(),
                     state.desired,
@@ -56,10 +56,8 @@ impl crate::GroupStore for SqliteStore {
                     backend("inserting a group")(err)
                 }
             })?;
-            let mut history = group.history;
-            history.group_id = id.clone();
-            record_history(conn, &history)?;
-            let policies = insert_policies(conn, &id, group.policies, now)?;
+            record_history(conn, &group.history)?;
+            let policies = insert_policies(conn, id.as_str(), group.policies, now)?;
             let record = Group {
                 id,
                 tenant_id: group.tenant_id,
@@ -74,7 +72,8 @@ impl crate::GroupStore for SqliteStore {
         .await
     }
 
-    async fn list_groups(&self, tenant: &str, page: &Page) -> Result<Vec<Group>, StoreError> {
+    async fn list_groups(&self, tenant: &TenantId, page: &Page) -> Result<Vec<Group>, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("list_groups");
         let tenant = tenant.to_string();
         let (marker, limit) = page_args(Some(page));
@@ -90,13 +89,17 @@ impl crate::GroupStore for SqliteStore {
         .await
     }
 
-    async fn get_group(&self, tenant: &str, group: &str) -> Result<Group, StoreError> {
+    async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("get_group");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.read(move |conn| fetch_group(conn, &tenant, &group)).await
     }
 
-    async fn replace_launch(&self, tenant: &str, group: &str, launch: LaunchConfig) -> Result<(), StoreError> {
+    async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("replace_launch");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
@@ -111,21 +114,28 @@ impl crate::GroupStore for SqliteStore {
         .await
     }
 
-    async fn group_ids(&self) -> Result<Vec<String>, StoreError> {
+    async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError> {
         let _timer = self.metrics.time("group_ids");
         self.read(|conn| {
-            query_all(conn, "listing group ids", "SELECT id FROM groups ORDER BY id", [], |row| col(row, "id"))
+            query_all(conn, "listing group ids", "SELECT id FROM groups ORDER BY id", [], |row| id(row, "id"))
         })
         .await
     }
 
-    async fn group_by_id(&self, group: &str) -> Result<Option<Group>, StoreError> {
+    async fn group_by_id(&self, group: &GroupId) -> Result<Option<Group>, StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("group_by_id");
         let group = group.to_string();
         self.read(move |conn| fetch_group_by_id(conn, &group)).await
     }
 
-    async fn set_group_status(&self, group: &str, status: GroupStatus, errors: Vec<String>) -> Result<(), StoreError> {
+    async fn set_group_status(
+        &self,
+        group: &GroupId,
+        status: GroupStatus,
+        errors: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("set_group_status");
         let group = group.to_string();
         self.write(move |conn| {
@@ -141,7 +151,8 @@ impl crate::GroupStore for SqliteStore {
         .await
     }
 
-    async fn purge_group(&self, group: &str) -> Result<(), StoreError> {
+    async fn purge_group(&self, group: &GroupId) -> Result<(), StoreError> {
+        let group = group.as_str();
         let _timer = self.metrics.time("purge_group");
         let group = group.to_string();
         self.write(move |conn| {

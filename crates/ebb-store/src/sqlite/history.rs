@@ -12,10 +12,12 @@ use crate::model::*;
 impl crate::HistoryStore for SqliteStore {
     async fn list_history(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         query: &HistoryQuery,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_history");
         let (tenant, group, query) = (tenant.to_string(), group.to_string(), query.clone());
         self.read(move |conn| {

@@ -17,8 +17,8 @@ impl crate::MemberStore for SqliteStore {
                 "inserting a member",
                 "INSERT INTO members (id, group_id, name, provider, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
-                    member.id,
-                    member.group_id,
+                    member.id.as_str(),
+                    member.group_id.as_str(),
                     member.name,
                     member.provider,
                     member.reference.to_string(),
@@ -30,7 +30,8 @@ impl crate::MemberStore for SqliteStore {
         .await
     }
 
-    async fn set_member_reference(&self, member: &str, reference: serde_json::Value) -> Result<(), StoreError> {
+    async fn set_member_reference(&self, member: &MemberId, reference: serde_json::Value) -> Result<(), StoreError> {
+        let member = member.as_str();
         let _timer = self.metrics.time("set_member_reference");
         let member = member.to_string();
         self.write(move |conn| {
@@ -45,7 +46,8 @@ impl crate::MemberStore for SqliteStore {
         .await
     }
 
-    async fn delete_member(&self, member: &str) -> Result<(), StoreError> {
+    async fn delete_member(&self, member: &MemberId) -> Result<(), StoreError> {
+        let member = member.as_str();
         let _timer = self.metrics.time("delete_member");
         let member = member.to_string();
         self.write(move |conn| {
@@ -55,7 +57,8 @@ impl crate::MemberStore for SqliteStore {
         .await
     }
 
-    async fn list_members(&self, group: Option<&str>) -> Result<Vec<MemberRecord>, StoreError> {
+    async fn list_members(&self, group: Option<&GroupId>) -> Result<Vec<MemberRecord>, StoreError> {
+        let group = group.map(|id| id.as_str());
         let _timer = self.metrics.time("list_members");
         let group = group.map(str::to_string);
         self.read(move |conn| {

@@ -179,11 +179,11 @@ mod tests {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url, StoreMetrics::unregistered()).await.unwrap();
         let query = HistoryQuery { page: Page { marker: None, limit: 10 }, since: None, until: None, source: None };
-        let entries = store.list_history("t", "g", &query).await.unwrap();
+        let entries = store.list_history(&"t".into(), &"g".into(), &query).await.unwrap();
         let reasons: Vec<&str> = entries.iter().map(|record| record.entry.reason.as_str()).collect();
         assert_eq!(reasons, ["executed", "created"], "newest first");
         let after = HistoryQuery { page: Page { marker: Some(entries[0].id.clone()), limit: 10 }, ..query };
-        let older = store.list_history("t", "g", &after).await.unwrap();
+        let older = store.list_history(&"t".into(), &"g".into(), &after).await.unwrap();
         assert_eq!(older.len(), 1);
         assert_eq!(older[0].entry.reason, "created", "the marker pages on from the newest");
     }

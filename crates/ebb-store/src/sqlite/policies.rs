@@ -14,12 +14,14 @@ use crate::model::*;
 impl crate::PolicyStore for SqliteStore {
     async fn create_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         policies: Vec<NewPolicy>,
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("create_policies");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
@@ -40,10 +42,12 @@ impl crate::PolicyStore for SqliteStore {
 
     async fn list_policies(
         &self,
-        tenant: &str,
-        group: &str,
+        tenant: &TenantId,
+        group: &GroupId,
         page: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_policies");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         let (marker, limit) = page_args(page);
@@ -60,7 +64,15 @@ impl crate::PolicyStore for SqliteStore {
         .await
     }
 
-    async fn get_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<PolicyRecord, StoreError> {
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+    ) -> Result<PolicyRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("get_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.read(move |conn| {
@@ -70,7 +82,16 @@ impl crate::PolicyStore for SqliteStore {
         .await
     }
 
-    async fn replace_policy(&self, tenant: &str, group: &str, policy: &str, body: NewPolicy) -> Result<(), StoreError> {
+    async fn replace_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        body: NewPolicy,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("replace_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -87,7 +108,10 @@ impl crate::PolicyStore for SqliteStore {
         .await
     }
 
-    async fn delete_policy(&self, tenant: &str, group: &str, policy: &str) -> Result<(), StoreError> {
+    async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("delete_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -100,13 +124,16 @@ impl crate::PolicyStore for SqliteStore {
 
     async fn create_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         webhooks: Vec<NewWebhook>,
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("create_webhooks");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -125,7 +152,7 @@ impl crate::PolicyStore for SqliteStore {
                     "INSERT INTO webhooks (id, policy_id, name, metadata, capability_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![id, policy, webhook.name, Value::Object(webhook.metadata.clone()).to_string(), webhook.capability_hash, now_text],
                 )?;
-                created.push(WebhookRecord { id, policy_id: policy.clone(), name: webhook.name, metadata: webhook.metadata });
+                created.push(WebhookRecord { id: id.into(), policy_id: policy.as_str().into(), name: webhook.name, metadata: webhook.metadata });
             }
             Ok(created)
         })
@@ -134,11 +161,14 @@ impl crate::PolicyStore for SqliteStore {
 
     async fn list_webhooks(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
         page: Option<&Page>,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
         let _timer = self.metrics.time("list_webhooks");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         let (marker, limit) = page_args(page);
@@ -157,11 +187,15 @@ impl crate::PolicyStore for SqliteStore {
 
     async fn get_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
     ) -> Result<WebhookRecord, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("get_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
@@ -181,13 +215,17 @@ impl crate::PolicyStore for SqliteStore {
 
     async fn replace_webhook(
         &self,
-        tenant: &str,
-        group: &str,
-        policy: &str,
-        webhook: &str,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
         name: String,
         metadata: Map<String, Value>,
     ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("replace_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
@@ -204,7 +242,17 @@ impl crate::PolicyStore for SqliteStore {
         .await
     }
 
-    async fn delete_webhook(&self, tenant: &str, group: &str, policy: &str, webhook: &str) -> Result<(), StoreError> {
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: &PolicyId,
+        webhook: &WebhookId,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
+        let policy = policy.as_str();
+        let webhook = webhook.as_str();
         let _timer = self.metrics.time("delete_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
@@ -242,10 +290,10 @@ pub(super) fn capability_target(
         [capability_hash],
         |row| {
             Ok(CapabilityTarget {
-                tenant_id: col(row, "tenant_id")?,
-                group_id: col(row, "group_id")?,
-                policy_id: col(row, "policy_id")?,
-                webhook_id: col(row, "webhook_id")?,
+                tenant_id: id(row, "tenant_id")?,
+                group_id: id(row, "group_id")?,
+                policy_id: id(row, "policy_id")?,
+                webhook_id: id(row, "webhook_id")?,
             })
         },
     )

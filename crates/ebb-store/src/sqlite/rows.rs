@@ -23,6 +23,11 @@ pub fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, name: &str) -> Result<T, 
     row.get(name).map_err(|err| StoreError::Corrupt(format!("column {name}: {err}")))
 }
 
+/// An id column read as the identifier type it holds.
+pub fn id<T: From<String>>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
+    col::<String>(row, name).map(T::from)
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -265,10 +270,10 @@ pub fn record_event(conn: &Connection, event: &GroupEvent) -> Result<(), StoreEr
         "INSERT INTO group_events (id, group_id, at, kind, policy_id, due, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             new_id(),
-            event.group_id,
+            event.group_id.as_str(),
             millis(event.at),
             event.kind.as_str(),
-            event.policy_id,
+            event.policy_id.as_ref().map(PolicyId::as_str),
             event.due.map(millis),
             event.message
         ],
@@ -284,11 +289,11 @@ pub fn record_history(conn: &Connection, entry: &HistoryEntry) -> Result<(), Sto
          min_entities, max_entities, reason) \
          VALUES ((SELECT history_key FROM groups WHERE id = ?1), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            entry.group_id,
+            entry.group_id.as_str(),
             millis(entry.at),
             entry.source.as_str(),
-            entry.policy_id,
-            entry.webhook_id,
+            entry.policy_id.as_ref().map(PolicyId::as_str),
+            entry.webhook_id.as_ref().map(WebhookId::as_str),
             entry.from,
             entry.to,
             entry.bounds.min,
@@ -318,8 +323,8 @@ pub fn insert_policies(
         )?;
         arm_schedule(conn, group, &id, new.next_fire)?;
         created.push(PolicyRecord {
-            id,
-            group_id: group.to_string(),
+            id: id.into(),
+            group_id: group.into(),
             body: new.body,
             policy: new.policy,
             touched_at: None,

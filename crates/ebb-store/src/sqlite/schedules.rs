@@ -34,8 +34,8 @@ impl crate::ScheduleStore for SqliteStore {
                 params![millis(until), limit as i64],
                 |row| {
                     Ok(DueSchedule {
-                        policy_id: col(row, "policy_id")?,
-                        group_id: col(row, "group_id")?,
+                        policy_id: id(row, "policy_id")?,
+                        group_id: id(row, "group_id")?,
                         due: from_millis(col(row, "next_fire")?)?,
                     })
                 },
@@ -44,7 +44,7 @@ impl crate::ScheduleStore for SqliteStore {
         .await
     }
 
-    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(String, Timestamp)>, StoreError> {
+    async fn due_windows(&self, until: Timestamp, limit: usize) -> Result<Vec<(GroupId, Timestamp)>, StoreError> {
         let _timer = self.metrics.time("due_windows");
         self.read(move |conn| {
             query_all(
@@ -52,19 +52,26 @@ impl crate::ScheduleStore for SqliteStore {
                 "reading due window timers",
                 "SELECT group_id, next_change FROM window_timers WHERE next_change <= ?1 ORDER BY next_change LIMIT ?2",
                 params![millis(until), limit as i64],
-                |row| Ok((col(row, "group_id")?, from_millis(col(row, "next_change")?)?)),
+                |row| Ok((id(row, "group_id")?, from_millis(col(row, "next_change")?)?)),
             )
         })
         .await
     }
 
-    async fn disarm_schedule(&self, policy: &str) -> Result<(), StoreError> {
+    async fn disarm_schedule(&self, policy: &PolicyId) -> Result<(), StoreError> {
+        let policy = policy.as_str();
         let _timer = self.metrics.time("disarm_schedule");
         let policy = policy.to_string();
         self.write(move |conn| arm_schedule(conn, "", &policy, None)).await
     }
 
-    async fn list_schedules(&self, tenant: &str, group: Option<&str>) -> Result<Vec<ScheduleEntry>, StoreError> {
+    async fn list_schedules(
+        &self,
+        tenant: &TenantId,
+        group: Option<&GroupId>,
+    ) -> Result<Vec<ScheduleEntry>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.map(|id| id.as_str());
         let _timer = self.metrics.time("list_schedules");
         let (tenant, group) = (tenant.to_string(), group.map(str::to_string));
         self.read(move |conn| {
@@ -80,7 +87,7 @@ impl crate::ScheduleStore for SqliteStore {
                 params![tenant, group],
                 |row| {
                     Ok(ScheduleEntry {
-                        group_id: col(row, "group_id")?,
+                        group_id: id(row, "group_id")?,
                         policy: policy_from_row(row)?,
                         next_fire: from_millis(col(row, "next_fire")?)?,
                     })
@@ -90,7 +97,8 @@ impl crate::ScheduleStore for SqliteStore {
         .await
     }
 
-    async fn window_timers(&self, tenant: &str) -> Result<Vec<WindowTimer>, StoreError> {
+    async fn window_timers(&self, tenant: &TenantId) -> Result<Vec<WindowTimer>, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("window_timers");
         let tenant = tenant.to_string();
         self.read(move |conn| {
@@ -107,7 +115,7 @@ impl crate::ScheduleStore for SqliteStore {
                     let windows = GroupWindows::parse_stored(document)
                         .map_err(|err| StoreError::Corrupt(format!("group {group_id}: windows: {}", err.message)))?;
                     Ok(WindowTimer {
-                        group_id,
+                        group_id: group_id.into(),
                         windows: windows.into(),
                         next_change: from_millis(col(row, "next_change")?)?,
                     })
@@ -117,7 +125,14 @@ impl crate::ScheduleStore for SqliteStore {
         .await
     }
 
-    async fn list_events(&self, tenant: &str, group: &str, limit: usize) -> Result<Vec<GroupEvent>, StoreError> {
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        limit: usize,
+    ) -> Result<Vec<GroupEvent>, StoreError> {
+        let tenant = tenant.as_str();
+        let group = group.as_str();
         let _timer = self.metrics.time("list_events");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.read(move |conn| {

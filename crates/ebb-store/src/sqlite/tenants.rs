@@ -12,7 +12,8 @@ use crate::model::*;
 
 #[async_trait::async_trait]
 impl crate::TenantStore for SqliteStore {
-    async fn create_tenant(&self, id: &str, now: Timestamp) -> Result<Tenant, StoreError> {
+    async fn create_tenant(&self, id: &TenantId, now: Timestamp) -> Result<Tenant, StoreError> {
+        let id = id.as_str();
         let _timer = self.metrics.time("create_tenant");
         let id = id.to_string();
         self.write(move |conn| {
@@ -25,7 +26,7 @@ impl crate::TenantStore for SqliteStore {
             if inserted == 0 {
                 return Err(StoreError::TenantExists);
             }
-            Ok(Tenant { id, created_at: now })
+            Ok(Tenant { id: id.into(), created_at: now })
         })
         .await
     }
@@ -34,13 +35,14 @@ impl crate::TenantStore for SqliteStore {
         let _timer = self.metrics.time("list_tenants");
         self.read(|conn| {
             query_all(conn, "listing tenants", "SELECT id, created_at FROM tenants ORDER BY id", [], |row| {
-                Ok(Tenant { id: col(row, "id")?, created_at: parse_time(&col::<String>(row, "created_at")?)? })
+                Ok(Tenant { id: id(row, "id")?, created_at: parse_time(&col::<String>(row, "created_at")?)? })
             })
         })
         .await
     }
 
-    async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError> {
+    async fn tenant_exists(&self, id: &TenantId) -> Result<bool, StoreError> {
+        let id = id.as_str();
         let _timer = self.metrics.time("tenant_exists");
         let id = id.to_string();
         self.read(move |conn| {
@@ -49,7 +51,8 @@ impl crate::TenantStore for SqliteStore {
         .await
     }
 
-    async fn set_local_process(&self, tenant: &str, grant: LocalProcessGrant) -> Result<(), StoreError> {
+    async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("set_local_process");
         let tenant = tenant.to_string();
         self.write(move |conn| {
@@ -74,7 +77,8 @@ impl crate::TenantStore for SqliteStore {
         .await
     }
 
-    async fn local_process(&self, tenant: &str) -> Result<LocalProcessGrant, StoreError> {
+    async fn local_process(&self, tenant: &TenantId) -> Result<LocalProcessGrant, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("local_process");
         let tenant = tenant.to_string();
         self.read(move |conn| {
@@ -107,11 +111,12 @@ impl crate::TenantStore for SqliteStore {
 
     async fn create_token(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         role: Role,
         secret_hash: &str,
         now: Timestamp,
     ) -> Result<Token, StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("create_token");
         let (tenant, secret_hash) = (tenant.to_string(), secret_hash.to_string());
         self.write(move |conn| {
@@ -129,12 +134,13 @@ impl crate::TenantStore for SqliteStore {
                     backend("inserting a token")(err)
                 }
             })?;
-            Ok(Token { id, tenant_id: tenant, role, created_at: now })
+            Ok(Token { id, tenant_id: tenant.into(), role, created_at: now })
         })
         .await
     }
 
-    async fn delete_token(&self, tenant: &str, token: &str) -> Result<(), StoreError> {
+    async fn delete_token(&self, tenant: &TenantId, token: &str) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
         let _timer = self.metrics.time("delete_token");
         let (tenant, token) = (tenant.to_string(), token.to_string());
         self.write(move |conn| {

@@ -632,7 +632,7 @@ impl super::Provider for LocalProcessProvider {
     }
 
     fn status(&self, member: &ebb_store::MemberRecord) -> super::MemberStatus {
-        match self.processes.status(&member.id) {
+        match self.processes.status(member.id.as_str()) {
             None => super::MemberStatus::Unknown,
             Some(ProcessStatus { exited: Some(how), exited_before_ready, .. }) => {
                 super::MemberStatus::Exited { how, before_ready: exited_before_ready }
@@ -642,26 +642,26 @@ impl super::Provider for LocalProcessProvider {
     }
 
     fn stop(&self, member: &ebb_store::MemberRecord) {
-        self.processes.stop(&member.id);
+        self.processes.stop(member.id.as_str());
     }
 
     fn forget(&self, member: &ebb_store::MemberRecord) {
-        self.processes.forget(&member.id);
+        self.processes.forget(member.id.as_str());
     }
 
     fn disown(&self, member: &ebb_store::MemberRecord) {
-        self.processes.disown(&member.id);
+        self.processes.disown(member.id.as_str());
     }
 
     async fn stop_all(&self, members: &[ebb_store::MemberRecord]) {
         for member in members {
-            self.processes.stop(&member.id);
+            self.processes.stop(member.id.as_str());
         }
         for member in members {
-            while self.processes.status(&member.id).is_some_and(|s| s.exited.is_none()) {
+            while self.processes.status(member.id.as_str()).is_some_and(|s| s.exited.is_none()) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            self.processes.sweep(&member.id).await;
+            self.processes.sweep(member.id.as_str()).await;
         }
         let orphans = self.processes.kill_orphans().await;
         if orphans > 0 {
@@ -670,7 +670,7 @@ impl super::Provider for LocalProcessProvider {
     }
 
     async fn clean_up(&self, recorded: &[ebb_store::MemberRecord], groups: &HashSet<String>) -> usize {
-        let ids: HashSet<String> = recorded.iter().map(|m| m.id.clone()).collect();
+        let ids: HashSet<String> = recorded.iter().map(|m| m.id.to_string()).collect();
         let stopped = self.processes.stop_leftovers(&ids, Duration::from_secs(10)).await;
         self.processes.remove_logs_except(groups);
         stopped
