@@ -21,6 +21,8 @@
 //! - [`capacity`]: executing a policy against a group (cooldowns, deltas, clamping), with
 //!   Otter's decimal `changePercent` arithmetic in `percent`;
 //! - [`converge`]: the convergence planner (desired capacity and observed members to steps);
+//! - [`metrics`]: metric names, bounded series of samples, aggregation, and Cloud Foundry's
+//!   scaling rules (breach evaluation, the new instance count);
 //! - [`secret`]: hashing of capability and token secrets;
 //! - [`limits`]: absolute limits per tenant, group and policy.
 
@@ -34,6 +36,7 @@ pub mod ids;
 pub mod json;
 pub mod launch;
 pub mod limits;
+pub mod metrics;
 mod percent;
 pub mod policy;
 pub mod records;
