@@ -73,7 +73,6 @@ impl crate::GroupStore for SqliteStore {
     }
 
     async fn list_groups(&self, tenant: &TenantId, page: &Page) -> Result<Vec<Group>, StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("list_groups");
         let tenant = tenant.to_string();
         let (marker, limit) = page_args(Some(page));
@@ -90,16 +89,12 @@ impl crate::GroupStore for SqliteStore {
     }
 
     async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("get_group");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.read(move |conn| fetch_group(conn, &tenant, &group)).await
     }
 
     async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("replace_launch");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
@@ -123,7 +118,6 @@ impl crate::GroupStore for SqliteStore {
     }
 
     async fn group_by_id(&self, group: &GroupId) -> Result<Option<Group>, StoreError> {
-        let group = group.as_str();
         let _timer = self.metrics.time("group_by_id");
         let group = group.to_string();
         self.read(move |conn| fetch_group_by_id(conn, &group)).await
@@ -135,7 +129,6 @@ impl crate::GroupStore for SqliteStore {
         status: GroupStatus,
         errors: Vec<String>,
     ) -> Result<(), StoreError> {
-        let group = group.as_str();
         let _timer = self.metrics.time("set_group_status");
         let group = group.to_string();
         self.write(move |conn| {
@@ -152,7 +145,6 @@ impl crate::GroupStore for SqliteStore {
     }
 
     async fn purge_group(&self, group: &GroupId) -> Result<(), StoreError> {
-        let group = group.as_str();
         let _timer = self.metrics.time("purge_group");
         let group = group.to_string();
         self.write(move |conn| {

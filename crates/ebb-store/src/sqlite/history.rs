@@ -16,8 +16,6 @@ impl crate::HistoryStore for SqliteStore {
         group: &GroupId,
         query: &HistoryQuery,
     ) -> Result<Vec<HistoryRecord>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("list_history");
         let (tenant, group, query) = (tenant.to_string(), group.to_string(), query.clone());
         self.read(move |conn| {

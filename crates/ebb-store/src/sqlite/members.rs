@@ -31,7 +31,6 @@ impl crate::MemberStore for SqliteStore {
     }
 
     async fn set_member_reference(&self, member: &MemberId, reference: serde_json::Value) -> Result<(), StoreError> {
-        let member = member.as_str();
         let _timer = self.metrics.time("set_member_reference");
         let member = member.to_string();
         self.write(move |conn| {
@@ -47,7 +46,6 @@ impl crate::MemberStore for SqliteStore {
     }
 
     async fn delete_member(&self, member: &MemberId) -> Result<(), StoreError> {
-        let member = member.as_str();
         let _timer = self.metrics.time("delete_member");
         let member = member.to_string();
         self.write(move |conn| {

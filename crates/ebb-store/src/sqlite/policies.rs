@@ -20,8 +20,6 @@ impl crate::PolicyStore for SqliteStore {
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("create_policies");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.write(move |conn| {
@@ -46,8 +44,6 @@ impl crate::PolicyStore for SqliteStore {
         group: &GroupId,
         page: Option<&Page>,
     ) -> Result<Vec<PolicyRecord>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("list_policies");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         let (marker, limit) = page_args(page);
@@ -70,9 +66,6 @@ impl crate::PolicyStore for SqliteStore {
         group: &GroupId,
         policy: &PolicyId,
     ) -> Result<PolicyRecord, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
         let _timer = self.metrics.time("get_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.read(move |conn| {
@@ -89,9 +82,6 @@ impl crate::PolicyStore for SqliteStore {
         policy: &PolicyId,
         body: NewPolicy,
     ) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
         let _timer = self.metrics.time("replace_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -109,9 +99,6 @@ impl crate::PolicyStore for SqliteStore {
     }
 
     async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
         let _timer = self.metrics.time("delete_policy");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -131,9 +118,6 @@ impl crate::PolicyStore for SqliteStore {
         limits: Limits,
         now: Timestamp,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
         let _timer = self.metrics.time("create_webhooks");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         self.write(move |conn| {
@@ -166,9 +150,6 @@ impl crate::PolicyStore for SqliteStore {
         policy: &PolicyId,
         page: Option<&Page>,
     ) -> Result<Vec<WebhookRecord>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
         let _timer = self.metrics.time("list_webhooks");
         let (tenant, group, policy) = (tenant.to_string(), group.to_string(), policy.to_string());
         let (marker, limit) = page_args(page);
@@ -192,10 +173,6 @@ impl crate::PolicyStore for SqliteStore {
         policy: &PolicyId,
         webhook: &WebhookId,
     ) -> Result<WebhookRecord, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
-        let webhook = webhook.as_str();
         let _timer = self.metrics.time("get_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
@@ -222,10 +199,6 @@ impl crate::PolicyStore for SqliteStore {
         name: String,
         metadata: Map<String, Value>,
     ) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
-        let webhook = webhook.as_str();
         let _timer = self.metrics.time("replace_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());
@@ -249,10 +222,6 @@ impl crate::PolicyStore for SqliteStore {
         policy: &PolicyId,
         webhook: &WebhookId,
     ) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
-        let policy = policy.as_str();
-        let webhook = webhook.as_str();
         let _timer = self.metrics.time("delete_webhook");
         let (tenant, group, policy, webhook) =
             (tenant.to_string(), group.to_string(), policy.to_string(), webhook.to_string());

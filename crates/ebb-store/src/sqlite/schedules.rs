@@ -59,7 +59,6 @@ impl crate::ScheduleStore for SqliteStore {
     }
 
     async fn disarm_schedule(&self, policy: &PolicyId) -> Result<(), StoreError> {
-        let policy = policy.as_str();
         let _timer = self.metrics.time("disarm_schedule");
         let policy = policy.to_string();
         self.write(move |conn| arm_schedule(conn, "", &policy, None)).await
@@ -70,7 +69,6 @@ impl crate::ScheduleStore for SqliteStore {
         tenant: &TenantId,
         group: Option<&GroupId>,
     ) -> Result<Vec<ScheduleEntry>, StoreError> {
-        let tenant = tenant.as_str();
         let group = group.map(|id| id.as_str());
         let _timer = self.metrics.time("list_schedules");
         let (tenant, group) = (tenant.to_string(), group.map(str::to_string));
@@ -98,7 +96,6 @@ impl crate::ScheduleStore for SqliteStore {
     }
 
     async fn window_timers(&self, tenant: &TenantId) -> Result<Vec<WindowTimer>, StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("window_timers");
         let tenant = tenant.to_string();
         self.read(move |conn| {
@@ -131,8 +128,6 @@ impl crate::ScheduleStore for SqliteStore {
         group: &GroupId,
         limit: usize,
     ) -> Result<Vec<GroupEvent>, StoreError> {
-        let tenant = tenant.as_str();
-        let group = group.as_str();
         let _timer = self.metrics.time("list_events");
         let (tenant, group) = (tenant.to_string(), group.to_string());
         self.read(move |conn| {

@@ -13,7 +13,6 @@ use crate::model::*;
 #[async_trait::async_trait]
 impl crate::TenantStore for SqliteStore {
     async fn create_tenant(&self, id: &TenantId, now: Timestamp) -> Result<Tenant, StoreError> {
-        let id = id.as_str();
         let _timer = self.metrics.time("create_tenant");
         let id = id.to_string();
         self.write(move |conn| {
@@ -42,7 +41,6 @@ impl crate::TenantStore for SqliteStore {
     }
 
     async fn tenant_exists(&self, id: &TenantId) -> Result<bool, StoreError> {
-        let id = id.as_str();
         let _timer = self.metrics.time("tenant_exists");
         let id = id.to_string();
         self.read(move |conn| {
@@ -52,7 +50,6 @@ impl crate::TenantStore for SqliteStore {
     }
 
     async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("set_local_process");
         let tenant = tenant.to_string();
         self.write(move |conn| {
@@ -78,7 +75,6 @@ impl crate::TenantStore for SqliteStore {
     }
 
     async fn local_process(&self, tenant: &TenantId) -> Result<LocalProcessGrant, StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("local_process");
         let tenant = tenant.to_string();
         self.read(move |conn| {
@@ -116,7 +112,6 @@ impl crate::TenantStore for SqliteStore {
         secret_hash: &str,
         now: Timestamp,
     ) -> Result<Token, StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("create_token");
         let (tenant, secret_hash) = (tenant.to_string(), secret_hash.to_string());
         self.write(move |conn| {
@@ -140,7 +135,6 @@ impl crate::TenantStore for SqliteStore {
     }
 
     async fn delete_token(&self, tenant: &TenantId, token: &str) -> Result<(), StoreError> {
-        let tenant = tenant.as_str();
         let _timer = self.metrics.time("delete_token");
         let (tenant, token) = (tenant.to_string(), token.to_string());
         self.write(move |conn| {
