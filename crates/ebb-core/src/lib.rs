@@ -15,6 +15,7 @@
 //! - [`schedule`]: `at` and `cron` arguments of schedule policies;
 //! - [`webhook`]: webhook bodies;
 //! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
+//! - [`cf_policy`]: Cloud Foundry's policy document: its validation (schema, then semantics) and echo;
 //! - [`ids`]: identifiers of tenants, groups, policies, webhooks and members, as types;
 //! - [`records`]: the records decisions are made on (group, state, policy, execution, event, history);
 //! - [`decide`]: every rule that changes desired capacity or arms a time, as pure functions;
@@ -27,6 +28,7 @@
 //! - [`limits`]: absolute limits per tenant, group and policy.
 
 pub mod capacity;
+pub mod cf_policy;
 pub mod converge;
 pub mod decide;
 pub mod documents;

@@ -1,6 +1,7 @@
 //! Property tests over the request validators: any JSON value, however odd, gets an answer
 //! (accepted or a message) and never a panic; documents built to the rules are accepted.
 
+use ebb_core::cf_policy;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::policy::{Origin, Policy};
@@ -30,6 +31,14 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
             "RackConnectV3",
             "CloudLoadBalancer",
             "SIGTERM",
+            "memoryutil",
+            "+1",
+            "-10%",
+            ">=",
+            "10:00",
+            "2099-01-04T20:00",
+            "Asia/Shanghai",
+            "0.1",
         ])
         .prop_map(|s| Value::String(s.to_string())),
     ];
@@ -71,6 +80,27 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         "networks",
         "uuid",
         "other",
+        "instance_min_count",
+        "instance_max_count",
+        "scaling_rules",
+        "metric_type",
+        "threshold",
+        "operator",
+        "adjustment",
+        "breach_duration_secs",
+        "schedules",
+        "timezone",
+        "recurring_schedule",
+        "specific_date",
+        "start_time",
+        "end_time",
+        "days_of_week",
+        "days_of_month",
+        "start_date_time",
+        "end_date_time",
+        "configuration",
+        "custom_metrics",
+        "schema-version",
     ]);
     leaf.prop_recursive(5, 64, 8, move |inner| {
         prop_oneof![
@@ -103,6 +133,9 @@ proptest! {
             if let Err(err) = Policy::parse(&value, "policy", origin) {
                 prop_assert!(!err.message.is_empty());
             }
+        }
+        if let Err(errors) = cf_policy::parse(&value, now(), &cf_policy::ThresholdRanges::default()) {
+            prop_assert!(!errors.is_empty() && errors.iter().all(|e| !e.description.is_empty()));
         }
         for replace in [false, true] {
             if let Err(err) = WebhookBody::parse(&value, "webhook", replace) {
