@@ -510,7 +510,7 @@ pub struct HistoryView {
     /// When (RFC 3339).
     pub at: String,
     /// What asked: `create`, `api`, `capability`, `schedule`, `window_start`, `window_end`,
-    /// `bounds`, `member_removed` or `convergence`.
+    /// `bounds`, `member_removed`, `convergence` or `metric`.
     pub source: String,
     /// The policy executed, if any.
     pub policy: Option<String>,

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::capacity::{Bounds, Refusal};
+use crate::cf_policy::MetricRules;
 use crate::group::GroupConfig;
 use crate::ids::{GroupId, PolicyId, TenantId, WebhookId};
 use crate::launch::LaunchConfig;
@@ -54,6 +55,9 @@ pub struct GroupState {
     pub deleting: bool,
     /// The time window whose start was applied last and has not ended.
     pub window: Option<String>,
+    /// Until when the group's metric rules may not scale it (the cooldown of the last
+    /// scale by a rule).
+    pub rules_cooldown_until: Option<Timestamp>,
 }
 
 impl GroupState {
@@ -67,6 +71,7 @@ impl GroupState {
             touched_at: None,
             deleting: false,
             window: None,
+            rules_cooldown_until: None,
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct Group {
     pub state: GroupState,
     /// Its time windows, if any.
     pub windows: Option<Arc<GroupWindows>>,
+    /// Its metric rules (a Cloud Foundry policy's `scaling_rules`), if it has a policy.
+    pub rules: Option<Arc<MetricRules>>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -226,17 +233,20 @@ pub enum Source {
     MemberRemoved,
     /// Convergence changed it (a group being deleted goes to 0).
     Convergence,
+    /// A metric rule was breached.
+    Metric,
 }
 
 impl Source {
     /// Every source, in the order of their names.
-    pub const ALL: [Source; 9] = [
+    pub const ALL: [Source; 10] = [
         Source::Api,
         Source::Bounds,
         Source::Capability,
         Source::Convergence,
         Source::Create,
         Source::MemberRemoved,
+        Source::Metric,
         Source::Schedule,
         Source::WindowEnd,
         Source::WindowStart,
@@ -254,6 +264,7 @@ impl Source {
             Source::Bounds => "bounds",
             Source::MemberRemoved => "member_removed",
             Source::Convergence => "convergence",
+            Source::Metric => "metric",
         }
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use ebb_core::capacity::Bounds;
+use ebb_core::cf_policy::MetricRules;
 use ebb_core::group::GroupConfig;
 use ebb_core::launch::LaunchConfig;
 use ebb_core::policy::Policy;
@@ -29,6 +30,10 @@ pub fn parse_json(text: &str) -> Result<Value, StoreError> {
 
 pub fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|err| StoreError::Corrupt(format!("time {ms}: {err}")))
+}
+
+pub fn rules_text(rules: Option<&MetricRules>) -> Result<Option<String>, StoreError> {
+    rules.map(serde_json::to_string).transpose().map_err(|err| StoreError::Corrupt(format!("metric rules: {err}")))
 }
 
 pub fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
@@ -133,6 +138,8 @@ pub struct GroupColumns {
     pub deleting: bool,
     pub windows: Option<String>,
     pub window_active: Option<String>,
+    pub rules: Option<String>,
+    pub rules_cooldown_until: Option<i64>,
 }
 
 impl GroupColumns {
@@ -175,8 +182,13 @@ impl GroupColumns {
                 touched_at: parse_optional_time(self.touched_at)?,
                 deleting: self.deleting,
                 window: self.window_active,
+                rules_cooldown_until: self.rules_cooldown_until.map(from_millis).transpose()?,
             },
             windows,
+            rules: match self.rules {
+                None => None,
+                Some(text) => Some(Arc::new(serde_json::from_str(&text).map_err(|err| corrupt("rules", &err))?)),
+            },
             created_at: parse_time(&self.created_at)?,
             id: id.into(),
         })

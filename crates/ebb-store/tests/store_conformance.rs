@@ -181,6 +181,7 @@ store_suite!(
     a_schedule_fires_at_most_once_per_due_time,
     a_window_timer_applies_at_most_once_and_rearms,
     bounds_and_windows_replacements_are_decisions,
+    metric_rules_and_their_cooldown_are_stored_by_decisions,
     deletes_cascade_to_policies_webhooks_and_capabilities,
     policy_and_webhook_limits_are_atomic,
     members_are_recorded_with_their_provider_reference,
@@ -444,6 +445,40 @@ async fn bounds_and_windows_replacements_are_decisions(store: Arc<dyn Store>) {
     let sources: Vec<(Source, u32)> =
         history(&store, "a", &group.id).await.iter().map(|r| (r.entry.source, r.entry.to)).collect();
     assert_eq!(sources, [(Source::Bounds, 3), (Source::Bounds, 5), (Source::Create, 2)]);
+}
+
+async fn metric_rules_and_their_cooldown_are_stored_by_decisions(store: Arc<dyn Store>) {
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    let (group, _) = store.create_group(new_group("a", 1, 10, vec![]), Limits::default(), t0()).await.unwrap();
+    let policy = ebb_core::cf_policy::parse(
+        &json!({"instance_min_count": 2, "instance_max_count": 4, "scaling_rules": [
+            {"metric_type": "queue_length", "threshold": 10, "operator": ">", "adjustment": "+1", "breach_duration_secs": 60}]}),
+        t0(),
+        &Default::default(),
+    )
+    .unwrap();
+    let rules = policy.rules.clone();
+    let set: Decide = Box::new(move |snapshot| Ok(decide::set_rules_policy(&snapshot.group, policy, t0())));
+    store.decide(on_group("a", &group.id, None), set).await.unwrap();
+    let stored = store.get_group(&"a".into(), &group.id).await.unwrap();
+    assert_eq!(stored.rules.as_deref(), Some(&rules));
+    assert_eq!((stored.config.min_entities, stored.config.max_entities, stored.state.desired), (2, 4, 2));
+    let now = t0() + SignedDuration::from_secs(120);
+    let points: decide::Points = [(
+        "queue_length".to_string(),
+        vec![(t0() + SignedDuration::from_secs(30), 5), (t0() + SignedDuration::from_secs(90), 50), (now, 60)],
+    )]
+    .into();
+    let scale: Decide = Box::new(move |snapshot| Ok(decide::scale_on_rules(&snapshot.group, &points, now, 1.0)));
+    store.decide(on_group("a", &group.id, None), scale).await.unwrap();
+    let scaled = store.get_group(&"a".into(), &group.id).await.unwrap();
+    assert_eq!(scaled.state.desired, 3);
+    assert_eq!(scaled.state.rules_cooldown_until, Some(now + SignedDuration::from_secs(300)));
+    assert_eq!(history(&store, "a", &group.id).await[0].entry.source, Source::Metric);
+    let delete: Decide = Box::new(move |snapshot| Ok(decide::delete_rules_policy(&snapshot.group, now)));
+    store.decide(on_group("a", &group.id, None), delete).await.unwrap();
+    let deleted = store.get_group(&"a".into(), &group.id).await.unwrap();
+    assert_eq!((deleted.rules, deleted.state.desired, deleted.config.max_entities), (None, 3, 4));
 }
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {

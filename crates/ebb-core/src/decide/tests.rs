@@ -17,7 +17,7 @@ fn now() -> Timestamp {
     t("2026-06-01T12:00:00Z")
 }
 
-fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
+pub(super) fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
     let config = GroupConfig::parse(
         &json!({"name": "g", "cooldown": cooldown, "minEntities": min, "maxEntities": max}),
         "",
@@ -38,6 +38,7 @@ fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
         launch: launch.into(),
         state,
         windows: None,
+        rules: None,
         created_at: t("2026-01-01T00:00:00Z"),
     }
 }

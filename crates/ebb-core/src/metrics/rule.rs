@@ -203,6 +203,18 @@ pub fn evaluate(rule: &Rule, points: &[(Timestamp, i64)], now: Timestamp) -> Bre
     }
 }
 
+/// The first instant after `now` at which `rule` would be breached by these points alone (a
+/// breach window elapsing with no new sample): the evaluation changes only when a point
+/// leaves the window, so each such instant is tried in order.
+pub fn next_breach_at(rule: &Rule, points: &[(Timestamp, i64)], now: Timestamp) -> Option<Timestamp> {
+    let tick = SignedDuration::from_millis(1);
+    points
+        .iter()
+        .map(|(at, _)| *at + rule.breach + tick)
+        .filter(|candidate| *candidate > now)
+        .find(|candidate| evaluate(rule, points, *candidate) == Breach::Breached)
+}
+
 /// The first of `rules` (policy order) that is breached at `now`, given each metric's points.
 pub fn first_breached<'a>(
     rules: &'a [Rule],

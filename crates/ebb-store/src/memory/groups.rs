@@ -34,6 +34,7 @@ impl crate::GroupStore for MemoryStore {
                 launch: Arc::new(group.launch),
                 state: group.state,
                 windows: None,
+                rules: None,
                 created_at: now,
             };
             let mut history = group.history;

@@ -112,24 +112,30 @@ async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision
         execute(
             client,
             "writing a decision",
-            "UPDATE groups SET desired = $1, paused = $2, touched_at = $3, deleting = $4, window_active = $5 \
-             WHERE id = $6",
+            "UPDATE groups SET desired = $1, paused = $2, touched_at = $3, deleting = $4, window_active = $5, \
+             rules_cooldown_until = $6 WHERE id = $7",
             &[
                 &i64::from(changed.state.desired),
                 &changed.state.paused,
                 &changed.state.touched_at.map(|at| at.to_string()),
                 &changed.state.deleting,
                 &changed.state.window,
+                &changed.state.rules_cooldown_until.map(millis),
                 group,
             ],
         )
         .await?;
-        if changed.config != before.config || changed.windows != before.windows {
+        if changed.config != before.config || changed.windows != before.windows || changed.rules != before.rules {
             execute(
                 client,
                 "writing a group's configuration",
-                "UPDATE groups SET config = $1, windows = $2 WHERE id = $3",
-                &[&config_text(&changed.config)?, &changed.windows.as_ref().map(|w| w.document.to_string()), group],
+                "UPDATE groups SET config = $1, windows = $2, rules = $3 WHERE id = $4",
+                &[
+                    &config_text(&changed.config)?,
+                    &changed.windows.as_ref().map(|w| w.document.to_string()),
+                    &rules_text(changed.rules.as_deref())?,
+                    group,
+                ],
             )
             .await?;
         }

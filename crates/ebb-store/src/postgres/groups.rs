@@ -70,6 +70,7 @@ impl crate::GroupStore for PostgresStore {
             launch: Arc::new(group.launch),
             state,
             windows: None,
+            rules: None,
             created_at: now,
         };
         Ok((record, policies))

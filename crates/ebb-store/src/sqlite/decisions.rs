@@ -101,6 +101,7 @@ fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, P
         "SELECT g.id AS id, g.tenant_id AS tenant_id, g.config AS config, g.launch AS launch, g.desired AS desired, \
          g.paused AS paused, g.status AS status, g.error_reasons AS error_reasons, g.touched_at AS touched_at, \
          g.created_at AS created_at, g.deleting AS deleting, g.windows AS windows, g.window_active AS window_active, \
+         g.rules AS rules, g.rules_cooldown_until AS rules_cooldown_until, \
          p.id AS policy_id, p.body AS policy_body, p.touched_at AS policy_touched_at, w.id AS webhook_id \
          FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
          WHERE w.capability_hash = ?1 AND g.deleting = 0",
@@ -126,23 +127,29 @@ fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), S
         execute(
             conn,
             "writing a decision",
-            "UPDATE groups SET desired = ?1, paused = ?2, touched_at = ?3, deleting = ?4, window_active = ?5 \
-             WHERE id = ?6",
+            "UPDATE groups SET desired = ?1, paused = ?2, touched_at = ?3, deleting = ?4, window_active = ?5, \
+             rules_cooldown_until = ?6 WHERE id = ?7",
             params![
                 changed.state.desired,
                 changed.state.paused,
                 changed.state.touched_at.map(|at| at.to_string()),
                 changed.state.deleting,
                 changed.state.window,
+                changed.state.rules_cooldown_until.map(millis),
                 group
             ],
         )?;
-        if changed.config != before.config || changed.windows != before.windows {
+        if changed.config != before.config || changed.windows != before.windows || changed.rules != before.rules {
             execute(
                 conn,
                 "writing a group's configuration",
-                "UPDATE groups SET config = ?1, windows = ?2 WHERE id = ?3",
-                params![config_text(&changed.config)?, changed.windows.as_ref().map(|w| w.document.to_string()), group],
+                "UPDATE groups SET config = ?1, windows = ?2, rules = ?3 WHERE id = ?4",
+                params![
+                    config_text(&changed.config)?,
+                    changed.windows.as_ref().map(|w| w.document.to_string()),
+                    rules_text(changed.rules.as_deref())?,
+                    group
+                ],
             )?;
         }
     }

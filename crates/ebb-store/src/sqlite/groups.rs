@@ -65,6 +65,7 @@ impl crate::GroupStore for SqliteStore {
                 launch: Arc::new(group.launch),
                 state,
                 windows: None,
+                rules: None,
                 created_at: now,
             };
             Ok((record, policies))

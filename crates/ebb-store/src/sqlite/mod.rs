@@ -55,6 +55,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0005_local_process.sql")),
     M::up(include_str!("../../migrations/sqlite/0006_history.sql")),
     M::up(include_str!("../../migrations/sqlite/0007_history_by_group.sql")),
+    M::up(include_str!("../../migrations/sqlite/0008_metric_rules.sql")),
 ];
 
 /// Ebb's store on an SQLite file.

@@ -6,11 +6,14 @@ use rusqlite::{Connection, Row, params};
 
 use crate::error::StoreError;
 use crate::model::*;
-pub(crate) use crate::stored::{self, GroupColumns, HistoryColumns, config_text, from_millis, parse_json, parse_time};
+pub(crate) use crate::stored::{
+    self, GroupColumns, HistoryColumns, config_text, from_millis, parse_json, parse_time, rules_text,
+};
 
 /// The start of every query that reads whole groups ([`group_from_row`]).
 pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \
-                                touched_at, created_at, deleting, windows, window_active FROM groups";
+                                touched_at, created_at, deleting, windows, window_active, rules, \
+                                rules_cooldown_until FROM groups";
 
 /// The columns [`policy_from_row`] reads.
 pub const POLICY_COLUMNS: &str = "id, group_id, body, touched_at";
@@ -119,6 +122,8 @@ pub fn group_from_row(row: &Row<'_>) -> Result<Group, StoreError> {
         deleting: col(row, "deleting")?,
         windows: col(row, "windows")?,
         window_active: col(row, "window_active")?,
+        rules: col(row, "rules")?,
+        rules_cooldown_until: col(row, "rules_cooldown_until")?,
     }
     .into_group()
 }

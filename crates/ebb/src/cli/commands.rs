@@ -109,7 +109,7 @@ pub enum GroupCommand {
         #[arg(long)]
         until: Option<String>,
         /// Only entries of this source (api, capability, schedule, window_start, window_end,
-        /// bounds, member_removed, create, convergence).
+        /// bounds, member_removed, create, convergence, metric).
         #[arg(long)]
         source: Option<String>,
         /// At most this many entries (1 to 100).
