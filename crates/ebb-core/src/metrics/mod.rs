@@ -5,9 +5,11 @@
 //! Nothing here stores or collects anything: the engine's metric store keeps the series, and
 //! the decision path applies what a rule decides.
 //!
-//! Layout: [`series`] holds one series of samples in a bounded window; [`rule`] evaluates a
-//! scaling rule on aggregated points and computes the count it asks for.
+//! Layout: [`series`] holds one series of samples in a bounded window; [`group`] holds a
+//! group's series per metric and member slot and aggregates them into the group's points;
+//! [`rule`] evaluates a scaling rule on those points and computes the count it asks for.
 
+pub mod group;
 pub mod rule;
 pub mod series;
 

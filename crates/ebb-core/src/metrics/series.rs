@@ -66,6 +66,19 @@ impl Series {
         Offered::Kept
     }
 
+    /// Like [`Series::offer`], but a sample at the same time as the newest replaces it (one
+    /// aggregated point per instant, however many samples made it).
+    pub fn offer_replacing(&mut self, sample: Sample) -> Offered {
+        if sample.value.is_finite()
+            && let Some(newest) = self.samples.back_mut()
+            && newest.at == sample.at
+        {
+            newest.value = sample.value;
+            return Offered::Kept;
+        }
+        self.offer(sample)
+    }
+
     fn trim(&mut self) {
         while self.samples.len() > self.bounds.max_samples {
             self.samples.pop_front();

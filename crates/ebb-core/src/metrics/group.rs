@@ -1,0 +1,179 @@
+//! The samples of one group: a bounded series per metric and member slot, and the group's
+//! aggregated points per metric, which rules are evaluated on.
+//!
+//! How Ebb aggregates, exactly: when a sample of metric `m` arrives for slot `i` at time `t`,
+//! the group's point of `m` at `t` is the ceiling of the mean of the newest sample of every
+//! slot, counting only slots whose newest sample is at most `stale_after` older than `t`
+//! (Cloud Foundry's stat window, 120 s by default). Samples of one instant make one point
+//! (the last of them, so a batch of every member's samples yields their full mean). Cloud
+//! Foundry instead takes the mean of every sample of every instance over the last 120 s, every
+//! 40 s (`cf-app-autoscaler.md` §2.3): Ebb's point follows the newest value of each member, and
+//! is there as soon as the sample is.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::aggregate;
+use super::series::{self, Offered, Sample, Series};
+
+/// The bounds of one group's samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most series (metric × slot) a group may have.
+    pub series_per_group: usize,
+    /// How many samples, and how far back, each series keeps.
+    pub series: series::Bounds,
+    /// How old a slot's newest sample may be and still count in the group's point.
+    pub stale_after: SignedDuration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            series_per_group: 1000,
+            series: series::Bounds { max_samples: 720, retention: SignedDuration::from_hours(2) },
+            stale_after: SignedDuration::from_secs(120),
+        }
+    }
+}
+
+/// Why a sample was not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The group has as many series as it may.
+    #[error("the group has {limit} series (metric and instance), the most it may have")]
+    TooManySeries {
+        /// The limit.
+        limit: usize,
+    },
+    /// Older than its series keeps.
+    #[error("the sample is older than its series keeps")]
+    TooOld,
+    /// Not a finite number.
+    #[error("the value is not a finite number")]
+    NotANumber,
+}
+
+/// One group's samples.
+#[derive(Debug, Clone)]
+pub struct GroupMetrics {
+    limits: Limits,
+    slots: HashMap<String, BTreeMap<u32, Series>>,
+    points: HashMap<String, Series>,
+    series: usize,
+}
+
+impl GroupMetrics {
+    /// No samples yet, kept within `limits`.
+    pub fn new(limits: Limits) -> Self {
+        GroupMetrics { limits, slots: HashMap::new(), points: HashMap::new(), series: 0 }
+    }
+
+    /// Records a sample of `metric` for `slot` and the group's point it makes.
+    pub fn record(&mut self, metric: &str, slot: u32, sample: Sample) -> Result<(), Refused> {
+        if !sample.value.is_finite() {
+            return Err(Refused::NotANumber);
+        }
+        let exists = self.slots.get(metric).is_some_and(|slots| slots.contains_key(&slot));
+        if !exists && self.series >= self.limits.series_per_group {
+            return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
+        }
+        let bounds = self.limits.series;
+        let slots = self.slots.entry(metric.to_string()).or_default();
+        let series = slots.entry(slot).or_insert_with(|| Series::new(bounds));
+        if !exists {
+            self.series += 1;
+        }
+        match series.offer(sample) {
+            Offered::Kept => {}
+            Offered::TooOld => return Err(Refused::TooOld),
+            Offered::NotANumber => return Err(Refused::NotANumber),
+        }
+        let fresh_from = sample.at - self.limits.stale_after;
+        let newest = slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
+        if let Some(value) = aggregate(newest) {
+            let point = Sample { at: sample.at, value: value as f64 };
+            self.points.entry(metric.to_string()).or_insert_with(|| Series::new(bounds)).offer_replacing(point);
+        }
+        Ok(())
+    }
+
+    /// The group's points of `metric` at or after `since`, oldest first.
+    pub fn points(&self, metric: &str, since: Timestamp) -> Vec<(Timestamp, i64)> {
+        self.points.get(metric).map_or_else(Vec::new, |s| s.since(since).map(|p| (p.at, p.value as i64)).collect())
+    }
+
+    /// The samples of `metric` of each slot at or after `since`, oldest first.
+    pub fn per_slot(&self, metric: &str, since: Timestamp) -> Vec<(u32, Vec<Sample>)> {
+        self.slots.get(metric).map_or_else(Vec::new, |slots| {
+            slots.iter().map(|(slot, series)| (*slot, series.since(since).collect())).collect()
+        })
+    }
+
+    /// How many series (metric × slot) it holds.
+    pub fn series_count(&self) -> usize {
+        self.series
+    }
+
+    /// How many samples it holds, aggregated points included.
+    pub fn sample_count(&self) -> usize {
+        self.slots.values().flat_map(BTreeMap::values).map(Series::len).sum::<usize>()
+            + self.points.values().map(Series::len).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+    }
+
+    fn sample(seconds: i64, value: f64) -> Sample {
+        Sample { at: at(seconds), value }
+    }
+
+    #[test]
+    fn a_point_is_the_ceiling_of_the_mean_of_each_slots_newest_fresh_sample() {
+        let mut group = GroupMetrics::new(Limits::default());
+        group.record("rt", 0, sample(0, 100.0)).unwrap();
+        group.record("rt", 1, sample(10, 201.0)).unwrap();
+        group.record("rt", 0, sample(20, 300.0)).unwrap();
+        // Slot 1's sample is 130 s old at 140 s: only slot 0 counts.
+        group.record("rt", 0, sample(140, 50.0)).unwrap();
+        assert_eq!(group.points("rt", at(0)), [(at(0), 100), (at(10), 151), (at(20), 251), (at(140), 50)]);
+        assert_eq!(group.points("rt", at(15)).len(), 2);
+        assert!(group.points("cpu", at(0)).is_empty());
+    }
+
+    #[test]
+    fn samples_of_one_instant_make_one_point() {
+        let mut group = GroupMetrics::new(Limits::default());
+        for (slot, value) in [(0, 300.0), (1, 100.0), (2, 200.0)] {
+            group.record("rt", slot, sample(5, value)).unwrap();
+        }
+        assert_eq!(group.points("rt", at(0)), [(at(5), 200)]);
+    }
+
+    #[test]
+    fn memory_stays_within_the_limits_whatever_arrives() {
+        let limits = Limits {
+            series_per_group: 4,
+            series: series::Bounds { max_samples: 8, retention: SignedDuration::from_secs(60) },
+            ..Limits::default()
+        };
+        let mut group = GroupMetrics::new(limits);
+        for i in 0..100 {
+            let _ = group.record("m", (i % 3) as u32, sample(i, i as f64));
+        }
+        assert_eq!(group.record("other", 0, sample(100, 1.0)), Ok(()));
+        assert_eq!(group.record("other", 1, sample(100, 1.0)), Err(Refused::TooManySeries { limit: 4 }));
+        assert_eq!(group.record("m", 0, sample(0, 1.0)), Err(Refused::TooOld));
+        assert_eq!(group.record("m", 0, sample(101, f64::NAN)), Err(Refused::NotANumber));
+        assert_eq!(group.series_count(), 4);
+        assert!(group.sample_count() <= 4 * 8 + 2 * 8);
+        assert_eq!(group.per_slot("m", at(0)).len(), 3);
+    }
+}
