@@ -68,12 +68,36 @@ pub enum ApiError {
     /// Anything unexpected.
     #[error("An Internal Error was encountered")]
     Internal(String),
+    /// An error of a Cloud Foundry route, answered as Cloud Foundry does: `{"code", "message"}`.
+    #[error("{message}")]
+    Cf {
+        /// The status.
+        status: StatusCode,
+        /// Cloud Foundry's code: the status text, or its own (`App not found`).
+        code: &'static str,
+        /// The message.
+        message: String,
+    },
+    /// A Cloud Foundry policy that does not validate: `[{"context", "description"}]`.
+    #[error("invalid policy")]
+    CfPolicy(Vec<ebb_core::cf_policy::PolicyError>),
+    /// Over a Cloud Foundry app's request budget.
+    #[error("Too many requests")]
+    CfRateLimited {
+        /// Seconds until a request would be accepted.
+        retry_after: u64,
+    },
 }
 
 impl ApiError {
     /// An Otter error with its type name.
     pub fn otter(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError::Otter { status, kind, message: message.into() }
+    }
+
+    /// A Cloud Foundry error with the status text as its code.
+    pub fn cf(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError::Cf { status, code: status.canonical_reason().unwrap_or("Error"), message: message.into() }
     }
 
     /// The status and type name of this error.
@@ -93,6 +117,9 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+            ApiError::Cf { status, code, .. } => (*status, code),
+            ApiError::CfPolicy(_) => (StatusCode::BAD_REQUEST, "InvalidPolicy"),
+            ApiError::CfRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "Request-Limit-Exceeded"),
         }
     }
 }
@@ -110,6 +137,24 @@ impl From<Invalid> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind) = self.status_and_type();
+        use crate::wire::CfErrorAnswer;
+        let cf = match &self {
+            ApiError::Cf { code, message, .. } => {
+                Some(CfErrorAnswer::Error { code: code.to_string(), message: message.clone() })
+            }
+            ApiError::CfRateLimited { .. } => {
+                Some(CfErrorAnswer::Error { code: kind.to_string(), message: self.to_string() })
+            }
+            ApiError::CfPolicy(errors) => Some(CfErrorAnswer::Invalid(errors.clone())),
+            _ => None,
+        };
+        if let Some(body) = cf {
+            let mut response = (status, axum::Json(body)).into_response();
+            if let ApiError::CfRateLimited { retry_after } = self {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            return response;
+        }
         let details = match &self {
             ApiError::Internal(cause) => {
                 // Logged once here, with the cause the caller does not see.

@@ -1,6 +1,6 @@
 //! Ebb's HTTP API: the only crate that knows the wire format.
 //!
-//! It serves Otter's Auto Scale API v1.0 under `/v1.0`, the operator's admin API under
+//! It serves Otter's Auto Scale API v1.0 under `/v1.0`, Cloud Foundry's under `/v1/apps`, the operator's admin API under
 //! `/admin/v1`, and `/health`, `/metrics` and `/openapi.json`.
 //!
 //! Layout:
@@ -12,11 +12,13 @@
 //! - [`rate_limit`]: per-tenant and per-capability request budgets;
 //! - [`observe`]: response ids, content types, request metrics and logs;
 //! - [`links`]: absolute links and pagination;
-//! - [`otter`]: the Auto Scale handlers; [`admin`]: tenants and tokens; [`ops`]: health and metrics.
+//! - [`otter`]: the Auto Scale handlers; [`cf`]: Cloud Foundry App Autoscaler's API (policy,
+//!   custom metrics); [`admin`]: tenants and tokens; [`ops`]: health and metrics.
 
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod cf;
 pub mod error;
 pub mod links;
 pub mod observe;

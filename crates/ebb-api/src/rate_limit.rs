@@ -12,6 +12,7 @@ use crate::error::ApiError;
 pub struct RateLimits {
     tenants: DefaultKeyedRateLimiter<String>,
     capabilities: DefaultKeyedRateLimiter<String>,
+    apps: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
 
@@ -23,8 +24,26 @@ impl RateLimits {
         RateLimits {
             tenants: RateLimiter::keyed(Quota::per_minute(per_minute)),
             capabilities: RateLimiter::keyed(Quota::per_second(per_second)),
+            apps: RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
             clock: DefaultClock::default(),
         }
+    }
+
+    /// The same budgets, and `per_second` requests a second (bursts of twice as many) for each
+    /// Cloud Foundry app (a group), as Cloud Foundry's token bucket (10 a second, bursts of 20).
+    pub fn with_app_budget(mut self, per_second: u32) -> Self {
+        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
+        self.apps = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
+        self
+    }
+
+    /// Takes one request from a Cloud Foundry app's budget.
+    pub fn app(&self, group: &str) -> Result<(), ApiError> {
+        self.check(&self.apps, group).map_err(|err| match err {
+            ApiError::RateLimited { retry_after } => ApiError::CfRateLimited { retry_after },
+            other => other,
+        })
     }
 
     /// Takes one request from a tenant's budget.

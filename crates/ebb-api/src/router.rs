@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::otter::{groups, history, limits, members, policies, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
-use crate::{admin, auth, observe, ops};
+use crate::{admin, auth, cf, observe, ops};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub enum Access {
     Tenant,
     /// Only the operator.
     Operator,
+    /// Cloud Foundry routes: the operator or a token of the tenant owning the group `{appId}`
+    /// (`admin` to write), checked by the handler's [`crate::cf::app::CfApp`].
+    App,
 }
 
 /// Adds the schema of a type to a generator and returns a reference to it.
@@ -133,7 +136,7 @@ const PAGE: &[(&str, &str, &str)] = &[
 /// Every route of the API, one per line.
 #[rustfmt::skip]
 pub fn routes() -> Vec<Route> {
-    use Access::{Operator, Public, Tenant};
+    use Access::{App, Operator, Public, Tenant};
     use Method as M;
     vec![
         route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health).returns::<wire::Health>(),
@@ -180,6 +183,10 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Show a webhook", Tenant, 200, webhooks::show).returns::<wire::WebhookAnswer>(),
         route(M::PUT, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Replace a webhook's name and metadata", Tenant, 204, webhooks::replace).json_body::<documents::WebhookDocument>(),
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/policies/{policy}/webhooks/{webhook}", "Delete a webhook", Tenant, 204, webhooks::delete),
+        route(M::GET, "/v1/apps/{appId}/policy", "A group's Cloud Foundry policy (its bounds, windows and metric rules)", App, 200, cf::policy::get).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::PUT, "/v1/apps/{appId}/policy", "Set a group's Cloud Foundry policy; answers it normalised", App, 200, cf::policy::put).json_body::<serde_json::Map<String, serde_json::Value>>().returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::DELETE, "/v1/apps/{appId}/policy", "Delete a group's Cloud Foundry policy (metric scaling stops; the group stays)", App, 200, cf::policy::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::POST, "/v1/apps/{appId}/metrics", "Submit custom metrics of a member slot", App, 200, cf::metrics::post).json_body::<cf::metrics::CustomMetrics>(),
         route(M::POST, "/v1.0/execute/{version}/{secret}", "Execute through a capability URL (always 202)", Public, 202, webhooks::execute_capability),
     ]
 }
@@ -199,7 +206,7 @@ pub fn router(state: AppState) -> Router {
     let mut operator = Router::new();
     for route in routes() {
         match route.access {
-            Access::Public => public = public.route(route.path, route.handler),
+            Access::Public | Access::App => public = public.route(route.path, route.handler),
             Access::Tenant => tenant = tenant.route(route.path, route.handler),
             Access::Operator => operator = operator.route(route.path, route.handler),
         }
@@ -239,7 +246,8 @@ pub async fn serve(
 pub fn openapi() -> Value {
     let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas".into());
     let mut generator = settings.into_generator();
-    let error = schema_of::<wire::ErrorAnswer>(&mut generator).to_value();
+    let otter_error = schema_of::<wire::ErrorAnswer>(&mut generator).to_value();
+    let cf_error = schema_of::<wire::CfErrorAnswer>(&mut generator).to_value();
     let mut paths = Map::new();
     for route in routes() {
         let mut parameters: Vec<Value> = route
@@ -260,6 +268,7 @@ pub fn openapi() -> Value {
             }
             (None, _) => json!({"description": "success, without a body"}),
         };
+        let error = if route.access == Access::App { &cf_error } else { &otter_error };
         let mut operation = json!({
             "summary": route.summary,
             "operationId": format!("{} {}", route.method, route.path),
@@ -274,7 +283,7 @@ pub fn openapi() -> Value {
         }
         match route.access {
             Access::Public => operation["security"] = json!([]),
-            Access::Tenant => operation["security"] = json!([{"bearer": []}, {"authToken": []}]),
+            Access::Tenant | Access::App => operation["security"] = json!([{"bearer": []}, {"authToken": []}]),
             Access::Operator => operation["security"] = json!([{"bearer": []}]),
         }
         let item = paths.entry(route.path.to_string()).or_insert_with(|| Value::Object(Map::new()));

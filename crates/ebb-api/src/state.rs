@@ -25,6 +25,11 @@ pub struct ApiConfig {
     pub tenant_requests_per_minute: u32,
     /// Requests one capability URL may take per second.
     pub capability_requests_per_second: u32,
+    /// Requests a Cloud Foundry app (a group) may make per second on the Cloud Foundry routes,
+    /// in bursts of twice as many.
+    pub app_requests_per_second: u32,
+    /// The ranges of rule thresholds of the built-in metrics whose range is set here.
+    pub threshold_ranges: ebb_core::cf_policy::ThresholdRanges,
 }
 
 /// Shared by all handlers; cheap to clone.
@@ -53,10 +58,10 @@ impl AppState {
         AppState {
             engine,
             links: Links::new(&config.public_url),
-            rate_limits: Arc::new(RateLimits::new(
-                config.tenant_requests_per_minute,
-                config.capability_requests_per_second,
-            )),
+            rate_limits: Arc::new(
+                RateLimits::new(config.tenant_requests_per_minute, config.capability_requests_per_second)
+                    .with_app_budget(config.app_requests_per_second),
+            ),
             token_cache: Arc::new(TokenCache::default()),
             config: Arc::new(config),
             request_metrics,

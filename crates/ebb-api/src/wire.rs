@@ -560,3 +560,19 @@ pub struct LimitsAnswer {
     /// The limits.
     pub limits: Limits,
 }
+
+/// An error of a Cloud Foundry route: `{"code", "message"}`, or, for a policy that does not
+/// validate, the list of what is wrong.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CfErrorAnswer {
+    /// Cloud Foundry's usual error.
+    Error {
+        /// The status text, or Cloud Foundry's own code (`App not found`, `Request-Limit-Exceeded`).
+        code: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// What is wrong with a policy.
+    Invalid(Vec<ebb_core::cf_policy::PolicyError>),
+}

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::Clock;
 use crate::converger::{Converger, Observation, Trigger};
 use crate::metrics::{EngineMetrics, Outcome};
+use crate::samples::{SampleSettings, Samples};
 use crate::throttled::Throttled;
 
 /// A policy to create: its body as submitted and validated.
@@ -61,6 +62,8 @@ pub struct Engine {
     /// Capability executions accepted and not yet committed; when none is left, the next
     /// caller waits for one before it is answered.
     pending_capabilities: Arc<Semaphore>,
+    /// Every group's samples, and what evaluating its rules needs.
+    pub(crate) samples: Samples,
 }
 
 /// The most capability executions accepted and not yet committed. Beyond it, callers are
@@ -84,7 +87,14 @@ impl Engine {
             schedules_changed: Arc::new(Notify::new()),
             unknown_capabilities: Throttled::new(Duration::from_secs(1)),
             pending_capabilities: Arc::new(Semaphore::new(PENDING_CAPABILITIES)),
+            samples: Samples::new(SampleSettings::default()),
         }
+    }
+
+    /// The same engine with these metric store settings.
+    pub fn with_sample_settings(mut self, settings: SampleSettings) -> Self {
+        self.samples = Samples::new(settings);
+        self
     }
 
     /// The store the engine writes to.
@@ -117,7 +127,7 @@ impl Engine {
         self.converger.observation(group.as_str())
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }
 
@@ -221,7 +231,7 @@ impl Engine {
         self.converger.trigger(group.as_str(), Trigger::Converge);
     }
 
-    fn group(tenant: &TenantId, group: &GroupId) -> Subject {
+    pub(crate) fn group(tenant: &TenantId, group: &GroupId) -> Subject {
         Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: None, member: None }
     }
 
@@ -265,6 +275,9 @@ impl Engine {
             } else {
                 tracing::debug!(tenant, group, policy, source = source.as_str(), reason = %entry.reason, "decision changed nothing");
             }
+        }
+        if let Some(group) = &committed.decision.group {
+            self.samples.refresh(group);
         }
         for event in &committed.decision.events {
             tracing::info!(tenant, group, policy, kind = event.kind.as_str(), message = %event.message, "group event");

@@ -16,6 +16,8 @@ pub mod engine;
 pub mod metrics;
 pub mod provider;
 pub mod pruner;
+pub mod rules;
+pub mod samples;
 pub mod scheduler;
 pub mod throttled;
 

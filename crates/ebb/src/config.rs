@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub member_group: Option<String>,
     pub member_log_max_bytes: Option<u64>,
     pub history_retention_days: Option<f64>,
+    pub app_requests_per_second: Option<u32>,
+    pub rules_time_scale: Option<f64>,
 }
 
 impl FileConfig {
@@ -53,6 +55,8 @@ pub struct Settings {
     pub member_group: Option<String>,
     pub member_log_max_bytes: u64,
     pub history_retention: std::time::Duration,
+    pub app_requests_per_second: u32,
+    pub rules_time_scale: f64,
 }
 
 impl Settings {
@@ -101,6 +105,12 @@ impl Settings {
                 flags.history_retention_days.or(file.history_retention_days).map(|days| days * 86_400.0),
                 std::time::Duration::from_secs(30 * 86_400),
             ),
+            app_requests_per_second: flags.app_requests_per_second.or(file.app_requests_per_second).unwrap_or(10),
+            rules_time_scale: flags
+                .rules_time_scale
+                .or(file.rules_time_scale)
+                .filter(|scale| scale.is_finite() && *scale > 0.0 && *scale <= 1.0)
+                .unwrap_or(1.0),
             member_user: flags.member_user.or(file.member_user),
             member_group: flags.member_group.or(file.member_group),
             member_log_max_bytes: flags

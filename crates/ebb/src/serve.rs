@@ -15,6 +15,7 @@ use ebb_engine::provider::local_process::{
     LocalProcessProvider, LocalProcesses, MemberUser, ProcessSettings, become_subreaper,
 };
 use ebb_engine::provider::{BuiltinBalancers, Provider};
+use ebb_engine::samples::SampleSettings;
 use ebb_engine::scheduler::Scheduler;
 use ebb_engine::{Engine, EngineMetrics, SystemClock};
 use ebb_store::StoreMetrics;
@@ -68,6 +69,14 @@ pub struct ServeArgs {
     /// Days the history of desired capacity is kept [default: 30].
     #[arg(long, env = "EBB_HISTORY_RETENTION_DAYS")]
     history_retention_days: Option<f64>,
+    /// Requests one Cloud Foundry app (a group) may make per second on `/v1/apps`, in bursts of
+    /// twice as many [default: 10].
+    #[arg(long, env = "EBB_APP_REQUESTS_PER_SECOND")]
+    app_requests_per_second: Option<u32>,
+    /// For tests only: multiplies every metric rule's breach duration and cooldown (0 to 1), so
+    /// that a test need not wait minutes for a breach [default: 1].
+    #[arg(long, env = "EBB_RULES_TIME_SCALE", hide = true)]
+    rules_time_scale: Option<f64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -200,6 +209,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             member_group: args.member_group,
             member_log_max_bytes: args.member_log_max_bytes,
             history_retention_days: args.history_retention_days,
+            app_requests_per_second: args.app_requests_per_second,
+            rules_time_scale: args.rules_time_scale,
             ..FileConfig::default()
         },
         file,
@@ -250,7 +261,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
     let engine_metrics = EngineMetrics::new(&mut registry);
-    let engine = Arc::new(Engine::new(store, clock, engine_metrics, converger.clone()));
+    let sample_settings = SampleSettings { time_scale: settings.rules_time_scale, ..SampleSettings::default() };
+    let engine =
+        Arc::new(Engine::new(store, clock, engine_metrics, converger.clone()).with_sample_settings(sample_settings));
     let scheduler = Scheduler::new(engine.clone(), settings.schedule_grace);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -263,6 +276,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         operator_token_hash: ebb_core::secret::hash(&operator_token),
         tenant_requests_per_minute: settings.tenant_requests_per_minute,
         capability_requests_per_second: settings.capability_requests_per_second,
+        app_requests_per_second: settings.app_requests_per_second,
+        threshold_ranges: Default::default(),
     };
     let demo_notes = if args.demo {
         Some(

@@ -83,12 +83,15 @@ pub fn scale_on_rules(group: &Group, points: &Points, now: Timestamp, time_scale
     let from = group.state.desired;
     let mut decision = Decision::nothing(Outcome::Capacity { from, to: from });
     let rules = rules_of(group, time_scale);
-    let Some(rule) = rule::first_breached(&rules, |metric| points.get(metric).map_or(&[][..], Vec::as_slice), now)
+    let series = |metric: &str| points.get(metric).map_or(&[][..], Vec::as_slice);
+    let Some(index) = rules.iter().position(|r| rule::evaluate(r, series(&r.metric), now) == rule::Breach::Breached)
     else {
         return decision;
     };
+    let rule = &rules[index];
     let bounds = effective_bounds(group, now);
-    let because = rule.reason();
+    // The reason states the rule as the policy does, whatever the time scale.
+    let because = group.rules.as_ref().map_or_else(|| rule.reason(), |r| r.scaling_rules[index].rule().reason());
     let ignored = |why: &str| entry(group, now, Source::Metric, from, bounds, format!("{because}: ignored, {why}"));
     if group.state.paused {
         decision.history.push(ignored("the group is paused"));

@@ -1,0 +1,11 @@
+//! Cloud Foundry App Autoscaler's public API (`cf-app-autoscaler.md` §3), where an app is an
+//! Ebb group: `{appId}` is a group id, and every route is authorized by the tenant that owns
+//! the group ([`app::CfApp`]). Errors have Cloud Foundry's shapes: `{"code", "message"}`, and
+//! `[{"context", "description"}]` for a policy that does not validate.
+//!
+//! Layout: [`app`] identifies the caller and the group; [`policy`] is the policy API;
+//! [`metrics`] takes custom metrics.
+
+pub mod app;
+pub mod metrics;
+pub mod policy;

@@ -1,0 +1,179 @@
+//! The engine's side of metric rules: setting and deleting a group's Cloud Foundry policy,
+//! taking samples into the metric store, and evaluating the group's rules when a sample
+//! arrives or a breach window elapses — never on a polling loop.
+//!
+//! Evaluation here only finds out whether a decision is worth taking, on the engine's cached
+//! copy of the rules; the decision itself (`decide::scale_on_rules`) is taken by the store on
+//! the group as stored, with the same points, through [`Engine::commit`], like every other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ebb_core::cf_policy::CfPolicy;
+use ebb_core::decide::{self, Points};
+use ebb_core::ids::{GroupId, TenantId};
+use ebb_core::metrics::group::Refused;
+use ebb_core::metrics::rule;
+use ebb_core::metrics::series::Sample;
+use ebb_core::records::{Group, Source};
+use ebb_store::{Decide, StoreError};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::engine::Engine;
+use crate::samples::{Entry, GroupFacts, lock};
+
+/// A sample for one member slot of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotSample {
+    /// The metric.
+    pub metric: String,
+    /// The member slot (Cloud Foundry's `instance_index`).
+    pub slot: u32,
+    /// When and what.
+    pub sample: Sample,
+}
+
+impl Engine {
+    /// Sets a group's Cloud Foundry policy (bounds, windows and rules) in one decision.
+    pub async fn set_rules_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        policy: CfPolicy,
+    ) -> Result<Group, StoreError> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::set_rules_policy(&snapshot.group, policy, now)));
+        let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
+        self.schedules_changed().notify_one();
+        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+    }
+
+    /// Deletes a group's Cloud Foundry policy: rules and windows go, the group and its
+    /// members stay.
+    pub async fn delete_rules_policy(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::delete_rules_policy(&snapshot.group, now)));
+        let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
+        self.schedules_changed().notify_one();
+        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+    }
+
+    /// What the metric store knows of a group (its tenant, rules, member slots), read from the
+    /// store the first time. A deleted or unknown group is `GroupNotFound`.
+    pub async fn metric_facts(&self, group: &GroupId) -> Result<GroupFacts, StoreError> {
+        if let Some(entry) = self.samples.get(group) {
+            return Ok(lock(&entry).facts.clone());
+        }
+        let loaded = self.store().group_by_id(group).await?.filter(|g| !g.state.deleting);
+        let loaded = loaded.ok_or(StoreError::GroupNotFound)?;
+        Ok(lock(&self.samples.get_or_insert(&loaded)).facts.clone())
+    }
+
+    /// Takes samples of a group into the metric store and evaluates its rules on them. Every
+    /// sample is offered; the first refusal is returned (the others are kept). A group the
+    /// store has no entry for (see [`Engine::metric_facts`]) is `GroupNotFound`.
+    pub fn record_samples(self: &Arc<Self>, group: &GroupId, samples: &[SlotSample]) -> Result<(), RecordError> {
+        let entry = self.samples.get(group).ok_or(RecordError::NoGroup)?;
+        let mut entry = lock(&entry);
+        let mut refused = None;
+        for s in samples {
+            if let Err(err) = entry.metrics.record(&s.metric, s.slot, s.sample) {
+                refused.get_or_insert(err);
+            }
+        }
+        self.evaluate(group, &mut entry, self.now());
+        refused.map_or(Ok(()), |err| Err(RecordError::Refused(err)))
+    }
+
+    /// The points of each metric `entry`'s rules read, as far back as any rule looks.
+    fn points(entry: &Entry, now: Timestamp) -> Points {
+        let horizon = entry.facts.paced.iter().map(|r| r.breach + r.breach).max().unwrap_or_default();
+        let mut points: Points = HashMap::new();
+        for rule in &entry.facts.paced {
+            if !points.contains_key(&rule.metric) {
+                points.insert(rule.metric.clone(), entry.metrics.points(&rule.metric, now - horizon));
+            }
+        }
+        points
+    }
+
+    /// Evaluates the group's rules at `now`: when one is breached, has the decision taken;
+    /// otherwise arms a timer for when a breach window would complete without a new sample.
+    fn evaluate(self: &Arc<Self>, group: &GroupId, entry: &mut Entry, now: Timestamp) {
+        if entry.deciding || entry.facts.paced.is_empty() || entry.facts.paused {
+            return;
+        }
+        if let Some(until) = entry.muted_until.filter(|until| now < *until) {
+            return self.arm(group, entry, until);
+        }
+        if let Some(until) = entry.facts.cooldown_until.filter(|until| now < *until) {
+            return self.arm(group, entry, until);
+        }
+        let points = Self::points(entry, now);
+        let series = |metric: &str| points.get(metric).map_or(&[][..], Vec::as_slice);
+        if rule::first_breached(&entry.facts.paced, series, now).is_some() {
+            entry.deciding = true;
+            self.decide_on_rules(group.clone(), entry.facts.tenant.clone(), points, now);
+            return;
+        }
+        let next = entry.facts.paced.iter().filter_map(|r| rule::next_breach_at(r, series(&r.metric), now)).min();
+        if let Some(due) = next {
+            self.arm(group, entry, due);
+        }
+    }
+
+    /// Arms the group's evaluation timer at `due`, unless one is armed earlier and still ahead.
+    fn arm(self: &Arc<Self>, group: &GroupId, entry: &mut Entry, due: Timestamp) {
+        if entry.timer.is_some_and(|armed| armed <= due && armed > self.now()) {
+            return;
+        }
+        entry.timer = Some(due);
+        entry.timer_generation += 1;
+        let generation = entry.timer_generation;
+        let (engine, group) = (self.clone(), group.clone());
+        tokio::spawn(async move {
+            engine.clock().sleep_until(due).await;
+            let Some(entry) = engine.samples.get(&group) else { return };
+            let mut entry = lock(&entry);
+            if entry.timer_generation == generation {
+                entry.timer = None;
+                engine.evaluate(&group, &mut entry, engine.now());
+            }
+        });
+    }
+
+    /// Has the store take the rules' decision on the group as stored, with these points.
+    fn decide_on_rules(self: &Arc<Self>, group: GroupId, tenant: TenantId, points: Points, now: Timestamp) {
+        let engine = self.clone();
+        let time_scale = self.samples.settings().time_scale;
+        tokio::spawn(async move {
+            let decide: Decide =
+                Box::new(move |snapshot| Ok(decide::scale_on_rules(&snapshot.group, &points, now, time_scale)));
+            let result = engine.commit(Self::group(&tenant, &group), Source::Metric, decide).await;
+            let Some(entry) = engine.samples.get(&group) else { return };
+            let mut entry = lock(&entry);
+            entry.deciding = false;
+            let changed_nothing = match &result {
+                Ok(Some(committed)) => committed.decision.group.is_none(),
+                Ok(None) | Err(_) => true,
+            };
+            if changed_nothing {
+                // A breach that changed nothing (at a bound, in cooldown) is not acted on again
+                // before a whole new breach window has passed.
+                let window = entry.facts.paced.iter().map(|r| r.breach).min().unwrap_or(SignedDuration::from_secs(1));
+                entry.muted_until = Some(now + window);
+            }
+        });
+    }
+}
+
+/// Why samples were not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The metric store has no entry for the group (it was deleted meanwhile).
+    #[error("no such group")]
+    NoGroup,
+    /// A sample was refused.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+}

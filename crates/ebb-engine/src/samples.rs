@@ -1,0 +1,153 @@
+//! The metric store: every group's samples, in memory and bounded, apart from the
+//! configuration store so that a high sample rate never competes with durable writes.
+//!
+//! Each group's entry holds its series ([`GroupMetrics`]) and what evaluating its rules needs
+//! without a store read: its tenant, its rules, desired capacity, pause and the rules'
+//! cooldown, refreshed by every committed decision (`Engine::commit`). An entry is made on
+//! the first sample of a group (from the store) and dropped when the group is deleted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use ebb_core::cf_policy::MetricRules;
+use ebb_core::decide;
+use ebb_core::ids::{GroupId, TenantId};
+use ebb_core::metrics::group::{GroupMetrics, Limits};
+use ebb_core::metrics::rule::Rule;
+use ebb_core::records::Group;
+use jiff::Timestamp;
+
+/// Settings of the metric store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleSettings {
+    /// Bounds of each group's samples.
+    pub limits: Limits,
+    /// Multiplies every rule's breach duration and cooldown: 1.0 except in tests that cannot
+    /// wait minutes for a breach.
+    pub time_scale: f64,
+}
+
+impl Default for SampleSettings {
+    fn default() -> Self {
+        SampleSettings { limits: Limits::default(), time_scale: 1.0 }
+    }
+}
+
+/// What the metric store knows of a group besides its samples.
+#[derive(Debug, Clone)]
+pub struct GroupFacts {
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its metric rules, as stored.
+    pub rules: Option<Arc<MetricRules>>,
+    /// Its rules paced by the time scale, in policy order.
+    pub paced: Vec<Rule>,
+    /// Its desired capacity: member slots are `0..desired`.
+    pub desired: u32,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// Until when its rules may not scale it.
+    pub cooldown_until: Option<Timestamp>,
+}
+
+impl GroupFacts {
+    fn of(group: &Group, time_scale: f64) -> Self {
+        GroupFacts {
+            tenant: group.tenant_id.clone(),
+            rules: group.rules.clone(),
+            paced: decide::rules_of(group, time_scale),
+            desired: group.state.desired,
+            paused: group.state.paused,
+            cooldown_until: group.state.rules_cooldown_until,
+        }
+    }
+}
+
+/// One group's entry.
+#[derive(Debug)]
+pub struct Entry {
+    /// What is known of the group.
+    pub facts: GroupFacts,
+    /// Its samples.
+    pub metrics: GroupMetrics,
+    /// A decision on its rules is being committed.
+    pub deciding: bool,
+    /// Rules are not evaluated before this (after a breach that changed nothing).
+    pub muted_until: Option<Timestamp>,
+    /// The breach-window timer armed last, and its generation (a newer one replaces it).
+    pub timer: Option<Timestamp>,
+    /// Bumped whenever the timer is re-armed.
+    pub timer_generation: u64,
+}
+
+/// Every group's entry.
+pub struct Samples {
+    settings: SampleSettings,
+    groups: RwLock<HashMap<GroupId, Arc<Mutex<Entry>>>>,
+}
+
+impl Samples {
+    /// An empty store.
+    pub fn new(settings: SampleSettings) -> Self {
+        Samples { settings, groups: RwLock::new(HashMap::new()) }
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> &SampleSettings {
+        &self.settings
+    }
+
+    /// The entry of `group`, if it has one.
+    pub fn get(&self, group: &GroupId) -> Option<Arc<Mutex<Entry>>> {
+        self.groups.read().ok()?.get(group).cloned()
+    }
+
+    /// The entry of `group`, made from `loaded` if it has none yet.
+    pub fn get_or_insert(&self, loaded: &Group) -> Arc<Mutex<Entry>> {
+        let mut groups = self.groups.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        groups
+            .entry(loaded.id.clone())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Entry {
+                    facts: GroupFacts::of(loaded, self.settings.time_scale),
+                    metrics: GroupMetrics::new(self.settings.limits),
+                    deciding: false,
+                    muted_until: None,
+                    timer: None,
+                    timer_generation: 0,
+                }))
+            })
+            .clone()
+    }
+
+    /// A decision changed `group`: its entry (if any) learns what changed, or goes with it.
+    pub fn refresh(&self, group: &Group) {
+        if group.state.deleting {
+            if let Ok(mut groups) = self.groups.write() {
+                groups.remove(&group.id);
+            }
+            return;
+        }
+        if let Some(entry) = self.get(&group.id) {
+            let mut entry = lock(&entry);
+            entry.facts = GroupFacts::of(group, self.settings.time_scale);
+            entry.muted_until = None;
+        }
+    }
+
+    /// How many groups have an entry.
+    pub fn len(&self) -> usize {
+        self.groups.read().map(|g| g.len()).unwrap_or(0)
+    }
+
+    /// Whether no group has one.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Locks an entry; a panic elsewhere while it was held leaves it usable (it holds no
+/// invariant a half-done update could break beyond one sample).
+pub fn lock(entry: &Mutex<Entry>) -> MutexGuard<'_, Entry> {
+    entry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,250 @@
+//! Cloud Foundry's API end to end against the real binary: the policy API with CF's
+//! validation and echo, and custom metrics that scale a group through its rules.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Api, Reply, Server, eventually, group};
+
+fn app(group: &str, rest: &str) -> String {
+    format!("/v1/apps/{group}{rest}")
+}
+
+#[track_caller]
+fn cf_error(reply: &Reply, status: u16, code: &str, message: &str) {
+    reply.ok(status);
+    assert_eq!(reply.body, json!({"code": code, "message": message}), "body: {}", reply.text);
+}
+
+#[track_caller]
+fn invalid(reply: &Reply, context: &str, description: &str) {
+    reply.ok(400);
+    let errors = reply.body.as_array().unwrap_or_else(|| panic!("an array of errors: {}", reply.text));
+    assert!(
+        errors.iter().any(|e| e["context"] == context && e["description"] == description),
+        "expected ({context}, {description}) in {}",
+        reply.text
+    );
+}
+
+fn rules_policy(min: i64, max: i64) -> Value {
+    json!({"instance_min_count": min, "instance_max_count": max, "scaling_rules": [
+        {"metric_type": "queue_length", "threshold": 100, "operator": ">", "adjustment": "+1", "breach_duration_secs": 60, "cool_down_secs": 60},
+        {"metric_type": "queue_length", "threshold": 10, "operator": "<", "adjustment": "-1", "breach_duration_secs": 60, "cool_down_secs": 60}]})
+}
+
+#[tokio::test]
+async fn the_policy_api_validates_as_cloud_foundry_and_is_the_groups_bounds_and_windows() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    cf_error(&api.get(&app(&g, "/policy")).await, 404, "Not Found", "Policy Not Found");
+
+    let rule = json!({"metric_type": "memoryused", "threshold": 30, "operator": "<", "adjustment": "-1"});
+    let cases = [
+        (
+            json!({"instance_min_count": 0, "instance_max_count": 4, "scaling_rules": [rule]}),
+            "(root).instance_min_count",
+            "Must be greater than or equal to 1",
+        ),
+        (
+            json!({"instance_min_count": 10, "instance_max_count": 4, "scaling_rules": [rule]}),
+            "(root).instance_min_count",
+            "instance_min_count 10 is higher than instance_max_count 4",
+        ),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 4, "scaling_rules": [{"metric_type": "memoryused", "threshold": 30, "operator": "<", "adjustment": "5"}]}),
+            "(root).scaling_rules.0.adjustment",
+            "Does not match pattern '^[-+][1-9]+[0-9]*%?$'",
+        ),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 4, "schedules": {"timezone": "Asia/Kolkata", "recurring_schedule": [
+            {"start_time": "10:00", "end_time": "18:00", "days_of_week": [1, 2, 3], "days_of_month": [1, 2, 3], "instance_min_count": 1, "instance_max_count": 5}]}}),
+            "(root).schedules.recurring_schedule.0",
+            "Must validate one and only one schema (oneOf)",
+        ),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 4, "schedules": {"timezone": "Asia/Kolkata", "recurring_schedule": [
+            {"start_time": "10:00", "end_time": "18:00", "days_of_week": [1, 2, 3], "instance_min_count": 1, "instance_max_count": 5},
+            {"start_time": "08:00", "end_time": "20:00", "days_of_week": [2, 4, 6], "instance_min_count": 1, "instance_max_count": 5}]}}),
+            "(root).schedules.recurring_schedule.0",
+            "recurring_schedule[0] and recurring_schedule[1] are overlapping",
+        ),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 2}),
+            "(root)",
+            "Must validate at least one schema (anyOf)",
+        ),
+        (json!({"instance_min_count": 1, "instance_max_count": 2}), "(root)", "scaling_rules is required"),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 4, "scaling_rules": [{"metric_type": "memoryutil", "threshold": -90, "operator": ">", "adjustment": "+1"}]}),
+            "(root).scaling_rules.0",
+            "scaling_rules[0].threshold for metric_type memoryutil should be greater than or equal 1 and less than or equal to 100",
+        ),
+        (
+            json!({"instance_min_count": 1, "instance_max_count": 4, "schedules": {"timezone": "UTC", "specific_date": [
+            {"start_date_time": "2010-01-04T20:00", "end_date_time": "2010-01-05T20:00", "instance_min_count": 1, "instance_max_count": 2}]}}),
+            "(root).schedules.specific_date.0",
+            "specific_date[0].start_date_time is before current date time",
+        ),
+    ];
+    for (policy, context, description) in cases {
+        invalid(&api.put(&app(&g, "/policy"), policy).await, context, description);
+    }
+    let malformed = api.raw(Method::PUT, &app(&g, "/policy"), Some(b"{\"instance_min_count\": ".to_vec()), &[]).await;
+    malformed.ok(400);
+    assert_eq!(malformed.body[0]["context"], "(root)");
+    cf_error(&api.get(&app(&g, "/policy")).await, 404, "Not Found", "Policy Not Found");
+    assert_eq!(
+        api.get(&api.t(&format!("/groups/{g}/config"))).await.body["groupConfiguration"]["maxEntities"],
+        10,
+        "nothing stored"
+    );
+
+    let mut policy = rules_policy(2, 5);
+    policy["stats_window_secs"] = json!(300);
+    policy["schedules"] = json!({"timezone": "Asia/Shanghai", "specific_date": [
+        {"start_date_time": "2099-06-02T10:00", "end_date_time": "2099-06-15T13:59", "instance_min_count": 3, "instance_max_count": 4, "initial_min_instance_count": 0}]});
+    let set = api.put(&app(&g, "/policy"), policy).await;
+    set.ok(200);
+    assert!(set.body.get("stats_window_secs").is_none(), "unknown keys are dropped");
+    assert!(
+        set.body["schedules"]["specific_date"][0].get("initial_min_instance_count").is_none(),
+        "zeros are left out"
+    );
+    assert_eq!(api.get(&app(&g, "/policy")).await.body, set.body, "GET answers what PUT did");
+    // The same setting seen the Otter way: the group's bounds and its windows.
+    let config = api.get(&api.t(&format!("/groups/{g}/config"))).await;
+    assert_eq!(
+        (
+            config.body["groupConfiguration"]["minEntities"].as_i64(),
+            config.body["groupConfiguration"]["maxEntities"].as_i64()
+        ),
+        (Some(2), Some(5))
+    );
+    assert_eq!(api.desired(&g).await, 2);
+    let windows = api.get(&api.t(&format!("/groups/{g}/windows"))).await;
+    assert_eq!(windows.body["windows"]["timezone"], "Asia/Shanghai");
+
+    // Deleting the policy stops metric scaling and leaves the group and its bounds.
+    let deleted = api.delete(&app(&g, "/policy")).await;
+    deleted.ok(200);
+    assert_eq!(deleted.body, json!({}));
+    api.delete(&app(&g, "/policy")).await.ok(200);
+    cf_error(&api.get(&app(&g, "/policy")).await, 404, "Not Found", "Policy Not Found");
+    assert_eq!(api.desired(&g).await, 2);
+    assert!(api.get(&api.t(&format!("/groups/{g}/windows"))).await.body["windows"].is_null());
+
+    // Apps are the caller's tenant's groups only.
+    let other = server.tenant("t2").await;
+    cf_error(&other.get(&app(&g, "/policy")).await, 404, "App not found", "The app guid supplied does not exist");
+    cf_error(
+        &api.get(&app("no-such-group", "/policy")).await,
+        404,
+        "App not found",
+        "The app guid supplied does not exist",
+    );
+    let anonymous = server.anonymous().get(&app(&g, "/policy")).await;
+    anonymous.ok(401);
+    assert_eq!(anonymous.body["code"], "Unauthorized");
+    let observer = api.with_token(&server.token("t1", "observer").await);
+    observer.get(&app(&g, "/policy")).await.ok(404);
+    cf_error(
+        &observer.put(&app(&g, "/policy"), rules_policy(1, 2)).await,
+        401,
+        "Unauthorized",
+        "You are not authorized to perform the requested action",
+    );
+}
+
+async fn push(api: &Api, g: &str, index: u32, name: &str, value: Value) -> Reply {
+    api.post(
+        &app(g, "/metrics"),
+        json!({"instance_index": index, "metrics": [{"name": name, "value": value, "unit": "jobs"}]}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn custom_metrics_follow_cloud_foundrys_rules_and_scale_the_group() {
+    // Breaches and cooldowns of 60 s last 3 s here.
+    let server = Server::start_with(&["--rules-time-scale", "0.05", "--app-requests-per-second", "50"]);
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    cf_error(&push(&api, &g, 0, "queue_length", json!(5)).await, 400, "Bad Request", "no policy defined");
+    api.put(&app(&g, "/policy"), rules_policy(1, 3)).await.ok(200);
+
+    cf_error(
+        &push(&api, &g, 0, "cpu", json!(5)).await,
+        400,
+        "Bad Request",
+        "Custom Metric: cpu matches with standard metrics name",
+    );
+    cf_error(
+        &push(&api, &g, 0, "jobs", json!(5)).await,
+        400,
+        "Bad Request",
+        "Custom Metric: jobs does not match with metrics defined in policy",
+    );
+    cf_error(
+        &push(&api, &g, 0, "queue_length", json!("5")).await,
+        400,
+        "Bad Request",
+        "Error unmarshaling custom metrics request body",
+    );
+    cf_error(
+        &api.post(&app(&g, "/metrics"), json!({"instance_index": 0, "metrics": []})).await,
+        400,
+        "Bad Request",
+        "Error parsing request body",
+    );
+    let out_of_range = push(&api, &g, 1, "queue_length", json!(5)).await;
+    out_of_range.ok(400);
+    assert!(out_of_range.body["message"].as_str().unwrap().contains("instance_index 1"), "{}", out_of_range.text);
+
+    // A queue that stays above 100 for the (scaled) breach window scales the group out.
+    let started = std::time::Instant::now();
+    let scaled = eventually(20, || async {
+        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(&g).await == 2
+    })
+    .await;
+    assert!(scaled, "the group scaled out on the queue");
+    assert!(started.elapsed().as_secs_f64() >= 3.0, "not before the breach window ({:?})", started.elapsed());
+    let history = api.get(&api.t(&format!("/groups/{g}/history?source=metric"))).await;
+    let entry = &history.body["history"][0];
+    assert_eq!((entry["from"].as_i64(), entry["to"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(entry["reason"], "+1 instance(s) because queue_length > 100 for 60 seconds: desired capacity 1 to 2");
+
+    // It drains: below 10 for the window, the group scales back in (after the cooldown).
+    let drained = eventually(30, || async {
+        push(&api, &g, 0, "queue_length", json!(0)).await;
+        push(&api, &g, 1, "queue_length", json!(2)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(&g).await == 1
+    })
+    .await;
+    assert!(drained, "the group scaled back in");
+}
+
+#[tokio::test]
+async fn a_burst_over_an_apps_budget_gets_429_with_retry_after() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    api.put(&app(&g, "/policy"), rules_policy(1, 3)).await.ok(200);
+    let mut limited = None;
+    for _ in 0..60 {
+        let reply = push(&api, &g, 0, "queue_length", json!(1)).await;
+        if reply.status == 429 {
+            limited = Some(reply);
+            break;
+        }
+        reply.ok(200);
+    }
+    let limited = limited.expect("the budget is 10 a second in bursts of 20");
+    cf_error(&limited, 429, "Request-Limit-Exceeded", "Too many requests");
+    assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
+}
