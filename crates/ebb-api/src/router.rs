@@ -186,7 +186,9 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1/apps/{appId}/policy", "A group's Cloud Foundry policy (its bounds, windows and metric rules)", App, 200, cf::policy::get).returns::<serde_json::Map<String, serde_json::Value>>(),
         route(M::PUT, "/v1/apps/{appId}/policy", "Set a group's Cloud Foundry policy; answers it normalised", App, 200, cf::policy::put).json_body::<serde_json::Map<String, serde_json::Value>>().returns::<serde_json::Map<String, serde_json::Value>>(),
         route(M::DELETE, "/v1/apps/{appId}/policy", "Delete a group's Cloud Foundry policy (metric scaling stops; the group stays)", App, 200, cf::policy::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
-        route(M::POST, "/v1/apps/{appId}/metrics", "Submit custom metrics of a member slot", App, 200, cf::metrics::post).json_body::<cf::metrics::CustomMetrics>(),
+        route(M::PUT, "/v1/apps/{appId}/credential", "Create or rotate the group's metric credential (HTTP Basic for custom metrics); the password is shown once", App, 200, cf::credential::put).returns::<wire::CfCredentialAnswer>(),
+        route(M::DELETE, "/v1/apps/{appId}/credential", "Revoke the group's metric credential", App, 200, cf::credential::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::POST, "/v1/apps/{appId}/metrics", "Submit custom metrics of a member slot (a tenant token, or the group's metric credential over HTTP Basic)", App, 200, cf::metrics::post).json_body::<cf::metrics::CustomMetrics>(),
         route(M::POST, "/v1.0/execute/{version}/{secret}", "Execute through a capability URL (always 202)", Public, 202, webhooks::execute_capability),
     ]
 }

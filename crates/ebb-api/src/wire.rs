@@ -576,3 +576,16 @@ pub enum CfErrorAnswer {
     /// What is wrong with a policy.
     Invalid(Vec<ebb_core::cf_policy::PolicyError>),
 }
+
+/// A group's new metric credential; the password is shown only here.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CfCredentialAnswer {
+    /// The group.
+    pub app_id: String,
+    /// The user name for HTTP Basic.
+    pub username: String,
+    /// The password for HTTP Basic (shown once).
+    pub password: String,
+    /// Where to submit metrics with it.
+    pub url: String,
+}

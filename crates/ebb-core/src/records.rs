@@ -93,6 +93,15 @@ impl GroupWindows {
     }
 }
 
+/// A group's metric credential: a user name and the hash of its password (shown once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricCredential {
+    /// The user name.
+    pub username: String,
+    /// SHA-256 of the password, lowercase hex ([`crate::secret::hash`]).
+    pub password_hash: String,
+}
+
 /// A scaling group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -110,6 +119,8 @@ pub struct Group {
     pub windows: Option<Arc<GroupWindows>>,
     /// Its metric rules (a Cloud Foundry policy's `scaling_rules`), if it has a policy.
     pub rules: Option<Arc<MetricRules>>,
+    /// The credential that may submit its metrics, if it has one.
+    pub credential: Option<MetricCredential>,
     /// When it was created.
     pub created_at: Timestamp,
 }

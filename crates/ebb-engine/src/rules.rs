@@ -15,7 +15,7 @@ use ebb_core::ids::{GroupId, TenantId};
 use ebb_core::metrics::group::Refused;
 use ebb_core::metrics::rule;
 use ebb_core::metrics::series::Sample;
-use ebb_core::records::{Group, Source};
+use ebb_core::records::{Group, MetricCredential, Source};
 use ebb_store::{Decide, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
@@ -56,6 +56,19 @@ impl Engine {
         let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
         self.schedules_changed().notify_one();
         committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+    }
+
+    /// Sets (or, with `None`, revokes) a group's metric credential; it applies at once.
+    pub async fn set_metric_credential(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        credential: Option<MetricCredential>,
+    ) -> Result<(), StoreError> {
+        self.store().set_metric_credential(tenant, group, credential).await?;
+        let stored = self.store().get_group(tenant, group).await?;
+        self.samples.refresh(&stored);
+        Ok(())
     }
 
     /// What the metric store knows of a group (its tenant, rules, member slots), read from the

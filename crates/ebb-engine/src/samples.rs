@@ -14,7 +14,7 @@ use ebb_core::decide;
 use ebb_core::ids::{GroupId, TenantId};
 use ebb_core::metrics::group::{GroupMetrics, Limits};
 use ebb_core::metrics::rule::Rule;
-use ebb_core::records::Group;
+use ebb_core::records::{Group, MetricCredential};
 use jiff::Timestamp;
 
 /// Settings of the metric store.
@@ -48,6 +48,8 @@ pub struct GroupFacts {
     pub paused: bool,
     /// Until when its rules may not scale it.
     pub cooldown_until: Option<Timestamp>,
+    /// The credential that may submit its metrics.
+    pub credential: Option<MetricCredential>,
 }
 
 impl GroupFacts {
@@ -59,6 +61,7 @@ impl GroupFacts {
             desired: group.state.desired,
             paused: group.state.paused,
             cooldown_until: group.state.rules_cooldown_until,
+            credential: group.credential.clone(),
         }
     }
 }

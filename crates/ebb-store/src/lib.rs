@@ -83,6 +83,13 @@ pub trait GroupStore: Send + Sync {
     async fn get_group(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError>;
     /// Replaces a group's launch configuration.
     async fn replace_launch(&self, tenant: &TenantId, group: &GroupId, launch: LaunchConfig) -> Result<(), StoreError>;
+    /// Sets (or, with `None`, revokes) a group's metric credential.
+    async fn set_metric_credential(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        credential: Option<MetricCredential>,
+    ) -> Result<(), StoreError>;
     /// The ids of every group, those being deleted included (for convergence).
     async fn group_ids(&self) -> Result<Vec<GroupId>, StoreError>;
     /// A group by id alone, also while it is being deleted (for convergence).

@@ -9,7 +9,8 @@ use ebb_core::launch::{LaunchConfig, LaunchKind};
 use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
 pub use ebb_core::records::{
-    EventKind, Execution, Group, GroupEvent, GroupStatus, GroupWindows, HistoryEntry, PolicyRecord, Source,
+    EventKind, Execution, Group, GroupEvent, GroupStatus, GroupWindows, HistoryEntry, MetricCredential, PolicyRecord,
+    Source,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value};

@@ -9,7 +9,7 @@ use ebb_core::cf_policy::MetricRules;
 use ebb_core::group::GroupConfig;
 use ebb_core::launch::LaunchConfig;
 use ebb_core::policy::Policy;
-use ebb_core::records::GroupState;
+use ebb_core::records::{GroupState, MetricCredential};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -140,6 +140,8 @@ pub struct GroupColumns {
     pub window_active: Option<String>,
     pub rules: Option<String>,
     pub rules_cooldown_until: Option<i64>,
+    pub credential_username: Option<String>,
+    pub credential_hash: Option<String>,
 }
 
 impl GroupColumns {
@@ -185,6 +187,10 @@ impl GroupColumns {
                 rules_cooldown_until: self.rules_cooldown_until.map(from_millis).transpose()?,
             },
             windows,
+            credential: match (self.credential_username, self.credential_hash) {
+                (Some(username), Some(password_hash)) => Some(MetricCredential { username, password_hash }),
+                _ => None,
+            },
             rules: match self.rules {
                 None => None,
                 Some(text) => Some(Arc::new(serde_json::from_str(&text).map_err(|err| corrupt("rules", &err))?)),

@@ -18,8 +18,8 @@ use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
 use ebb_core::records::{Execution, GroupWindows, Source};
 use ebb_store::{
-    Committed, Decide, GroupId, HistoryQuery, MemberRecord, NewGroup, NewPolicy, NewWebhook, Page, PolicyId, Role,
-    Store, StoreError, Subject, TenantId, WebhookId,
+    Committed, Decide, GroupId, HistoryQuery, MemberRecord, MetricCredential, NewGroup, NewPolicy, NewWebhook, Page,
+    PolicyId, Role, Store, StoreError, Subject, TenantId, WebhookId,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -182,6 +182,7 @@ store_suite!(
     a_window_timer_applies_at_most_once_and_rearms,
     bounds_and_windows_replacements_are_decisions,
     metric_rules_and_their_cooldown_are_stored_by_decisions,
+    metric_credentials_are_set_rotated_and_revoked,
     deletes_cascade_to_policies_webhooks_and_capabilities,
     policy_and_webhook_limits_are_atomic,
     members_are_recorded_with_their_provider_reference,
@@ -479,6 +480,20 @@ async fn metric_rules_and_their_cooldown_are_stored_by_decisions(store: Arc<dyn 
     store.decide(on_group("a", &group.id, None), delete).await.unwrap();
     let deleted = store.get_group(&"a".into(), &group.id).await.unwrap();
     assert_eq!((deleted.rules, deleted.state.desired, deleted.config.max_entities), (None, 3, 4));
+}
+
+async fn metric_credentials_are_set_rotated_and_revoked(store: Arc<dyn Store>) {
+    store.create_tenant(&"a".into(), t0()).await.unwrap();
+    let (group, _) = store.create_group(new_group("a", 1, 10, vec![]), Limits::default(), t0()).await.unwrap();
+    let credential = |user: &str| MetricCredential { username: user.into(), password_hash: format!("hash of {user}") };
+    for user in ["first", "second"] {
+        store.set_metric_credential(&"a".into(), &group.id, Some(credential(user))).await.unwrap();
+        assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().credential, Some(credential(user)));
+    }
+    let elsewhere = store.set_metric_credential(&"b".into(), &group.id, Some(credential("x"))).await;
+    assert!(matches!(elsewhere, Err(StoreError::GroupNotFound)));
+    store.set_metric_credential(&"a".into(), &group.id, None).await.unwrap();
+    assert_eq!(store.group_by_id(&group.id).await.unwrap().unwrap().credential, None);
 }
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {

@@ -248,3 +248,46 @@ async fn a_burst_over_an_apps_budget_gets_429_with_retry_after() {
     cf_error(&limited, 429, "Request-Limit-Exceeded", "Too many requests");
     assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
 }
+
+fn basic(username: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
+}
+
+#[tokio::test]
+async fn a_metric_credential_submits_metrics_and_nothing_else() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    api.put(&app(&g, "/policy"), rules_policy(1, 3)).await.ok(200);
+    let created = api.send(Method::PUT, &app(&g, "/credential"), None).await;
+    created.ok(200);
+    let (username, password) = (created.body["username"].as_str().unwrap(), created.body["password"].as_str().unwrap());
+    assert_eq!(created.body["app_id"], g.as_str());
+    assert!(created.body["url"].as_str().unwrap().ends_with(&format!("/v1/apps/{g}/metrics")));
+    assert!(
+        !server.stored_bytes().windows(password.len()).any(|w| w == password.as_bytes()),
+        "only its hash is stored"
+    );
+
+    let anonymous = server.anonymous();
+    let body = json!({"instance_index": 0, "metrics": [{"name": "queue_length", "value": 3}]}).to_string().into_bytes();
+    let submit = |auth: String| {
+        let (anonymous, body, path) = (&anonymous, body.clone(), app(&g, "/metrics"));
+        async move { anonymous.raw(Method::POST, &path, Some(body), &[("authorization", auth.as_str())]).await }
+    };
+    submit(basic(username, password)).await.ok(200);
+    cf_error(&submit(basic(username, "wrong")).await, 401, "Unauthorized", "Unauthorized");
+    cf_error(&submit(basic("someone", password)).await, 401, "Unauthorized", "Unauthorized");
+    let policy =
+        anonymous.raw(Method::GET, &app(&g, "/policy"), None, &[("authorization", &basic(username, password))]).await;
+    cf_error(&policy, 401, "Unauthorized", "Unauthorized");
+
+    // Rotating replaces it at once; revoking ends it.
+    let rotated = api.send(Method::PUT, &app(&g, "/credential"), None).await;
+    rotated.ok(200);
+    cf_error(&submit(basic(username, password)).await, 401, "Unauthorized", "Unauthorized");
+    let (username, password) = (rotated.body["username"].as_str().unwrap(), rotated.body["password"].as_str().unwrap());
+    submit(basic(username, password)).await.ok(200);
+    api.delete(&app(&g, "/credential")).await.ok(200);
+    cf_error(&submit(basic(username, password)).await, 401, "Unauthorized", "Unauthorized");
+}

@@ -1,14 +1,16 @@
 //! [`CfApp`]: the group a Cloud Foundry route is about, once its caller is known to be the
-//! operator or a token of the group's tenant (`admin` to write), and within the app's budget.
+//! operator or a token of the group's tenant (`admin` to write) — or, to submit metrics, the
+//! group's metric credential over HTTP Basic — and within the app's budget.
 
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use ebb_core::ids::{GroupId, TenantId};
 use ebb_engine::samples::GroupFacts;
 use ebb_store::{Role, StoreError};
+use subtle::ConstantTimeEq;
 
 use crate::auth::{Caller, identify};
 use crate::error::ApiError;
@@ -42,6 +44,24 @@ pub fn store_error(err: StoreError) -> ApiError {
     }
 }
 
+/// Cloud Foundry's answer to a wrong or missing metric credential.
+fn unauthorized() -> ApiError {
+    ApiError::cf(StatusCode::UNAUTHORIZED, "Unauthorized")
+}
+
+/// `Authorization: Basic base64(user:password)`, if that is what was sent.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
 impl FromRequestParts<AppState> for CfApp {
     type Rejection = ApiError;
 
@@ -49,6 +69,25 @@ impl FromRequestParts<AppState> for CfApp {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| app_not_found())?;
         let group = GroupId::new(params.get("appId").map(String::as_str).unwrap_or_default());
+        if let Some((username, password)) = basic_credentials(&parts.headers) {
+            let submits = parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/metrics");
+            let facts = state.engine.metric_facts(&group).await.map_err(|err| match err {
+                StoreError::GroupNotFound => unauthorized(),
+                other => store_error(other),
+            })?;
+            let matches = facts.credential.as_ref().is_some_and(|c| {
+                let hash = ebb_core::secret::hash(&password);
+                bool::from(
+                    c.username.as_bytes().ct_eq(username.as_bytes())
+                        & c.password_hash.as_bytes().ct_eq(hash.as_bytes()),
+                )
+            });
+            if !submits || !matches {
+                return Err(unauthorized());
+            }
+            state.rate_limits.app(group.as_str())?;
+            return Ok(CfApp { tenant: facts.tenant.clone(), group, facts });
+        }
         let caller = identify(state, &parts.headers).await.map_err(|err| match err {
             ApiError::Unauthorized(message) => ApiError::cf(StatusCode::UNAUTHORIZED, message),
             other => other,

@@ -4,8 +4,9 @@
 //! `[{"context", "description"}]` for a policy that does not validate.
 //!
 //! Layout: [`app`] identifies the caller and the group; [`policy`] is the policy API;
-//! [`metrics`] takes custom metrics.
+//! [`metrics`] takes custom metrics; [`credential`] issues the credential that may submit them.
 
 pub mod app;
+pub mod credential;
 pub mod metrics;
 pub mod policy;

@@ -39,6 +39,7 @@ pub(super) fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
         state,
         windows: None,
         rules: None,
+        credential: None,
         created_at: t("2026-01-01T00:00:00Z"),
     }
 }

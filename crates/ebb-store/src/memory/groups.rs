@@ -35,6 +35,7 @@ impl crate::GroupStore for MemoryStore {
                 state: group.state,
                 windows: None,
                 rules: None,
+                credential: None,
                 created_at: now,
             };
             let mut history = group.history;
@@ -67,6 +68,21 @@ impl crate::GroupStore for MemoryStore {
             state.group(tenant, group)?;
             if let Some(record) = state.groups.get_mut(group) {
                 record.launch = Arc::new(launch);
+            }
+            Ok(())
+        })
+    }
+
+    async fn set_metric_credential(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        credential: Option<MetricCredential>,
+    ) -> Result<(), StoreError> {
+        self.with(|state| {
+            state.group(tenant.as_str(), group.as_str())?;
+            if let Some(record) = state.groups.get_mut(group.as_str()) {
+                record.credential = credential;
             }
             Ok(())
         })

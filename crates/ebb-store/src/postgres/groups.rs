@@ -71,6 +71,7 @@ impl crate::GroupStore for PostgresStore {
             state,
             windows: None,
             rules: None,
+            credential: None,
             created_at: now,
         };
         Ok((record, policies))
@@ -103,6 +104,29 @@ impl crate::GroupStore for PostgresStore {
             "updating a launch config",
             "UPDATE groups SET launch = $1 WHERE tenant_id = $2 AND id = $3 AND NOT deleting",
             &[&launch.document.to_string(), &tenant, &group],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::GroupNotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_metric_credential(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        credential: Option<MetricCredential>,
+    ) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_metric_credential");
+        let client = self.client().await?;
+        let (username, hash) = credential.map(|c| (c.username, c.password_hash)).unzip();
+        let changed = execute(
+            &client,
+            "setting a metric credential",
+            "UPDATE groups SET credential_username = $1, credential_hash = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND NOT deleting",
+            &[&username, &hash, &tenant.as_str(), &group.as_str()],
         )
         .await?;
         if changed == 0 {

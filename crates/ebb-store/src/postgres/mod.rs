@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, include_str!("../../migrations/postgres/0002_history_by_group.sql")),
     (3, include_str!("../../migrations/postgres/0003_metric_rules.sql")),
+    (4, include_str!("../../migrations/postgres/0004_metric_credential.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

@@ -14,7 +14,7 @@ pub(crate) use crate::stored::{self, GroupColumns, HistoryColumns, config_text, 
 /// The start of every query that reads whole groups ([`group_from_row`]).
 pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \
                                 touched_at, created_at, deleting, windows, window_active, rules, \
-                                rules_cooldown_until FROM groups";
+                                rules_cooldown_until, credential_username, credential_hash FROM groups";
 
 /// The columns [`policy_from_row`] reads.
 pub const POLICY_COLUMNS: &str = "id, group_id, body, touched_at";
@@ -99,6 +99,8 @@ pub fn group_from_row(row: &Row) -> Result<Group, StoreError> {
         window_active: col(row, "window_active")?,
         rules: col(row, "rules")?,
         rules_cooldown_until: col(row, "rules_cooldown_until")?,
+        credential_username: col(row, "credential_username")?,
+        credential_hash: col(row, "credential_hash")?,
     }
     .into_group()
 }

@@ -102,6 +102,7 @@ fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, P
          g.paused AS paused, g.status AS status, g.error_reasons AS error_reasons, g.touched_at AS touched_at, \
          g.created_at AS created_at, g.deleting AS deleting, g.windows AS windows, g.window_active AS window_active, \
          g.rules AS rules, g.rules_cooldown_until AS rules_cooldown_until, \
+         g.credential_username AS credential_username, g.credential_hash AS credential_hash, \
          p.id AS policy_id, p.body AS policy_body, p.touched_at AS policy_touched_at, w.id AS webhook_id \
          FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
          WHERE w.capability_hash = ?1 AND g.deleting = 0",

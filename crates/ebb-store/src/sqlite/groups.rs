@@ -66,6 +66,7 @@ impl crate::GroupStore for SqliteStore {
                 state,
                 windows: None,
                 rules: None,
+                credential: None,
                 created_at: now,
             };
             Ok((record, policies))
@@ -104,6 +105,28 @@ impl crate::GroupStore for SqliteStore {
                 "updating a launch config",
                 "UPDATE groups SET launch = ?1 WHERE tenant_id = ?2 AND id = ?3 AND deleting = 0",
                 params![launch.document.to_string(), tenant, group],
+                StoreError::GroupNotFound,
+            )
+        })
+        .await
+    }
+
+    async fn set_metric_credential(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        credential: Option<MetricCredential>,
+    ) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_metric_credential");
+        let (tenant, group) = (tenant.to_string(), group.to_string());
+        let (username, hash) = credential.map(|c| (c.username, c.password_hash)).unzip();
+        self.write(move |conn| {
+            execute_one(
+                conn,
+                "setting a metric credential",
+                "UPDATE groups SET credential_username = ?1, credential_hash = ?2 \
+                 WHERE tenant_id = ?3 AND id = ?4 AND deleting = 0",
+                params![username, hash, tenant, group],
                 StoreError::GroupNotFound,
             )
         })
