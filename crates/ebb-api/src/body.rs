@@ -38,6 +38,32 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A request body of a known shape, at most [`MAX_BODY_BYTES`] long, parsed straight into
+/// its type (for bodies too large or too frequent to go through a `Value`).
+#[derive(Debug)]
+pub struct TypedBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for TypedBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|err| {
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else {
+                ApiError::InvalidJson(format!("could not read the request body: {err}"))
+            }
+        })?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        serde_json::from_slice(&bytes).map(TypedBody).map_err(|err| match err.classify() {
+            serde_json::error::Category::Data => ApiError::Validation(format!("request body: {err}")),
+            _ => ApiError::InvalidJson(format!("request body is not valid JSON: {err}")),
+        })
+    }
+}
+
 /// The query arguments of a request, by name.
 #[derive(Debug, Default)]
 pub struct QueryArgs(pub HashMap<String, String>);

@@ -20,7 +20,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::ApiError;
-use crate::otter::{groups, history, limits, members, policies, schedules, webhooks};
+use crate::otter::{groups, history, limits, members, policies, samples, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
 use crate::{admin, auth, cf, observe, ops};
@@ -150,6 +150,7 @@ pub fn routes() -> Vec<Route> {
         route(M::PUT, "/admin/v1/tenants/{tenant}/local-process", "Allow or forbid a tenant local_process members, optionally only some commands and working directories", Operator, 200, admin::put_local_process).json_body::<LocalProcessGrant>().returns::<wire::GrantAnswer>(),
         route(M::GET, "/v1.0/{tenant}/limits", "Absolute limits (XML when Accept contains xml)", Tenant, 200, limits::limits).returns::<wire::LimitsAnswer>(),
         route(M::GET, "/v1.0/{tenant}/schedules", "Schedule policies with their next fire times; ?group=", Tenant, 200, schedules::list).returns::<wire::ScheduleList>().query(&[("group", "string", "Only this group's")]),
+        route(M::POST, "/v1.0/{tenant}/metrics", "Submit many samples for many groups of the tenant at once", Tenant, 200, samples::post).json_body::<samples::SampleBatch>().returns::<wire::SamplesAnswer>(),
         route(M::GET, "/v1.0/{tenant}/groups", "List groups with their state", Tenant, 200, groups::list).returns::<wire::GroupList>().query(PAGE),
         route(M::POST, "/v1.0/{tenant}/groups", "Create a group, optionally with policies", Tenant, 201, groups::create).json_body::<documents::CreateGroupDocument>().returns::<wire::GroupAnswer>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}", "Show a group; ?webhooks=true embeds webhooks", Tenant, 200, groups::show).returns::<wire::GroupAnswer>().query(&[("webhooks", "boolean", "Embed every policy's webhooks")]),

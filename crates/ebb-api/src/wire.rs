@@ -589,3 +589,13 @@ pub struct CfCredentialAnswer {
     /// Where to submit metrics with it.
     pub url: String,
 }
+
+/// What became of a batch of samples.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SamplesAnswer {
+    /// How many samples the request carried (all were checked and offered).
+    pub accepted: usize,
+    /// Per group, why some were not kept (a group over its series limit, samples older
+    /// than their series keeps); empty when all were.
+    pub refused: Vec<String>,
+}

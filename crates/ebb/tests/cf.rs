@@ -291,3 +291,54 @@ async fn a_metric_credential_submits_metrics_and_nothing_else() {
     api.delete(&app(&g, "/credential")).await.ok(200);
     cf_error(&submit(basic(username, password)).await, 401, "Unauthorized", "Unauthorized");
 }
+
+#[tokio::test]
+async fn the_batch_endpoint_takes_many_groups_samples_at_once_and_checks_them_all_first() {
+    let server = Server::start_with(&["--rules-time-scale", "0.05"]);
+    let api = server.tenant("t1").await;
+    let (a, b) = (api.create_group(group(1, 10)).await, api.create_group(group(2, 10)).await);
+    for g in [&a, &b] {
+        api.put(&app(g, "/policy"), rules_policy(1, 4)).await.ok(200);
+    }
+    let sample = |g: &str, slot: u32, value: f64| json!({"group": g, "metric": "queue_length", "instance_index": slot, "value": value});
+    let batch = |samples: Vec<Value>| json!({"samples": samples});
+    let answer =
+        api.post(&api.t("/metrics"), batch(vec![sample(&a, 0, 1.0), sample(&b, 0, 1.0), sample(&b, 1, 2.0)])).await;
+    answer.ok(200);
+    assert_eq!(answer.body, json!({"accepted": 3, "refused": []}));
+
+    let refused = [
+        (
+            batch(vec![sample(&a, 0, 1.0), sample(&a, 1, 1.0)]),
+            "samples[1]: instance_index 1 does not name a member slot",
+        ),
+        (
+            batch(vec![json!({"group": a, "metric": "jobs", "instance_index": 0, "value": 1})]),
+            "samples[0]: metric \"jobs\" is not read by any rule",
+        ),
+        (batch(vec![json!({"group": a, "metric": "queue_length", "instance_index": 0, "value": "1"})]), "request body"),
+        (
+            batch(vec![
+                json!({"group": a, "metric": "queue_length", "instance_index": 0, "value": 1, "timestamp": "2999-01-01T00:00:00Z"}),
+            ]),
+            "ahead of the server's clock",
+        ),
+    ];
+    for (body, message) in refused {
+        let reply = api.post(&api.t("/metrics"), body).await;
+        reply.error(400, "ValidationError");
+        assert!(reply.body["error"]["message"].as_str().unwrap().contains(message), "{}", reply.text);
+    }
+    let other = server.tenant("t2").await;
+    other.post(&other.t("/metrics"), batch(vec![sample(&a, 0, 1.0)])).await.error(404, "NoSuchScalingGroupError");
+
+    // Batched samples scale like any other: group b's two slots over 100 for the window.
+    let scaled = eventually(20, || async {
+        api.post(&api.t("/metrics"), batch(vec![sample(&b, 0, 400.0), sample(&b, 1, 300.0)])).await.ok(200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(&b).await == 3
+    })
+    .await;
+    assert!(scaled);
+    assert_eq!(api.desired(&a).await, 1);
+}

@@ -3,13 +3,15 @@
 //! Layout: [`groups`] (groups, their config, launch, state, pause/resume, converge, servers),
 //! [`policies`] (policies and executing them), [`webhooks`] (webhooks and capability URLs),
 //! [`schedules`] (schedule policies and group events), [`history`] (every change of desired
-//! capacity), [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics). [`view`] renders records in Otter's JSON shapes.
+//! capacity), [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics), [`samples`]
+//! (many metric samples at once). [`view`] renders records in Otter's JSON shapes.
 
 pub mod groups;
 pub mod history;
 pub mod limits;
 pub mod members;
 pub mod policies;
+pub mod samples;
 pub mod schedules;
 pub mod view;
 pub mod webhooks;
