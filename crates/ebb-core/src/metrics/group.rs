@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::{SignedDuration, Timestamp};
 
 use super::aggregate;
+use super::minutes::{MinuteAggregate, Minutes, Of};
 use super::series::{self, Offered, Sample, Series};
 
 /// The bounds of one group's samples.
@@ -62,12 +63,24 @@ pub struct GroupMetrics {
     slots: HashMap<String, BTreeMap<u32, Series>>,
     points: HashMap<String, Series>,
     series: usize,
+    /// Per-minute aggregates not yet taken.
+    minutes: Minutes,
+    /// The newest point of each metric, counted into its minute once no sample of its
+    /// instant can change it any more.
+    last_point: HashMap<String, Sample>,
 }
 
 impl GroupMetrics {
     /// No samples yet, kept within `limits`.
     pub fn new(limits: Limits) -> Self {
-        GroupMetrics { limits, slots: HashMap::new(), points: HashMap::new(), series: 0 }
+        GroupMetrics {
+            limits,
+            slots: HashMap::new(),
+            points: HashMap::new(),
+            series: 0,
+            minutes: Minutes::default(),
+            last_point: HashMap::new(),
+        }
     }
 
     /// Records a sample of `metric` for `slot` and the group's point it makes.
@@ -90,13 +103,33 @@ impl GroupMetrics {
             Offered::TooOld => return Err(Refused::TooOld),
             Offered::NotANumber => return Err(Refused::NotANumber),
         }
+        self.minutes.add(metric, Of::Slot(slot), sample.at, sample.value);
         let fresh_from = sample.at - self.limits.stale_after;
         let newest = slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
         if let Some(value) = aggregate(newest) {
             let point = Sample { at: sample.at, value: value as f64 };
             self.points.entry(metric.to_string()).or_insert_with(|| Series::new(bounds)).offer_replacing(point);
+            if let Some(previous) = self.last_point.insert(metric.to_string(), point)
+                && previous.at != point.at
+            {
+                self.minutes.add(metric, Of::Group, previous.at, previous.value);
+            }
         }
         Ok(())
+    }
+
+    /// The per-minute aggregates of every minute over by `now` (the group's points and each
+    /// slot's samples), each once.
+    pub fn take_minutes(&mut self, now: Timestamp) -> Vec<MinuteAggregate> {
+        let minutes = &mut self.minutes;
+        self.last_point.retain(|metric, point| {
+            let settled = point.at < now;
+            if settled {
+                minutes.add(metric, Of::Group, point.at, point.value);
+            }
+            !settled
+        });
+        self.minutes.take(now)
     }
 
     /// The group's points of `metric` at or after `since`, oldest first.
@@ -146,6 +179,22 @@ mod tests {
         assert_eq!(group.points("rt", at(0)), [(at(0), 100), (at(10), 151), (at(20), 251), (at(140), 50)]);
         assert_eq!(group.points("rt", at(15)).len(), 2);
         assert!(group.points("cpu", at(0)).is_empty());
+    }
+
+    #[test]
+    fn minutes_average_the_groups_final_points_and_each_slots_samples() {
+        let mut group = GroupMetrics::new(Limits::default());
+        let base = 1_800_000_000 % 60;
+        for (slot, value) in [(0, 300.0), (1, 100.0)] {
+            group.record("rt", slot, sample(60 - base, value)).unwrap();
+        }
+        group.record("rt", 0, sample(90 - base, 400.0)).unwrap();
+        let minutes = group.take_minutes(at(200));
+        let of_group: Vec<i64> = minutes.iter().filter(|m| m.of == Of::Group).map(|m| m.value).collect();
+        assert_eq!(of_group, [(200 + 250) / 2], "the points 200 (the full mean, not 300) and 250");
+        let slot0: Vec<i64> = minutes.iter().filter(|m| m.of == Of::Slot(0)).map(|m| m.value).collect();
+        assert_eq!(slot0, [350]);
+        assert!(group.take_minutes(at(300)).is_empty(), "each minute once");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`rule`] evaluates a scaling rule on those points and computes the count it asks for.
 
 pub mod group;
+pub mod minutes;
 pub mod rule;
 pub mod series;
 

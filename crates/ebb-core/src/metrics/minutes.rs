@@ -1,0 +1,143 @@
+//! Per-minute aggregates, the durable form of a group's samples for history queries: for each
+//! metric, the group's points of each whole minute (and each member slot's samples) averaged,
+//! ceiled as Cloud Foundry does. A minute is closed, and its aggregate emitted, once a later
+//! sample arrives or the minute is over.
+
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+
+/// Whose values an aggregate is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Of {
+    /// The group's aggregated points.
+    Group,
+    /// One member slot's samples.
+    Slot(u32),
+}
+
+/// One metric's mean over one minute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinuteAggregate {
+    /// The metric.
+    pub metric: String,
+    /// The group's points or a slot's samples.
+    pub of: Of,
+    /// The start of the minute.
+    pub minute: Timestamp,
+    /// The ceiling of the mean of its values.
+    pub value: i64,
+    /// How many values it is the mean of.
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    minute: Timestamp,
+    sum: f64,
+    count: u32,
+}
+
+/// Open minutes, and the aggregates of closed ones not yet taken.
+#[derive(Debug, Clone, Default)]
+pub struct Minutes {
+    open: HashMap<(String, Of), Bucket>,
+    closed: Vec<MinuteAggregate>,
+}
+
+/// The start of the minute `at` is in.
+pub fn minute_of(at: Timestamp) -> Timestamp {
+    let second = at.as_second().div_euclid(60) * 60;
+    Timestamp::from_second(second).unwrap_or(at)
+}
+
+fn aggregate(metric: &str, of: Of, bucket: Bucket) -> MinuteAggregate {
+    MinuteAggregate {
+        metric: metric.to_string(),
+        of,
+        minute: bucket.minute,
+        value: (bucket.sum / f64::from(bucket.count)).ceil() as i64,
+        count: bucket.count,
+    }
+}
+
+impl Minutes {
+    /// Adds a value at `at`. A value of a minute before the open one (a late sample) is left
+    /// out: its minute may already be stored.
+    pub fn add(&mut self, metric: &str, of: Of, at: Timestamp, value: f64) {
+        let minute = minute_of(at);
+        let key = (metric.to_string(), of);
+        match self.open.get_mut(&key) {
+            Some(bucket) if bucket.minute == minute => {
+                bucket.sum += value;
+                bucket.count += 1;
+            }
+            Some(bucket) if bucket.minute > minute => {}
+            Some(bucket) => {
+                self.closed.push(aggregate(metric, of, *bucket));
+                *bucket = Bucket { minute, sum: value, count: 1 };
+            }
+            None => {
+                self.open.insert(key, Bucket { minute, sum: value, count: 1 });
+            }
+        }
+    }
+
+    /// The aggregates of every minute over by `now`, closed ones first; those minutes are
+    /// forgotten.
+    pub fn take(&mut self, now: Timestamp) -> Vec<MinuteAggregate> {
+        let current = minute_of(now);
+        let mut taken = std::mem::take(&mut self.closed);
+        self.open.retain(|(metric, of), bucket| {
+            let over = bucket.minute + SignedDuration::from_secs(60) <= current;
+            if over {
+                taken.push(aggregate(metric, *of, *bucket));
+            }
+            !over
+        });
+        taken
+    }
+
+    /// How many minutes are open or waiting to be taken.
+    pub fn len(&self) -> usize {
+        self.open.len() + self.closed.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 - 1_800_000_000 % 60 + seconds).unwrap()
+    }
+
+    #[test]
+    fn each_minute_is_the_ceiling_of_the_mean_of_its_values() {
+        let mut minutes = Minutes::default();
+        minutes.add("rt", Of::Group, at(0), 100.0);
+        minutes.add("rt", Of::Group, at(30), 101.0);
+        minutes.add("rt", Of::Slot(1), at(59), 7.0);
+        assert!(minutes.take(at(59)).is_empty(), "the minute is not over");
+        minutes.add("rt", Of::Group, at(61), 300.0);
+        minutes.add("rt", Of::Group, at(10), 999.0);
+        let mut taken = minutes.take(at(61));
+        taken.sort_by_key(|a| a.of);
+        assert_eq!(
+            taken,
+            [
+                MinuteAggregate { metric: "rt".into(), of: Of::Group, minute: at(0), value: 101, count: 2 },
+                MinuteAggregate { metric: "rt".into(), of: Of::Slot(1), minute: at(0), value: 7, count: 1 },
+            ]
+        );
+        let later = minutes.take(at(180));
+        assert_eq!(later.len(), 1);
+        assert_eq!((later[0].minute, later[0].value), (at(60), 300));
+        assert!(minutes.is_empty());
+    }
+}
