@@ -254,6 +254,17 @@ pub trait HistoryStore: Send + Sync {
     ) -> Result<Vec<HistoryRecord>, StoreError>;
     /// Deletes at most `limit` entries older than `before`; returns how many.
     async fn prune_history(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError>;
+    /// Stores per-minute aggregates of groups' metrics, all in one transaction (a minute
+    /// stored again replaces what was stored of it).
+    async fn append_minutes(&self, minutes: Vec<(GroupId, MinuteAggregate)>) -> Result<(), StoreError>;
+    /// A page of a group's per-minute aggregates in time order, and how many match in all.
+    async fn list_minutes(
+        &self,
+        group: &GroupId,
+        query: &MinuteQuery,
+    ) -> Result<(Vec<MinuteAggregate>, usize), StoreError>;
+    /// Deletes at most `limit` per-minute aggregates older than `before`; returns how many.
+    async fn prune_minutes(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError>;
 }
 
 /// Every durable operation of Ebb. A successful return means the change is on disk.

@@ -6,6 +6,7 @@ use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
 pub use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId, WebhookId};
 use ebb_core::launch::{LaunchConfig, LaunchKind};
+pub use ebb_core::metrics::minutes::{MinuteAggregate, Of};
 use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
 pub use ebb_core::records::{
@@ -257,6 +258,25 @@ pub struct HistoryQuery {
     pub until: Option<Timestamp>,
     /// Only entries from this source.
     pub source: Option<Source>,
+}
+
+/// Which per-minute aggregates of a group's metric to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteQuery {
+    /// The metric.
+    pub metric: String,
+    /// The group's own aggregates (`true`) or its member slots' (`false`).
+    pub of_group: bool,
+    /// Only minutes at or after this time.
+    pub from: Timestamp,
+    /// Only minutes at or before this time.
+    pub to: Timestamp,
+    /// Newest first.
+    pub descending: bool,
+    /// Skip this many.
+    pub offset: usize,
+    /// At most this many.
+    pub limit: usize,
 }
 
 /// A stored history entry.

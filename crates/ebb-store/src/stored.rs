@@ -308,3 +308,16 @@ impl HistoryColumns {
         })
     }
 }
+
+/// How a per-minute aggregate's owner is stored: -1 for the group, else the slot.
+pub fn slot_column(of: Of) -> i64 {
+    match of {
+        Of::Group => -1,
+        Of::Slot(slot) => i64::from(slot),
+    }
+}
+
+/// The owner of a stored per-minute aggregate.
+pub fn slot_of(column: i64) -> Of {
+    u32::try_from(column).map_or(Of::Group, Of::Slot)
+}

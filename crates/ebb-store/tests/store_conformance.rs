@@ -18,8 +18,8 @@ use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
 use ebb_core::records::{Execution, GroupWindows, Source};
 use ebb_store::{
-    Committed, Decide, GroupId, HistoryQuery, MemberRecord, MetricCredential, NewGroup, NewPolicy, NewWebhook, Page,
-    PolicyId, Role, Store, StoreError, Subject, TenantId, WebhookId,
+    Committed, Decide, GroupId, HistoryQuery, MemberRecord, MetricCredential, MinuteAggregate, MinuteQuery, NewGroup,
+    NewPolicy, NewWebhook, Of, Page, PolicyId, Role, Store, StoreError, Subject, TenantId, WebhookId,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -183,6 +183,7 @@ store_suite!(
     bounds_and_windows_replacements_are_decisions,
     metric_rules_and_their_cooldown_are_stored_by_decisions,
     metric_credentials_are_set_rotated_and_revoked,
+    minutes_of_metrics_are_listed_in_pages_and_pruned,
     deletes_cascade_to_policies_webhooks_and_capabilities,
     policy_and_webhook_limits_are_atomic,
     members_are_recorded_with_their_provider_reference,
@@ -494,6 +495,44 @@ async fn metric_credentials_are_set_rotated_and_revoked(store: Arc<dyn Store>) {
     assert!(matches!(elsewhere, Err(StoreError::GroupNotFound)));
     store.set_metric_credential(&"a".into(), &group.id, None).await.unwrap();
     assert_eq!(store.group_by_id(&group.id).await.unwrap().unwrap().credential, None);
+}
+
+async fn minutes_of_metrics_are_listed_in_pages_and_pruned(store: Arc<dyn Store>) {
+    let minute = |i: i64| t0() + SignedDuration::from_mins(i);
+    let aggregate =
+        |of: Of, i: i64, value: i64| MinuteAggregate { metric: "rt".into(), of, minute: minute(i), value, count: 2 };
+    let (g, other): (GroupId, GroupId) = ("g1".into(), "g2".into());
+    let mut rows = Vec::new();
+    for i in 0..5 {
+        rows.push((g.clone(), aggregate(Of::Group, i, 100 + i)));
+        rows.push((g.clone(), aggregate(Of::Slot(0), i, 10 + i)));
+        rows.push((g.clone(), aggregate(Of::Slot(1), i, 20 + i)));
+        rows.push((other.clone(), aggregate(Of::Group, i, 0)));
+    }
+    store.append_minutes(rows).await.unwrap();
+    // Storing a minute again replaces it.
+    store.append_minutes(vec![(g.clone(), aggregate(Of::Group, 4, 999))]).await.unwrap();
+    let query = MinuteQuery {
+        metric: "rt".into(),
+        of_group: true,
+        from: minute(1),
+        to: minute(4),
+        descending: true,
+        offset: 1,
+        limit: 2,
+    };
+    let (page, total) = store.list_minutes(&g, &query).await.unwrap();
+    assert_eq!(total, 4);
+    assert_eq!(page.iter().map(|a| a.value).collect::<Vec<_>>(), [103, 102]);
+    let slots = MinuteQuery { of_group: false, descending: false, offset: 0, limit: 100, ..query.clone() };
+    let (page, total) = store.list_minutes(&g, &slots).await.unwrap();
+    assert_eq!(total, 8);
+    assert_eq!(page[..2].iter().map(|a| (a.of, a.value)).collect::<Vec<_>>(), [(Of::Slot(0), 11), (Of::Slot(1), 21)]);
+    let newest = MinuteQuery { offset: 0, ..query.clone() };
+    assert_eq!(store.list_minutes(&g, &newest).await.unwrap().0[0].value, 999);
+    assert_eq!(store.prune_minutes(minute(2), 1000).await.unwrap(), 8);
+    let all = MinuteQuery { from: t0(), offset: 0, limit: 100, ..query };
+    assert_eq!(store.list_minutes(&g, &all).await.unwrap().1, 3);
 }
 
 async fn deletes_cascade_to_policies_webhooks_and_capabilities(store: Arc<dyn Store>) {

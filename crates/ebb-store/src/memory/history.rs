@@ -47,4 +47,50 @@ impl crate::HistoryStore for MemoryStore {
             Ok(old.len())
         })
     }
+
+    async fn append_minutes(&self, minutes: Vec<(GroupId, MinuteAggregate)>) -> Result<(), StoreError> {
+        self.with(|state| {
+            for (group, minute) in minutes {
+                state.minutes.insert((group, minute.metric.clone(), minute.of, minute.minute), minute);
+            }
+            Ok(())
+        })
+    }
+
+    async fn list_minutes(
+        &self,
+        group: &GroupId,
+        query: &MinuteQuery,
+    ) -> Result<(Vec<MinuteAggregate>, usize), StoreError> {
+        self.with(|state| {
+            let mut found: Vec<&MinuteAggregate> = state
+                .minutes
+                .iter()
+                .filter(|((g, metric, of, minute), _)| {
+                    g == group
+                        && *metric == query.metric
+                        && (*of == Of::Group) == query.of_group
+                        && *minute >= query.from
+                        && *minute <= query.to
+                })
+                .map(|(_, aggregate)| aggregate)
+                .collect();
+            found.sort_by_key(|a| (a.minute, a.of));
+            if query.descending {
+                found.sort_by_key(|a| (std::cmp::Reverse(a.minute), a.of));
+            }
+            let total = found.len();
+            Ok((found.into_iter().skip(query.offset).take(query.limit).cloned().collect(), total))
+        })
+    }
+
+    async fn prune_minutes(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.with(|state| {
+            let old: Vec<_> = state.minutes.keys().filter(|key| key.3 < before).take(limit).cloned().collect();
+            for key in &old {
+                state.minutes.remove(key);
+            }
+            Ok(old.len())
+        })
+    }
 }

@@ -46,6 +46,8 @@ struct State {
     window_timers: HashMap<GroupId, Timestamp>,
     events: Vec<(String, GroupEvent)>,
     history: BTreeMap<String, HistoryEntry>,
+    /// Per-minute aggregates by (group, metric, owner, minute).
+    minutes: BTreeMap<(GroupId, String, Of, Timestamp), MinuteAggregate>,
 }
 
 impl State {

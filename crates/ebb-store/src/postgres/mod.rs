@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../../migrations/postgres/0002_history_by_group.sql")),
     (3, include_str!("../../migrations/postgres/0003_metric_rules.sql")),
     (4, include_str!("../../migrations/postgres/0004_metric_credential.sql")),
+    (5, include_str!("../../migrations/postgres/0005_metric_minutes.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

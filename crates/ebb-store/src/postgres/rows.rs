@@ -9,7 +9,9 @@ use tokio_postgres::types::FromSql;
 use super::{Params, backend};
 use crate::error::StoreError;
 use crate::model::*;
-pub(crate) use crate::stored::{self, GroupColumns, HistoryColumns, config_text, from_millis, parse_time, rules_text};
+pub(crate) use crate::stored::{
+    self, GroupColumns, HistoryColumns, config_text, from_millis, parse_time, rules_text, slot_column, slot_of,
+};
 
 /// The start of every query that reads whole groups ([`group_from_row`]).
 pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \

@@ -57,6 +57,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0007_history_by_group.sql")),
     M::up(include_str!("../../migrations/sqlite/0008_metric_rules.sql")),
     M::up(include_str!("../../migrations/sqlite/0009_metric_credential.sql")),
+    M::up(include_str!("../../migrations/sqlite/0010_metric_minutes.sql")),
 ];
 
 /// Ebb's store on an SQLite file.

@@ -7,7 +7,8 @@ use rusqlite::{Connection, Row, params};
 use crate::error::StoreError;
 use crate::model::*;
 pub(crate) use crate::stored::{
-    self, GroupColumns, HistoryColumns, config_text, from_millis, parse_json, parse_time, rules_text,
+    self, GroupColumns, HistoryColumns, config_text, from_millis, parse_json, parse_time, rules_text, slot_column,
+    slot_of,
 };
 
 /// The start of every query that reads whole groups ([`group_from_row`]).
