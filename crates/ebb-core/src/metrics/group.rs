@@ -184,11 +184,11 @@ mod tests {
     #[test]
     fn minutes_average_the_groups_final_points_and_each_slots_samples() {
         let mut group = GroupMetrics::new(Limits::default());
-        let base = 1_800_000_000 % 60;
+        // 1_800_000_000 is a whole minute: 60 and 90 s after it are in one minute.
         for (slot, value) in [(0, 300.0), (1, 100.0)] {
-            group.record("rt", slot, sample(60 - base, value)).unwrap();
+            group.record("rt", slot, sample(60, value)).unwrap();
         }
-        group.record("rt", 0, sample(90 - base, 400.0)).unwrap();
+        group.record("rt", 0, sample(90, 400.0)).unwrap();
         let minutes = group.take_minutes(at(200));
         let of_group: Vec<i64> = minutes.iter().filter(|m| m.of == Of::Group).map(|m| m.value).collect();
         assert_eq!(of_group, [(200 + 250) / 2], "the points 200 (the full mean, not 300) and 250");

@@ -114,7 +114,7 @@ mod tests {
     use super::*;
 
     fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 - 1_800_000_000 % 60 + seconds).unwrap()
+        Timestamp::from_second(1_800_000_000 + seconds).unwrap()
     }
 
     #[test]
