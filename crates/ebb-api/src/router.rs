@@ -127,6 +127,15 @@ const HISTORY: &[(&str, &str, &str)] = &[
     ("source", "string", "Only entries of this source"),
 ];
 
+/// Cloud Foundry's history query parameters.
+const CF_HISTORY: &[(&str, &str, &str)] = &[
+    ("start-time", "integer", "From this time, in nanoseconds since the epoch (0)"),
+    ("end-time", "integer", "Until this time, inclusive, in nanoseconds since the epoch (-1: now)"),
+    ("order-direction", "string", "asc or desc (desc); `order` is taken when this is absent"),
+    ("page", "integer", "The page, from 1 (1)"),
+    ("results-per-page", "integer", "Results per page (50)"),
+];
+
 /// `limit` and `marker` of paginated lists.
 const PAGE: &[(&str, &str, &str)] = &[
     ("limit", "integer", "At most this many items, 1 to 100 (larger is taken as 100)"),
@@ -187,6 +196,9 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1/apps/{appId}/policy", "A group's Cloud Foundry policy (its bounds, windows and metric rules)", App, 200, cf::policy::get).returns::<serde_json::Map<String, serde_json::Value>>(),
         route(M::PUT, "/v1/apps/{appId}/policy", "Set a group's Cloud Foundry policy; answers it normalised", App, 200, cf::policy::put).json_body::<serde_json::Map<String, serde_json::Value>>().returns::<serde_json::Map<String, serde_json::Value>>(),
         route(M::DELETE, "/v1/apps/{appId}/policy", "Delete a group's Cloud Foundry policy (metric scaling stops; the group stays)", App, 200, cf::policy::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::GET, "/v1/apps/{appId}/scaling_histories", "Changes of the group's desired capacity, Cloud Foundry's way", App, 200, cf::history::scaling).returns::<wire::CfPage<wire::CfHistoryEntry>>().query(CF_HISTORY),
+        route(M::GET, "/v1/apps/{appId}/aggregated_metric_histories/{metric_type}", "The group's value of a metric, minute by minute", App, 200, cf::history::aggregated).returns::<wire::CfPage<wire::CfMetricPoint>>().query(CF_HISTORY),
+        route(M::GET, "/v1/apps/{appId}/metric_histories/{metric_type}", "Each member slot's value of a metric, minute by minute", App, 200, cf::history::per_instance).returns::<wire::CfPage<wire::CfMetricPoint>>().query(CF_HISTORY),
         route(M::PUT, "/v1/apps/{appId}/credential", "Create or rotate the group's metric credential (HTTP Basic for custom metrics); the password is shown once", App, 200, cf::credential::put).returns::<wire::CfCredentialAnswer>(),
         route(M::DELETE, "/v1/apps/{appId}/credential", "Revoke the group's metric credential", App, 200, cf::credential::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
         route(M::POST, "/v1/apps/{appId}/metrics", "Submit custom metrics of a member slot (a tenant token, or the group's metric credential over HTTP Basic)", App, 200, cf::metrics::post).json_body::<cf::metrics::CustomMetrics>(),

@@ -9,6 +9,7 @@
 //! - [`metrics`]: counters of policy executions by outcome;
 //! - [`engine`]: [`Engine`], the operations on groups.
 
+pub mod archiver;
 pub mod balancer;
 pub mod clock;
 pub mod converger;

@@ -138,6 +138,11 @@ impl Samples {
         }
     }
 
+    /// Every group's entry.
+    pub fn entries(&self) -> Vec<(GroupId, Arc<Mutex<Entry>>)> {
+        self.groups.read().map(|g| g.iter().map(|(id, e)| (id.clone(), e.clone())).collect()).unwrap_or_default()
+    }
+
     /// How many groups have an entry.
     pub fn len(&self) -> usize {
         self.groups.read().map(|g| g.len()).unwrap_or(0)

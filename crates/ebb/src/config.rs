@@ -28,6 +28,7 @@ pub struct FileConfig {
     pub history_retention_days: Option<f64>,
     pub app_requests_per_second: Option<u32>,
     pub rules_time_scale: Option<f64>,
+    pub metric_retention_days: Option<f64>,
 }
 
 impl FileConfig {
@@ -57,6 +58,7 @@ pub struct Settings {
     pub history_retention: std::time::Duration,
     pub app_requests_per_second: u32,
     pub rules_time_scale: f64,
+    pub metric_retention: std::time::Duration,
 }
 
 impl Settings {
@@ -104,6 +106,10 @@ impl Settings {
             history_retention: seconds(
                 flags.history_retention_days.or(file.history_retention_days).map(|days| days * 86_400.0),
                 std::time::Duration::from_secs(30 * 86_400),
+            ),
+            metric_retention: seconds(
+                flags.metric_retention_days.or(file.metric_retention_days).map(|days| days * 86_400.0),
+                std::time::Duration::from_secs(10 * 86_400),
             ),
             app_requests_per_second: flags.app_requests_per_second.or(file.app_requests_per_second).unwrap_or(10),
             rules_time_scale: flags

@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// Days the history of desired capacity is kept [default: 30].
     #[arg(long, env = "EBB_HISTORY_RETENTION_DAYS")]
     history_retention_days: Option<f64>,
+    /// Days per-minute aggregates of metrics are kept for history queries [default: 10].
+    #[arg(long, env = "EBB_METRIC_RETENTION_DAYS")]
+    metric_retention_days: Option<f64>,
     /// Requests one Cloud Foundry app (a group) may make per second on `/v1/apps`, in bursts of
     /// twice as many [default: 10].
     #[arg(long, env = "EBB_APP_REQUESTS_PER_SECOND")]
@@ -210,6 +213,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             member_log_max_bytes: args.member_log_max_bytes,
             history_retention_days: args.history_retention_days,
             app_requests_per_second: args.app_requests_per_second,
+            metric_retention_days: args.metric_retention_days,
             rules_time_scale: args.rules_time_scale,
             ..FileConfig::default()
         },
@@ -298,10 +302,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = converging_stopped.await;
     }));
     let (stop_pruning, pruning_stopped) = tokio::sync::oneshot::channel::<()>();
-    let pruner_task =
-        tokio::spawn(ebb_engine::pruner::run(state.engine.clone(), settings.history_retention, async move {
-            let _ = pruning_stopped.await;
-        }));
+    let retention = ebb_engine::pruner::Retention {
+        history: settings.history_retention,
+        metric_minutes: settings.metric_retention,
+    };
+    let pruner_task = tokio::spawn(ebb_engine::pruner::run(state.engine.clone(), retention, async move {
+        let _ = pruning_stopped.await;
+    }));
+    let (stop_archiving, archiving_stopped) = tokio::sync::oneshot::channel::<()>();
+    let archiver_task = tokio::spawn(ebb_engine::archiver::run(state.engine.clone(), async move {
+        let _ = archiving_stopped.await;
+    }));
     let (stop_scheduling, scheduling_stopped) = tokio::sync::oneshot::channel::<()>();
     let scheduler_task = tokio::spawn(scheduler.run(async move {
         let _ = scheduling_stopped.await;
@@ -322,6 +333,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
     let _ = stop_pruning.send(());
     let _ = pruner_task.await;
+    let _ = stop_archiving.send(());
+    let _ = archiver_task.await;
     let _ = stop_scheduling.send(());
     let _ = scheduler_task.await;
     let _ = stop_converging.send(());

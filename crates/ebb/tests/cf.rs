@@ -342,3 +342,83 @@ async fn the_batch_endpoint_takes_many_groups_samples_at_once_and_checks_them_al
     assert!(scaled);
     assert_eq!(api.desired(&a).await, 1);
 }
+
+#[tokio::test]
+async fn histories_follow_cloud_foundrys_queries_and_envelope() {
+    let server = Server::start_with(&["--rules-time-scale", "0.05", "--app-requests-per-second", "1000"]);
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    api.put(&app(&g, "/policy"), rules_policy(1, 3)).await.ok(200);
+    for (query, message) in [
+        ("?start-time=abc", "start-time must be an integer"),
+        ("?end-time=1.5", "end-time must be an integer"),
+        ("?order-direction=up", "order-direction must be DESC or ASC"),
+        ("?page=0", "page must be greater than 0"),
+        ("?results-per-page=x", "results-per-page must be an integer"),
+    ] {
+        cf_error(&api.get(&app(&g, &format!("/scaling_histories{query}"))).await, 400, "Bad Request", message);
+        cf_error(
+            &api.get(&app(&g, &format!("/aggregated_metric_histories/queue_length{query}"))).await,
+            400,
+            "Bad Request",
+            message,
+        );
+    }
+    // Scale out on the queue, then look at the history the CF way.
+    let scaled = eventually(20, || async {
+        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(&g).await == 2
+    })
+    .await;
+    assert!(scaled);
+    let history = api.get(&app(&g, "/scaling_histories?results-per-page=1&order-direction=desc")).await;
+    history.ok(200);
+    assert_eq!(
+        history.body["total_results"], 2,
+        "the creation and the scale, nothing that changed nothing: {}",
+        history.text
+    );
+    let entry = &history.body["resources"][0];
+    assert_eq!(
+        (entry["old_instances"].as_i64(), entry["new_instances"].as_i64(), entry["scaling_type"].as_i64()),
+        (Some(1), Some(2), Some(0))
+    );
+    assert!(entry["timestamp"].as_i64().unwrap() > 1_700_000_000_000_000_000, "nanoseconds");
+    assert_eq!(
+        history.body["next_url"],
+        format!("/v1/apps/{g}/scaling_histories?order-direction=desc&page=2&results-per-page=1")
+    );
+    assert_eq!(history.body["prev_url"], "");
+    let oldest = api.get(&app(&g, "/scaling_histories?order=asc")).await;
+    assert_eq!(oldest.body["resources"][0]["new_instances"], 1, "the legacy order parameter is honoured");
+
+    // Minutes are stored once they are over: wait for the first one.
+    let found = support::poll(150, || async {
+        push(&api, &g, 0, "queue_length", json!(500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let reply =
+            api.get(&app(&g, "/aggregated_metric_histories/queue_length?order-direction=asc&results-per-page=1")).await;
+        (reply.status == 200 && reply.body["total_results"].as_u64() > Some(0)).then_some(reply)
+    })
+    .await
+    .expect("a minute of the queue is stored within two minutes");
+    let point = &found.body["resources"][0];
+    assert_eq!(
+        (point["app_id"].as_str(), point["name"].as_str(), point["value"].as_str()),
+        (Some(g.as_str()), Some("queue_length"), Some("500"))
+    );
+    assert_eq!(point["timestamp"].as_i64().unwrap() % 60_000_000_000, 0, "the start of a minute");
+    let per_instance = api.get(&app(&g, "/metric_histories/queue_length")).await;
+    per_instance.ok(200);
+    assert_eq!(per_instance.body["resources"][0]["instance_index"], 0);
+    if found.body["total_pages"].as_u64() > Some(1) {
+        let next = found.body["next_url"].as_str().unwrap();
+        assert!(
+            next.starts_with(&format!(
+                "/v1/apps/{g}/aggregated_metric_histories/queue_length?order-direction=asc&page=2&results-per-page=1"
+            )),
+            "{next}"
+        );
+    }
+}

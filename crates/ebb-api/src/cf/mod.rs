@@ -4,9 +4,11 @@
 //! `[{"context", "description"}]` for a policy that does not validate.
 //!
 //! Layout: [`app`] identifies the caller and the group; [`policy`] is the policy API;
-//! [`metrics`] takes custom metrics; [`credential`] issues the credential that may submit them.
+//! [`metrics`] takes custom metrics; [`credential`] issues the credential that may submit them;
+//! [`history`] answers scaling and metric histories.
 
 pub mod app;
 pub mod credential;
+pub mod history;
 pub mod metrics;
 pub mod policy;
