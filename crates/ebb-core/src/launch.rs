@@ -321,6 +321,14 @@ pub struct ProcessSpec {
     /// Seconds to wait after the stop signal before the member's process group is killed.
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout: f64,
+    /// The memory one member is meant to use, in MB: `memoryutil` is its memory as a share
+    /// of this (no `memoryutil` without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_quota_mb: Option<f64>,
+    /// The CPU one member is meant to use, in cores: `cpuutil` is its CPU use as a share of
+    /// this (no `cpuutil` without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<f64>,
 }
 
 fn default_stop_signal() -> String {
@@ -403,7 +411,17 @@ impl LocalProcessLaunch {
         let obj = Obj::new(args, path)?;
         obj.only(&["process", "loadBalancers", "draining_timeout"])?;
         let process = Obj::new(obj.required("process")?, &obj.path_of("process"))?;
-        process.only(&["command", "args", "env", "cwd", "readiness", "stop_signal", "stop_timeout"])?;
+        process.only(&[
+            "command",
+            "args",
+            "env",
+            "cwd",
+            "readiness",
+            "stop_signal",
+            "stop_timeout",
+            "memory_quota_mb",
+            "cpu_quota",
+        ])?;
         json::non_blank(process.required("command")?, &process.path_of("command"), 4096)?;
         if let Some(list) = process.get("args") {
             let args_path = process.path_of("args");
@@ -443,6 +461,12 @@ impl LocalProcessLaunch {
         }
         if let Some(timeout) = process.get("stop_timeout") {
             json::number(timeout, &process.path_of("stop_timeout"), 0.0, 3600.0)?;
+        }
+        if let Some(quota) = process.get("memory_quota_mb") {
+            json::number(quota, &process.path_of("memory_quota_mb"), 1.0, 16_777_216.0)?;
+        }
+        if let Some(quota) = process.get("cpu_quota") {
+            json::number(quota, &process.path_of("cpu_quota"), 0.01, 1024.0)?;
         }
         if let Some(balancers) = obj.get("loadBalancers") {
             let lb_path = obj.path_of("loadBalancers");

@@ -206,7 +206,12 @@ impl Engine {
         group: &GroupId,
         launch: LaunchConfig,
     ) -> Result<(), StoreError> {
-        self.store.replace_launch(tenant, group, launch).await
+        self.store.replace_launch(tenant, group, launch).await?;
+        // What the metric store knows of the group includes its members' quotas.
+        if let Ok(stored) = self.store.get_group(tenant, group).await {
+            self.samples.refresh(&stored);
+        }
+        Ok(())
     }
 
     /// Replaces what a tenant may run as `local_process` members and converges every group of

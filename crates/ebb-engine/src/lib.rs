@@ -14,6 +14,7 @@ pub mod balancer;
 pub mod clock;
 pub mod converger;
 pub mod engine;
+pub mod measure;
 pub mod metrics;
 pub mod provider;
 pub mod pruner;

@@ -45,7 +45,24 @@ impl Engine {
         let decide: Decide = Box::new(move |snapshot| Ok(decide::set_rules_policy(&snapshot.group, policy, now)));
         let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
         self.schedules_changed().notify_one();
-        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+        let group = committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)?;
+        // From now on its samples are taken and its built-in metrics measured.
+        self.samples.get_or_insert(&group);
+        Ok(group)
+    }
+
+    /// Makes the metric store's entries of every group with metric rules (at start, so that
+    /// their built-in metrics are measured before any sample is pushed).
+    pub async fn load_metric_groups(&self) -> Result<usize, StoreError> {
+        let mut loaded = 0;
+        for id in self.store().group_ids().await? {
+            if let Some(group) = self.store().group_by_id(&id).await?.filter(|g| g.rules.is_some() && !g.state.deleting)
+            {
+                self.samples.get_or_insert(&group);
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
     }
 
     /// Deletes a group's Cloud Foundry policy: rules and windows go, the group and its

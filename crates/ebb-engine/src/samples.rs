@@ -50,6 +50,10 @@ pub struct GroupFacts {
     pub cooldown_until: Option<Timestamp>,
     /// The credential that may submit its metrics.
     pub credential: Option<MetricCredential>,
+    /// A `local_process` member's memory quota in MB, for `memoryutil`.
+    pub memory_quota_mb: Option<f64>,
+    /// A `local_process` member's CPU quota in cores, for `cpuutil`.
+    pub cpu_quota: Option<f64>,
 }
 
 impl GroupFacts {
@@ -62,6 +66,8 @@ impl GroupFacts {
             paused: group.state.paused,
             cooldown_until: group.state.rules_cooldown_until,
             credential: group.credential.clone(),
+            memory_quota_mb: group.launch.local_process.as_ref().and_then(|l| l.process.memory_quota_mb),
+            cpu_quota: group.launch.local_process.as_ref().and_then(|l| l.process.cpu_quota),
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct FileConfig {
     pub app_requests_per_second: Option<u32>,
     pub rules_time_scale: Option<f64>,
     pub metric_retention_days: Option<f64>,
+    pub measure_interval: Option<f64>,
 }
 
 impl FileConfig {
@@ -59,6 +60,7 @@ pub struct Settings {
     pub app_requests_per_second: u32,
     pub rules_time_scale: f64,
     pub metric_retention: std::time::Duration,
+    pub measure_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -106,6 +108,10 @@ impl Settings {
             history_retention: seconds(
                 flags.history_retention_days.or(file.history_retention_days).map(|days| days * 86_400.0),
                 std::time::Duration::from_secs(30 * 86_400),
+            ),
+            measure_interval: seconds(
+                flags.measure_interval.or(file.measure_interval),
+                std::time::Duration::from_secs(5),
             ),
             metric_retention: seconds(
                 flags.metric_retention_days.or(file.metric_retention_days).map(|days| days * 86_400.0),

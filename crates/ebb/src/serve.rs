@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Days the history of desired capacity is kept [default: 30].
     #[arg(long, env = "EBB_HISTORY_RETENTION_DAYS")]
     history_retention_days: Option<f64>,
+    /// Seconds between measurements of the built-in metrics of `local_process` members
+    /// [default: 5].
+    #[arg(long, env = "EBB_MEASURE_INTERVAL")]
+    measure_interval: Option<f64>,
     /// Days per-minute aggregates of metrics are kept for history queries [default: 10].
     #[arg(long, env = "EBB_METRIC_RETENTION_DAYS")]
     metric_retention_days: Option<f64>,
@@ -214,6 +218,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             history_retention_days: args.history_retention_days,
             app_requests_per_second: args.app_requests_per_second,
             metric_retention_days: args.metric_retention_days,
+            measure_interval: args.measure_interval,
             rules_time_scale: args.rules_time_scale,
             ..FileConfig::default()
         },
@@ -309,6 +314,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let pruner_task = tokio::spawn(ebb_engine::pruner::run(state.engine.clone(), retention, async move {
         let _ = pruning_stopped.await;
     }));
+    state.engine.load_metric_groups().await.context("cannot load the groups with metric rules")?;
+    let (stop_measuring, measuring_stopped) = tokio::sync::oneshot::channel::<()>();
+    let measure_task =
+        tokio::spawn(ebb_engine::measure::run(state.engine.clone(), settings.measure_interval, async move {
+            let _ = measuring_stopped.await;
+        }));
     let (stop_archiving, archiving_stopped) = tokio::sync::oneshot::channel::<()>();
     let archiver_task = tokio::spawn(ebb_engine::archiver::run(state.engine.clone(), async move {
         let _ = archiving_stopped.await;
@@ -333,6 +344,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ebb_api::router::serve(listener, state, shutdown_signal()).await.context("server failed")?;
     let _ = stop_pruning.send(());
     let _ = pruner_task.await;
+    let _ = stop_measuring.send(());
+    let _ = measure_task.await;
     let _ = stop_archiving.send(());
     let _ = archiver_task.await;
     let _ = stop_scheduling.send(());

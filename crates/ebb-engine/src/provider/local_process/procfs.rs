@@ -101,6 +101,29 @@ pub fn of_member(member_id: &str, leader: Option<u32>, processes: &[ProcessInfo]
     pids
 }
 
+/// What a process uses: resident memory in KiB and CPU time in clock ticks (user and system),
+/// from `/proc/{pid}/status` and `/proc/{pid}/stat`.
+pub fn usage(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some((rss_kib, cpu_ticks(&stat)?))
+}
+
+/// User plus system time of a `/proc/{pid}/stat` line, in clock ticks (fields 14 and 15).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
 /// Zombie children of this process.
 pub fn zombie_children(processes: &[ProcessInfo]) -> Vec<u32> {
     let own = std::process::id();
@@ -123,6 +146,14 @@ mod tests {
         assert_eq!(info, ProcessInfo { pid: 42, ppid: 7, pgid: 42, zombie: false });
         assert!(parse_stat(43, "43 (x) Z 1 43 43").unwrap().zombie);
         assert!(parse_stat(44, "garbage").is_none());
+    }
+
+    #[test]
+    fn cpu_time_is_user_plus_system_after_the_command_name() {
+        let stat = "42 (a (b) c) S 7 42 42 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 1 0 5 1000 20";
+        assert_eq!(cpu_ticks(stat), Some(281));
+        let (rss, ticks) = usage(std::process::id()).expect("this process");
+        assert!(rss > 0 && ticks < u64::MAX);
     }
 
     #[test]
