@@ -422,3 +422,70 @@ async fn histories_follow_cloud_foundrys_queries_and_envelope() {
         );
     }
 }
+
+/// Runs the `ebb` CLI against the server with a token.
+fn cli(server: &Server, token: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(support::ebb_bin())
+        .args(args)
+        .env("EBB_URL", &server.operator().base)
+        .env("EBB_TOKEN", token)
+        .output()
+        .expect("ebb runs")
+}
+
+#[tokio::test]
+async fn the_cli_speaks_the_cloud_foundry_plugins_verbs() {
+    let server = Server::start_with(&["--rules-time-scale", "0.05"]);
+    let api = server.tenant("t1").await;
+    let token = api.token.clone().unwrap();
+    let g = api.create_group(group(1, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("policy.yaml"), dir.path().join("bad.json"));
+    std::fs::write(&good, "instance_min_count: 1\ninstance_max_count: 3\nscaling_rules:\n  - {metric_type: queue_length, threshold: 100, operator: '>', adjustment: '+1', breach_duration_secs: 60}\n").unwrap();
+    std::fs::write(&bad, r#"{"instance_min_count": 1, "instance_max_count": 3, "scaling_rules": [{"metric_type": "cpu", "threshold": 1, "operator": ">", "adjustment": "5"}]}"#).unwrap();
+
+    let set = cli(&server, &token, &["autoscaling-policy", "set", &g, good.to_str().unwrap()]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let shown = cli(&server, &token, &["autoscaling-policy", "get", &g]);
+    let policy: Value = serde_json::from_slice(&shown.stdout).expect("the policy as JSON");
+    assert_eq!(policy["scaling_rules"][0]["metric_type"], "queue_length");
+    let rejected = cli(&server, &token, &["autoscaling-policy", "set", &g, bad.to_str().unwrap()]);
+    assert_eq!(rejected.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert!(
+        stderr.contains("Invalid policy definition:\n  (root).scaling_rules.0.adjustment: Does not match pattern '^[-+][1-9]+[0-9]*%?$'"),
+        "{stderr}"
+    );
+
+    let created = cli(&server, &token, &["credential", "create", &g, "-o", "json"]);
+    let credential: Value = serde_json::from_slice(&created.stdout).expect("the credential as JSON");
+    assert_eq!(credential["password"].as_str().map(str::len), Some(64));
+    assert!(cli(&server, &token, &["credential", "delete", &g]).status.success());
+
+    let empty = cli(&server, &token, &["metrics", &g, "queue_length"]);
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stdout).trim(),
+        format!("No aggregated queue_length metrics were found for group {g}.")
+    );
+    let scaled = eventually(20, || async {
+        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(&g).await == 2
+    })
+    .await;
+    assert!(scaled);
+    let history =
+        String::from_utf8_lossy(&cli(&server, &token, &["history", &g, "--desc", "-n", "1"]).stdout).into_owned();
+    assert!(
+        history.contains("dynamic") && history.contains("1->2") && history.contains("queue_length > 100"),
+        "{history}"
+    );
+    let late =
+        cli(&server, &token, &["history", &g, "--start", "2026-12-02T10:00:00Z", "--end", "2026-12-01T10:00:00Z"]);
+    assert_eq!(late.status.code(), Some(2), "start after end is a usage error");
+    let autoscaling = cli(&server, &token, &["autoscaling-policy", "delete", &g]);
+    assert!(autoscaling.status.success());
+    let gone = cli(&server, &token, &["autoscaling-policy", "get", &g]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("404 Not Found: Policy Not Found"));
+}

@@ -65,8 +65,19 @@ impl Client {
     }
 }
 
-/// `404 NoSuchScalingGroupError: No such scaling group ...`.
+/// `404 NoSuchScalingGroupError: No such scaling group ...`; Cloud Foundry's errors as
+/// `400 Bad Request: ...`, and a policy that does not validate one `context: description` a line.
 fn error_line(status: StatusCode, body: &Value) -> String {
+    if let Some(errors) = body.as_array() {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("  {}: {}", e["context"].as_str().unwrap_or(""), e["description"].as_str().unwrap_or("")))
+            .collect();
+        return format!("{} Invalid policy definition:\n{}", status.as_u16(), lines.join("\n"));
+    }
+    if let (Some(code), Some(message)) = (body["code"].as_str(), body["message"].as_str()) {
+        return format!("{} {code}: {message}", status.as_u16());
+    }
     match body.get("error") {
         Some(error) => format!(
             "{} {}: {}",

@@ -229,7 +229,7 @@ fn tenant_of(connection: &Connection) -> Result<String, Failure> {
 }
 
 /// Percent-encodes a path segment given by the user.
-fn seg(text: &str) -> String {
+pub(super) fn seg(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
@@ -309,7 +309,7 @@ fn with_capability(webhook: &Value) -> Value {
     row
 }
 
-fn list(value: &Value, key: &str) -> Vec<Value> {
+pub(super) fn list(value: &Value, key: &str) -> Vec<Value> {
     value[key].as_array().cloned().unwrap_or_default()
 }
 

@@ -5,6 +5,7 @@
 //! (`error: 404 NoSuchScalingGroupError: ...`), or as the API's JSON error with `-o json`,
 //! and exits with 1; a command that cannot run exits with 2.
 
+mod autoscaling;
 mod client;
 mod commands;
 mod input;
@@ -101,6 +102,38 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
+    /// A group's Cloud Foundry policy (bounds, windows and metric rules).
+    #[command(name = "autoscaling-policy")]
+    AutoscalingPolicy {
+        #[command(subcommand)]
+        command: autoscaling::PolicyVerb,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// A group's metric credential (HTTP Basic for custom metrics).
+    Credential {
+        #[command(subcommand)]
+        command: autoscaling::CredentialVerb,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// A group's value of a metric, minute by minute (as `cf autoscaling-metrics`).
+    Metrics {
+        group: String,
+        metric: String,
+        #[command(flatten)]
+        range: autoscaling::Range,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Changes of a group's desired capacity, Cloud Foundry's way (as `cf autoscaling-history`).
+    History {
+        group: String,
+        #[command(flatten)]
+        range: autoscaling::Range,
+        #[command(flatten)]
+        connection: Connection,
+    },
 }
 
 /// A failed command.
@@ -132,7 +165,11 @@ impl ClientCommand {
             | ClientCommand::Member { connection, .. }
             | ClientCommand::Policy { connection, .. }
             | ClientCommand::Schedule { connection, .. }
-            | ClientCommand::Webhook { connection, .. } => connection,
+            | ClientCommand::Webhook { connection, .. }
+            | ClientCommand::AutoscalingPolicy { connection, .. }
+            | ClientCommand::Credential { connection, .. }
+            | ClientCommand::Metrics { connection, .. }
+            | ClientCommand::History { connection, .. } => connection,
         }
     }
 }
@@ -148,6 +185,12 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Policy { command, connection } => commands::policy(command, &connection).await,
         ClientCommand::Schedule { command, connection } => commands::schedule(command, &connection).await,
         ClientCommand::Webhook { command, connection } => commands::webhook(command, &connection).await,
+        ClientCommand::AutoscalingPolicy { command, connection } => autoscaling::policy(command, &connection).await,
+        ClientCommand::Credential { command, connection } => autoscaling::credential(command, &connection).await,
+        ClientCommand::Metrics { group, metric, range, connection } => {
+            autoscaling::metrics(group, metric, range, &connection).await
+        }
+        ClientCommand::History { group, range, connection } => autoscaling::history(group, range, &connection).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,7 +198,9 @@ pub async fn run(command: ClientCommand) -> ExitCode {
             if json {
                 output::json_to_stderr(&body);
             } else {
-                eprintln!("error: {}", output::escape_controls(&line));
+                // One line per line of the message (a rejected policy's errors), each escaped.
+                let lines: Vec<String> = line.split('\n').map(output::escape_controls).collect();
+                eprintln!("error: {}", lines.join("\n"));
             }
             ExitCode::from(1)
         }
