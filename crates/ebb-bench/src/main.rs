@@ -6,8 +6,8 @@
 //!   completed capability-URL executions per second (counted by the server once they are
 //!   committed), and the latency of `GET .../state` and `POST .../execute`, each beside the
 //!   bare handler under the same load. It prints a Markdown table.
-//! - `ebb-bench store`, `members` and `schedules` measure the store alone, members behind the
-//!   load balancer, and the scheduler (docs/benchmarks.md).
+//! - `ebb-bench store`, `members`, `schedules` and `metrics` measure the store alone, members
+//!   behind the load balancer, the scheduler, and the metric path (docs/benchmarks.md).
 //!
 //! One module each (`api`, `store`, `members`, `schedules`); `load` holds what they share:
 //! the API client, the load generator and the figures taken.
@@ -22,6 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod api;
 mod load;
 mod members;
+mod metrics;
 mod schedules;
 mod store;
 
@@ -103,6 +104,35 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         idle_seconds: u64,
     },
+    /// Measure the metric path: the batch and Cloud Foundry endpoints beside the bare
+    /// handler with many groups in the metric store, decision latency, memory.
+    Metrics {
+        /// The Ebb server (started with `--rules-time-scale 0.001`, so that the 60 s breaches
+        /// and cooldowns of the latency trials last 60 ms).
+        #[arg(long)]
+        url: String,
+        /// Its operator token.
+        #[arg(long)]
+        operator_token: String,
+        /// The bare server.
+        #[arg(long)]
+        bare_url: String,
+        /// The Ebb server's process id, to read its memory.
+        #[arg(long)]
+        pid: u32,
+        /// Groups, each with a Cloud Foundry policy.
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        /// Requests on Cloud Foundry's endpoint (and a hundredth as many batches).
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// Requests in flight on Cloud Foundry's endpoint.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Breaches whose decision latency is measured.
+        #[arg(long, default_value_t = 1000)]
+        trials: usize,
+    },
     /// Run the benchmark.
     Run {
         /// The Ebb server.
@@ -141,13 +171,17 @@ async fn main() -> anyhow::Result<()> {
             let shape = MemberShape { startup_ms, work_ms };
             members(&url, &operator_token, &ebb_bin, requests, concurrency, starts, shape).await
         }
+        Command::Metrics { url, operator_token, bare_url, pid, groups, requests, concurrency, trials } => {
+            metrics::metrics(&url, &operator_token, &bare_url, pid, groups, requests, concurrency, trials).await
+        }
         Command::Run { url, operator_token, bare_url, groups, requests, concurrency, latency_concurrency } => {
             run(&url, &operator_token, &bare_url, groups, requests, concurrency, latency_concurrency).await
         }
     }
 }
 async fn bare(listen: &str) -> anyhow::Result<()> {
-    let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::ACCEPTED });
+    // It reads the request body, as any handler given one must.
+    let app = axum::Router::new().fallback(|_body: axum::body::Bytes| async { axum::http::StatusCode::ACCEPTED });
     let listener = tokio::net::TcpListener::bind(listen).await.context("bind")?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await.context("serve")

@@ -90,7 +90,7 @@ impl Engine {
 
     /// What the metric store knows of a group (its tenant, rules, member slots), read from the
     /// store the first time. A deleted or unknown group is `GroupNotFound`.
-    pub async fn metric_facts(&self, group: &GroupId) -> Result<GroupFacts, StoreError> {
+    pub async fn metric_facts(&self, group: &GroupId) -> Result<Arc<GroupFacts>, StoreError> {
         if let Some(entry) = self.samples.get(group) {
             return Ok(lock(&entry).facts.clone());
         }
@@ -138,6 +138,14 @@ impl Engine {
         }
         if let Some(until) = entry.facts.cooldown_until.filter(|until| now < *until) {
             return self.arm(group, entry, until);
+        }
+        // Every point of a breach window breaches, the newest included: when no rule's newest
+        // point does, no rule is breached now nor will be without a new sample.
+        let newest_breaches = entry.facts.paced.iter().any(|r| {
+            entry.metrics.latest_point(&r.metric).is_some_and(|(_, value)| r.operator.holds(value, r.threshold))
+        });
+        if !newest_breaches {
+            return;
         }
         let points = Self::points(entry, now);
         let series = |metric: &str| points.get(metric).map_or(&[][..], Vec::as_slice);

@@ -75,8 +75,8 @@ impl GroupFacts {
 /// One group's entry.
 #[derive(Debug)]
 pub struct Entry {
-    /// What is known of the group.
-    pub facts: GroupFacts,
+    /// What is known of the group (shared: every request on the group reads it).
+    pub facts: Arc<GroupFacts>,
     /// Its samples.
     pub metrics: GroupMetrics,
     /// A decision on its rules is being committed.
@@ -118,7 +118,7 @@ impl Samples {
             .entry(loaded.id.clone())
             .or_insert_with(|| {
                 Arc::new(Mutex::new(Entry {
-                    facts: GroupFacts::of(loaded, self.settings.time_scale),
+                    facts: Arc::new(GroupFacts::of(loaded, self.settings.time_scale)),
                     metrics: GroupMetrics::new(self.settings.limits),
                     deciding: false,
                     muted_until: None,
@@ -139,7 +139,7 @@ impl Samples {
         }
         if let Some(entry) = self.get(&group.id) {
             let mut entry = lock(&entry);
-            entry.facts = GroupFacts::of(group, self.settings.time_scale);
+            entry.facts = Arc::new(GroupFacts::of(group, self.settings.time_scale));
             entry.muted_until = None;
         }
     }

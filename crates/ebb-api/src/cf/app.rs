@@ -24,7 +24,7 @@ pub struct CfApp {
     /// The group.
     pub group: GroupId,
     /// Its rules, slots and tenant, as the metric store knows them.
-    pub facts: GroupFacts,
+    pub facts: std::sync::Arc<GroupFacts>,
 }
 
 /// Cloud Foundry's answer for an app that does not exist (or is not the caller's).

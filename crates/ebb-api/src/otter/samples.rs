@@ -84,7 +84,7 @@ pub async fn post(
         return Err(ApiError::Validation(format!("samples: at most {MAX_SAMPLES} in one request")));
     }
     let now = state.now();
-    let mut facts: HashMap<&str, GroupFacts> = HashMap::new();
+    let mut facts: HashMap<&str, std::sync::Arc<GroupFacts>> = HashMap::new();
     let mut by_group: HashMap<&str, Vec<SlotSample>> = HashMap::new();
     for (index, sample) in batch.samples.iter().enumerate() {
         if !facts.contains_key(sample.group.as_str()) {

@@ -137,6 +137,11 @@ impl GroupMetrics {
         self.points.get(metric).map_or_else(Vec::new, |s| s.since(since).map(|p| (p.at, p.value as i64)).collect())
     }
 
+    /// The group's newest point of `metric`.
+    pub fn latest_point(&self, metric: &str) -> Option<(Timestamp, i64)> {
+        self.points.get(metric)?.latest().map(|p| (p.at, p.value as i64))
+    }
+
     /// The samples of `metric` of each slot at or after `since`, oldest first.
     pub fn per_slot(&self, metric: &str, since: Timestamp) -> Vec<(u32, Vec<Sample>)> {
         self.slots.get(metric).map_or_else(Vec::new, |slots| {
