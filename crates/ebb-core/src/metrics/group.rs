@@ -57,30 +57,31 @@ pub enum Refused {
 }
 
 /// One group's samples.
+/// Everything kept of one metric of a group: one map entry, so that a sample costs one lookup.
+#[derive(Debug, Clone)]
+struct MetricSeries {
+    /// Each slot's samples.
+    slots: BTreeMap<u32, Series>,
+    /// The group's points.
+    points: Series,
+    /// The newest point, counted into its minute once no sample of its instant can change it.
+    last_point: Option<Sample>,
+    /// Per-minute aggregates not yet taken.
+    minutes: Minutes,
+}
+
+/// One group's samples.
 #[derive(Debug, Clone)]
 pub struct GroupMetrics {
     limits: Limits,
-    slots: HashMap<String, BTreeMap<u32, Series>>,
-    points: HashMap<String, Series>,
+    metrics: HashMap<String, MetricSeries>,
     series: usize,
-    /// Per-minute aggregates not yet taken.
-    minutes: Minutes,
-    /// The newest point of each metric, counted into its minute once no sample of its
-    /// instant can change it any more.
-    last_point: HashMap<String, Sample>,
 }
 
 impl GroupMetrics {
     /// No samples yet, kept within `limits`.
     pub fn new(limits: Limits) -> Self {
-        GroupMetrics {
-            limits,
-            slots: HashMap::new(),
-            points: HashMap::new(),
-            series: 0,
-            minutes: Minutes::default(),
-            last_point: HashMap::new(),
-        }
+        GroupMetrics { limits, metrics: HashMap::new(), series: 0 }
     }
 
     /// Records a sample of `metric` for `slot` and the group's point it makes.
@@ -88,31 +89,39 @@ impl GroupMetrics {
         if !sample.value.is_finite() {
             return Err(Refused::NotANumber);
         }
-        let exists = self.slots.get(metric).is_some_and(|slots| slots.contains_key(&slot));
+        let exists = self.metrics.get(metric).is_some_and(|m| m.slots.contains_key(&slot));
         if !exists && self.series >= self.limits.series_per_group {
             return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
         }
         let bounds = self.limits.series;
-        let slots = self.slots.entry(metric.to_string()).or_default();
-        let series = slots.entry(slot).or_insert_with(|| Series::new(bounds));
-        if !exists {
-            self.series += 1;
+        // Looked up before inserting, so that a known metric costs no allocation.
+        if !self.metrics.contains_key(metric) {
+            let fresh = MetricSeries {
+                slots: BTreeMap::new(),
+                points: Series::new(bounds),
+                last_point: None,
+                minutes: Minutes::default(),
+            };
+            self.metrics.insert(metric.to_string(), fresh);
         }
+        let Some(state) = self.metrics.get_mut(metric) else { unreachable!("inserted just above") };
+        let series = state.slots.entry(slot).or_insert_with(|| Series::new(bounds));
         match series.offer(sample) {
             Offered::Kept => {}
             Offered::TooOld => return Err(Refused::TooOld),
             Offered::NotANumber => return Err(Refused::NotANumber),
         }
-        self.minutes.add(metric, Of::Slot(slot), sample.at, sample.value);
+        if !exists {
+            self.series += 1;
+        }
+        state.minutes.add(Of::Slot(slot), sample.at, sample.value);
         let fresh_from = sample.at - self.limits.stale_after;
-        let newest = slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
+        let newest = state.slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
         if let Some(value) = aggregate(newest) {
             let point = Sample { at: sample.at, value: value as f64 };
-            self.points.entry(metric.to_string()).or_insert_with(|| Series::new(bounds)).offer_replacing(point);
-            if let Some(previous) = self.last_point.insert(metric.to_string(), point)
-                && previous.at != point.at
-            {
-                self.minutes.add(metric, Of::Group, previous.at, previous.value);
+            state.points.offer_replacing(point);
+            if let Some(previous) = state.last_point.replace(point).filter(|p| p.at != point.at) {
+                state.minutes.add(Of::Group, previous.at, previous.value);
             }
         }
         Ok(())
@@ -121,31 +130,33 @@ impl GroupMetrics {
     /// The per-minute aggregates of every minute over by `now` (the group's points and each
     /// slot's samples), each once.
     pub fn take_minutes(&mut self, now: Timestamp) -> Vec<MinuteAggregate> {
-        let minutes = &mut self.minutes;
-        self.last_point.retain(|metric, point| {
-            let settled = point.at < now;
-            if settled {
-                minutes.add(metric, Of::Group, point.at, point.value);
+        let mut taken = Vec::new();
+        for (metric, state) in &mut self.metrics {
+            if let Some(point) = state.last_point.filter(|p| p.at < now) {
+                state.minutes.add(Of::Group, point.at, point.value);
+                state.last_point = None;
             }
-            !settled
-        });
-        self.minutes.take(now)
+            taken.extend(state.minutes.take(metric, now));
+        }
+        taken
     }
 
     /// The group's points of `metric` at or after `since`, oldest first.
     pub fn points(&self, metric: &str, since: Timestamp) -> Vec<(Timestamp, i64)> {
-        self.points.get(metric).map_or_else(Vec::new, |s| s.since(since).map(|p| (p.at, p.value as i64)).collect())
+        self.metrics
+            .get(metric)
+            .map_or_else(Vec::new, |m| m.points.since(since).map(|p| (p.at, p.value as i64)).collect())
     }
 
     /// The group's newest point of `metric`.
     pub fn latest_point(&self, metric: &str) -> Option<(Timestamp, i64)> {
-        self.points.get(metric)?.latest().map(|p| (p.at, p.value as i64))
+        self.metrics.get(metric)?.points.latest().map(|p| (p.at, p.value as i64))
     }
 
     /// The samples of `metric` of each slot at or after `since`, oldest first.
     pub fn per_slot(&self, metric: &str, since: Timestamp) -> Vec<(u32, Vec<Sample>)> {
-        self.slots.get(metric).map_or_else(Vec::new, |slots| {
-            slots.iter().map(|(slot, series)| (*slot, series.since(since).collect())).collect()
+        self.metrics.get(metric).map_or_else(Vec::new, |m| {
+            m.slots.iter().map(|(slot, series)| (*slot, series.since(since).collect())).collect()
         })
     }
 
@@ -156,8 +167,7 @@ impl GroupMetrics {
 
     /// How many samples it holds, aggregated points included.
     pub fn sample_count(&self) -> usize {
-        self.slots.values().flat_map(BTreeMap::values).map(Series::len).sum::<usize>()
-            + self.points.values().map(Series::len).sum::<usize>()
+        self.metrics.values().map(|m| m.slots.values().map(Series::len).sum::<usize>() + m.points.len()).sum()
     }
 }
 

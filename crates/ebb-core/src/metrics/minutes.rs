@@ -38,11 +38,11 @@ struct Bucket {
     count: u32,
 }
 
-/// Open minutes, and the aggregates of closed ones not yet taken.
+/// Open minutes of one metric, and the closed ones not yet taken.
 #[derive(Debug, Clone, Default)]
 pub struct Minutes {
-    open: HashMap<(String, Of), Bucket>,
-    closed: Vec<MinuteAggregate>,
+    open: HashMap<Of, Bucket>,
+    closed: Vec<(Of, Bucket)>,
 }
 
 /// The start of the minute `at` is in.
@@ -64,31 +64,31 @@ fn aggregate(metric: &str, of: Of, bucket: Bucket) -> MinuteAggregate {
 impl Minutes {
     /// Adds a value at `at`. A value of a minute before the open one (a late sample) is left
     /// out: its minute may already be stored.
-    pub fn add(&mut self, metric: &str, of: Of, at: Timestamp, value: f64) {
+    pub fn add(&mut self, of: Of, at: Timestamp, value: f64) {
         let minute = minute_of(at);
-        let key = (metric.to_string(), of);
-        match self.open.get_mut(&key) {
+        match self.open.get_mut(&of) {
             Some(bucket) if bucket.minute == minute => {
                 bucket.sum += value;
                 bucket.count += 1;
             }
             Some(bucket) if bucket.minute > minute => {}
             Some(bucket) => {
-                self.closed.push(aggregate(metric, of, *bucket));
+                self.closed.push((of, *bucket));
                 *bucket = Bucket { minute, sum: value, count: 1 };
             }
             None => {
-                self.open.insert(key, Bucket { minute, sum: value, count: 1 });
+                self.open.insert(of, Bucket { minute, sum: value, count: 1 });
             }
         }
     }
 
-    /// The aggregates of every minute over by `now`, closed ones first; those minutes are
-    /// forgotten.
-    pub fn take(&mut self, now: Timestamp) -> Vec<MinuteAggregate> {
+    /// The aggregates of `metric` of every minute over by `now`, closed ones first; those
+    /// minutes are forgotten.
+    pub fn take(&mut self, metric: &str, now: Timestamp) -> Vec<MinuteAggregate> {
         let current = minute_of(now);
-        let mut taken = std::mem::take(&mut self.closed);
-        self.open.retain(|(metric, of), bucket| {
+        let mut taken: Vec<MinuteAggregate> =
+            self.closed.drain(..).map(|(of, bucket)| aggregate(metric, of, bucket)).collect();
+        self.open.retain(|of, bucket| {
             let over = bucket.minute + SignedDuration::from_secs(60) <= current;
             if over {
                 taken.push(aggregate(metric, *of, *bucket));
@@ -120,13 +120,13 @@ mod tests {
     #[test]
     fn each_minute_is_the_ceiling_of_the_mean_of_its_values() {
         let mut minutes = Minutes::default();
-        minutes.add("rt", Of::Group, at(0), 100.0);
-        minutes.add("rt", Of::Group, at(30), 101.0);
-        minutes.add("rt", Of::Slot(1), at(59), 7.0);
-        assert!(minutes.take(at(59)).is_empty(), "the minute is not over");
-        minutes.add("rt", Of::Group, at(61), 300.0);
-        minutes.add("rt", Of::Group, at(10), 999.0);
-        let mut taken = minutes.take(at(61));
+        minutes.add(Of::Group, at(0), 100.0);
+        minutes.add(Of::Group, at(30), 101.0);
+        minutes.add(Of::Slot(1), at(59), 7.0);
+        assert!(minutes.take("rt", at(59)).is_empty(), "the minute is not over");
+        minutes.add(Of::Group, at(61), 300.0);
+        minutes.add(Of::Group, at(10), 999.0);
+        let mut taken = minutes.take("rt", at(61));
         taken.sort_by_key(|a| a.of);
         assert_eq!(
             taken,
@@ -135,7 +135,7 @@ mod tests {
                 MinuteAggregate { metric: "rt".into(), of: Of::Slot(1), minute: at(0), value: 7, count: 1 },
             ]
         );
-        let later = minutes.take(at(180));
+        let later = minutes.take("rt", at(180));
         assert_eq!(later.len(), 1);
         assert_eq!((later[0].minute, later[0].value), (at(60), 300));
         assert!(minutes.is_empty());
