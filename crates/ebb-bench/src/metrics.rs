@@ -46,7 +46,8 @@ async fn make_groups(api: &Api, app_base: &str, groups: usize, policy: &Value) -
         });
         let group = api.call(Method::POST, "/groups", Some(body)).await?;
         let id = group["group"]["id"].as_str().context("group id")?.to_string();
-        let reply = api.http.put(format!("{app_base}/v1/apps/{id}/policy")).bearer_auth(&api.token).json(policy).send().await?;
+        let reply =
+            api.http.put(format!("{app_base}/v1/apps/{id}/policy")).bearer_auth(&api.token).json(policy).send().await?;
         if !reply.status().is_success() {
             bail!("setting a policy: {} {}", reply.status(), reply.text().await?);
         }
@@ -115,16 +116,21 @@ pub async fn metrics(
         batch(format!("{base}{tenant_path}/metrics"), api.token.clone(), bodies.clone(), http.clone()),
     )
     .await?;
-    let bare_batch =
-        load(batch_requests, batch_concurrency, batch(format!("{bare}/metrics"), api.token.clone(), bodies, http.clone()))
-            .await?;
+    let bare_batch = load(
+        batch_requests,
+        batch_concurrency,
+        batch(format!("{bare}/metrics"), api.token.clone(), bodies, http.clone()),
+    )
+    .await?;
     let rss_filled = resident_kib(pid)?;
     let ebb_batch = measured(batch_requests, ebb_batch.0, ebb_batch.1);
     let bare_batch = measured(batch_requests, bare_batch.0, bare_batch.1);
 
     // (a) Cloud Foundry's endpoint: one sample a request, group after group.
     let single = |target: Arc<dyn Fn(usize) -> String + Send + Sync>, token: String, client: Client| {
-        let body = bytes::Bytes::from(json!({"instance_index": 0, "metrics": [{"name": "queue_length", "value": 5}]}).to_string());
+        let body = bytes::Bytes::from(
+            json!({"instance_index": 0, "metrics": [{"name": "queue_length", "value": 5}]}).to_string(),
+        );
         move |i: usize| {
             client.post(target(i)).bearer_auth(&token).header("content-type", "application/json").body(body.clone())
         }
@@ -199,13 +205,19 @@ pub async fn metrics(
         bare_cf.rate,
         ebb_cf.rate / bare_cf.rate
     );
-    println!("| Cloud Foundry endpoint, p50 / p99 ms | {:.2} / {:.2} | {:.2} / {:.2} | |", ebb_cf.p50, ebb_cf.p99, bare_cf.p50, bare_cf.p99);
+    println!(
+        "| Cloud Foundry endpoint, p50 / p99 ms | {:.2} / {:.2} | {:.2} / {:.2} | |",
+        ebb_cf.p50, ebb_cf.p99, bare_cf.p50, bare_cf.p99
+    );
     println!("| decision latency, p50 / p99 ms ({trials} trials) | {:.2} / {:.2} | | |", decisions.p50, decisions.p99);
     println!();
     println!("| memory (resident) | KiB |");
     println!("|---|---|");
     println!("| server with no group | {rss_empty} |");
-    println!("| per group with a policy (store caches, metric store entry) | {:.2} |", (rss_groups - rss_empty.min(rss_groups)) as f64 / groups as f64);
+    println!(
+        "| per group with a policy (store caches, metric store entry) | {:.2} |",
+        (rss_groups - rss_empty.min(rss_groups)) as f64 / groups as f64
+    );
     println!(
         "| per series after {:.0} samples a series ({} kept at most) | {:.2} |",
         samples_kept / series,

@@ -158,6 +158,16 @@ async fn the_policy_api_validates_as_cloud_foundry_and_is_the_groups_bounds_and_
     );
 }
 
+/// Pushes a queue of 500 on slot 0 until the group (at 1) has scaled out to 2.
+async fn queue_scales_out(api: &Api, g: &str) -> bool {
+    eventually(20, || async {
+        push(api, g, 0, "queue_length", json!(500)).await.ok(200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        api.desired(g).await == 2
+    })
+    .await
+}
+
 async fn push(api: &Api, g: &str, index: u32, name: &str, value: Value) -> Reply {
     api.post(
         &app(g, "/metrics"),
@@ -205,12 +215,7 @@ async fn custom_metrics_follow_cloud_foundrys_rules_and_scale_the_group() {
 
     // A queue that stays above 100 for the (scaled) breach window scales the group out.
     let started = std::time::Instant::now();
-    let scaled = eventually(20, || async {
-        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        api.desired(&g).await == 2
-    })
-    .await;
+    let scaled = queue_scales_out(&api, &g).await;
     assert!(scaled, "the group scaled out on the queue");
     assert!(started.elapsed().as_secs_f64() >= 3.0, "not before the breach window ({:?})", started.elapsed());
     let history = api.get(&api.t(&format!("/groups/{g}/history?source=metric"))).await;
@@ -365,12 +370,7 @@ async fn histories_follow_cloud_foundrys_queries_and_envelope() {
         );
     }
     // Scale out on the queue, then look at the history the CF way.
-    let scaled = eventually(20, || async {
-        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        api.desired(&g).await == 2
-    })
-    .await;
+    let scaled = queue_scales_out(&api, &g).await;
     assert!(scaled);
     let history = api.get(&app(&g, "/scaling_histories?results-per-page=1&order-direction=desc")).await;
     history.ok(200);
@@ -467,12 +467,7 @@ async fn the_cli_speaks_the_cloud_foundry_plugins_verbs() {
         String::from_utf8_lossy(&empty.stdout).trim(),
         format!("No aggregated queue_length metrics were found for group {g}.")
     );
-    let scaled = eventually(20, || async {
-        push(&api, &g, 0, "queue_length", json!(500)).await.ok(200);
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        api.desired(&g).await == 2
-    })
-    .await;
+    let scaled = queue_scales_out(&api, &g).await;
     assert!(scaled);
     let history =
         String::from_utf8_lossy(&cli(&server, &token, &["history", &g, "--desc", "-n", "1"]).stdout).into_owned();
