@@ -66,13 +66,13 @@ impl Engine {
     }
 
     /// Deletes a group's Cloud Foundry policy: rules and windows go, the group and its
-    /// members stay.
-    pub async fn delete_rules_policy(&self, tenant: &TenantId, group: &GroupId) -> Result<Group, StoreError> {
+    /// members stay. A group without one is left as it is.
+    pub async fn delete_rules_policy(&self, tenant: &TenantId, group: &GroupId) -> Result<(), StoreError> {
         let now = self.now();
         let decide: Decide = Box::new(move |snapshot| Ok(decide::delete_rules_policy(&snapshot.group, now)));
         let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
         self.schedules_changed().notify_one();
-        committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
+        committed.map(|_| ()).ok_or(StoreError::GroupNotFound)
     }
 
     /// Sets (or, with `None`, revokes) a group's metric credential; it applies at once.

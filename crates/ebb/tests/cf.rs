@@ -41,6 +41,13 @@ async fn the_policy_api_validates_as_cloud_foundry_and_is_the_groups_bounds_and_
     let api = server.tenant("t1").await;
     let g = api.create_group(group(1, 10)).await;
     cf_error(&api.get(&app(&g, "/policy")).await, 404, "Not Found", "Policy Not Found");
+    // Deleting a policy the group does not have changes nothing, not even windows set the Otter way.
+    let windows = json!({"timezone": "UTC", "specific_date": [
+        {"start_date_time": "2099-01-04T10:00", "end_date_time": "2099-01-04T20:00", "instance_min_count": 1, "instance_max_count": 5}]});
+    api.put(&api.t(&format!("/groups/{g}/windows")), windows.clone()).await.ok(200);
+    api.delete(&app(&g, "/policy")).await.ok(200);
+    assert_eq!(api.get(&api.t(&format!("/groups/{g}/windows"))).await.body["windows"], windows);
+    api.put(&api.t(&format!("/groups/{g}/windows")), Value::Null).await.ok(200);
 
     // Cloud Foundry's validation table (§1.3–1.8), the same data the core's test runs.
     let cases: Value = serde_json::from_str(include_str!("../../ebb-core/tests/data/cf_policy_cases.json")).unwrap();

@@ -26,8 +26,13 @@ pub fn set_rules_policy(group: &Group, policy: CfPolicy, now: Timestamp) -> Deci
 }
 
 /// Deletes a group's Cloud Foundry policy: its metric rules and windows go, its own bounds
-/// stay; desired capacity is clamped into them if a window was in force.
+/// stay; desired capacity is clamped into them if a window was in force. A group without
+/// such a policy is left as it is (its windows may have been set through the windows API).
 pub fn delete_rules_policy(group: &Group, now: Timestamp) -> Decision {
+    if group.rules.is_none() {
+        let desired = group.state.desired;
+        return Decision::nothing(Outcome::Capacity { from: desired, to: desired });
+    }
     replace_rules(group.clone(), None, None, now)
 }
 
@@ -189,6 +194,11 @@ mod tests {
             (true, true, None)
         );
         assert_eq!((deleted.config.min_entities, deleted.config.max_entities, deleted.state.desired), (1, 10, 6));
+        // Without a policy there is nothing to delete: windows set another way stay.
+        let mut windows_only = with_window.clone();
+        windows_only.rules = None;
+        let untouched = delete_rules_policy(&windows_only, now());
+        assert_eq!((untouched.group, untouched.history.len()), (None, 0));
     }
 
     #[test]
