@@ -19,19 +19,25 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
+/// Reads a request body of at most [`MAX_BODY_BYTES`]: `PayloadTooLarge` beyond, and
+/// `InvalidJson` when it cannot be read.
+pub async fn read_limited(request: Request) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|err| {
+        let too_large =
+            std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+        } else {
+            ApiError::InvalidJson(format!("could not read the request body: {err}"))
+        }
+    })
+}
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|err| {
-            let too_large =
-                std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
-            } else {
-                ApiError::InvalidJson(format!("could not read the request body: {err}"))
-            }
-        })?;
+        let bytes = read_limited(request).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|err| ApiError::InvalidJson(format!("request body is not valid JSON: {err}")))
@@ -46,17 +52,8 @@ pub struct TypedBody<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for TypedBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|err| {
-            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
-            } else {
-                ApiError::InvalidJson(format!("could not read the request body: {err}"))
-            }
-        })?;
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
-        }
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read_limited(request).await?;
         serde_json::from_slice(&bytes).map(TypedBody).map_err(|err| match err.classify() {
             serde_json::error::Category::Data => ApiError::Validation(format!("request body: {err}")),
             _ => ApiError::InvalidJson(format!("request body is not valid JSON: {err}")),

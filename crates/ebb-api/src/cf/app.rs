@@ -109,3 +109,19 @@ impl FromRequestParts<AppState> for CfApp {
         Ok(CfApp { tenant: facts.tenant.clone(), group, facts })
     }
 }
+
+/// The body of a Cloud Foundry request, at most [`crate::body::MAX_BODY_BYTES`]; what cannot
+/// be read is answered Cloud Foundry's way.
+#[derive(Debug)]
+pub struct CfBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for CfBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<Self, ApiError> {
+        crate::body::read_limited(request).await.map(CfBody).map_err(|err| match err {
+            ApiError::PayloadTooLarge { .. } => ApiError::cf(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+            other => ApiError::cf(StatusCode::BAD_REQUEST, other.to_string()),
+        })
+    }
+}

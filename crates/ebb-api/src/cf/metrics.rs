@@ -2,14 +2,13 @@
 //! (`cf-app-autoscaler.md` §3.5): names the group's rules read and no built-in name, a
 //! number for each value, and an `instance_index` that names a member slot.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use ebb_core::metrics::{self, series::Sample};
 use ebb_engine::rules::{RecordError, SlotSample};
 use serde::Deserialize;
 
-use super::app::{CfApp, app_not_found};
+use super::app::{CfApp, CfBody, app_not_found};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,7 +38,7 @@ fn bad_request(message: impl Into<String>) -> ApiError {
 }
 
 /// Takes the values into the metric store, where the group's rules are evaluated on them.
-pub async fn post(app: CfApp, State(state): State<AppState>, body: Bytes) -> Result<StatusCode, ApiError> {
+pub async fn post(app: CfApp, State(state): State<AppState>, CfBody(body): CfBody) -> Result<StatusCode, ApiError> {
     let payload: CustomMetrics =
         serde_json::from_slice(&body).map_err(|_| bad_request("Error unmarshaling custom metrics request body"))?;
     if payload.metrics.is_empty() {

@@ -2,14 +2,13 @@
 //! one Cloud Foundry policy (`cf-app-autoscaler.md` §1, §3.1).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use ebb_core::cf_policy::{self, PolicyError};
 use ebb_core::records::Group;
 use serde_json::{Map, Value};
 
-use super::app::{CfApp, store_error};
+use super::app::{CfApp, CfBody, store_error};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,7 +32,11 @@ pub async fn get(app: CfApp, State(state): State<AppState>) -> Result<Json<Map<S
 }
 
 /// Validates a policy as Cloud Foundry does and sets it; answers it normalised.
-pub async fn put(app: CfApp, State(state): State<AppState>, body: Bytes) -> Result<Json<Map<String, Value>>, ApiError> {
+pub async fn put(
+    app: CfApp,
+    State(state): State<AppState>,
+    CfBody(body): CfBody,
+) -> Result<Json<Map<String, Value>>, ApiError> {
     let value: Value = serde_json::from_slice(&body).map_err(|err| {
         ApiError::CfPolicy(vec![PolicyError { context: "(root)".to_string(), description: err.to_string() }])
     })?;
