@@ -21,10 +21,7 @@ case "$postgres" in
   *) echo "--store takes a postgres:// URL (SQLite is always measured)" >&2; exit 2 ;;
 esac
 build_release
-./target/release/ebb-bench bare --listen 127.0.0.1:0 >"$work/bare.out" &
-extra_pids=$!
-for _ in $(seq 100); do [ -s "$work/bare.out" ] && break; sleep 0.1; done
-bare_url=$(sed -n 's/^listening on //p' "$work/bare.out")
+start_bare
 
 measure() {
   echo "### $1"

@@ -31,6 +31,14 @@ start_ebb() {
   [ -n "$ebb_url" ] || { echo "ebb serve did not start:" >&2; cat "$work/ebb.log" >&2; exit 1; }
 }
 
+# Starts `ebb-bench bare` (a handler answering 202) on a free port; sets $bare_url.
+start_bare() {
+  ./target/release/ebb-bench bare --listen 127.0.0.1:0 >"$work/bare.out" &
+  extra_pids=$!
+  for _ in $(seq 100); do [ -s "$work/bare.out" ] && break; sleep 0.1; done
+  bare_url=$(sed -n 's/^listening on //p' "$work/bare.out")
+}
+
 stop_ebb() {
   [ -n "${ebb_pid:-}" ] || return 0
   kill "$ebb_pid" 2>/dev/null || true

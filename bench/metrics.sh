@@ -17,10 +17,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 build_release
-./target/release/ebb-bench bare --listen 127.0.0.1:0 >"$work/bare.out" &
-extra_pids=$!
-for _ in $(seq 100); do [ -s "$work/bare.out" ] && break; sleep 0.1; done
-bare_url=$(sed -n 's/^listening on //p' "$work/bare.out")
+start_bare
 # 60 s breaches and cooldowns last 60 ms, so that a thousand trials take a minute or two; the
 # trial group takes about twenty samples a second, above the default budget of ten.
 echo 'max_groups = 100000' >"$work/ebb.toml"

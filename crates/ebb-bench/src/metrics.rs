@@ -170,7 +170,6 @@ pub async fn metrics(
         // Up from 1 to 2, then down again: a neutral value covers the window, then the
         // breaching one completes the breach.
         let (neutral, breaching) = if current == 1 { (50.0, 500.0) } else { (50.0, 0.0) };
-        let _ = trial;
         push(neutral).await?;
         tokio::time::sleep(Duration::from_millis(80)).await;
         push(breaching).await?;

@@ -75,9 +75,10 @@ impl crate::HistoryStore for MemoryStore {
                 })
                 .map(|(_, aggregate)| aggregate)
                 .collect();
-            found.sort_by_key(|a| (a.minute, a.of));
             if query.descending {
                 found.sort_by_key(|a| (std::cmp::Reverse(a.minute), a.of));
+            } else {
+                found.sort_by_key(|a| (a.minute, a.of));
             }
             let total = found.len();
             Ok((found.into_iter().skip(query.offset).take(query.limit).cloned().collect(), total))
