@@ -81,6 +81,17 @@ pub enum ApiError {
     /// A Cloud Foundry policy that does not validate: `[{"context", "description"}]`.
     #[error("invalid policy")]
     CfPolicy(Vec<ebb_core::cf_policy::PolicyError>),
+    /// An error of the service broker, answered as the Open Service Broker API has it:
+    /// `{"error", "description"}`.
+    #[error("{description}")]
+    Broker {
+        /// The status.
+        status: StatusCode,
+        /// The code a platform acts on, when there is one.
+        code: Option<&'static str>,
+        /// What went wrong.
+        description: String,
+    },
     /// Over a Cloud Foundry app's request budget.
     #[error("Too many requests")]
     CfRateLimited {
@@ -98,6 +109,11 @@ impl ApiError {
     /// A Cloud Foundry error with the status text as its code.
     pub fn cf(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError::Cf { status, code: status.canonical_reason().unwrap_or("Error"), message: message.into() }
+    }
+
+    /// A service broker error.
+    pub fn broker(status: StatusCode, code: Option<&'static str>, description: impl Into<String>) -> Self {
+        ApiError::Broker { status, code, description: description.into() }
     }
 
     /// The status and type name of this error.
@@ -120,6 +136,7 @@ impl ApiError {
             ApiError::Cf { status, code, .. } => (*status, code),
             ApiError::CfPolicy(_) => (StatusCode::BAD_REQUEST, "InvalidPolicy"),
             ApiError::CfRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "Request-Limit-Exceeded"),
+            ApiError::Broker { status, code, .. } => (*status, code.unwrap_or("BrokerError")),
         }
     }
 }
@@ -148,6 +165,16 @@ impl IntoResponse for ApiError {
             ApiError::CfPolicy(errors) => Some(CfErrorAnswer::Invalid(errors.clone())),
             _ => None,
         };
+        if let ApiError::Broker { status, code, description } = self {
+            let body = crate::wire::BrokerErrorAnswer { error: code.map(str::to_string), description };
+            let mut response = (status, axum::Json(body)).into_response();
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"ebb\""));
+            }
+            return response;
+        }
         if let Some(body) = cf {
             let mut response = (status, axum::Json(body)).into_response();
             if let ApiError::CfRateLimited { retry_after } = self {
@@ -260,6 +287,9 @@ impl Scope<'_> {
                 format!("Group {g} for tenant {t} still has entities."),
             ),
             StoreError::Busy { retry_after } => ApiError::Unavailable { retry_after },
+            StoreError::ServiceInstanceNotFound => ApiError::NotFound("service instance".to_string()),
+            StoreError::ServiceInstanceBound => ApiError::Conflict("the service instance has bindings".to_string()),
+            StoreError::GroupBound => ApiError::Conflict(format!("Group {g} is bound to a service instance already")),
             other @ (StoreError::UnsupportedUrl(_)
             | StoreError::Corrupt(_)
             | StoreError::Backend { .. }

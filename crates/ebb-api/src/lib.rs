@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod broker;
 pub mod cf;
 pub mod error;
 pub mod links;

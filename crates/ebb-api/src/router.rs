@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::otter::{groups, history, limits, members, policies, samples, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
-use crate::{admin, auth, cf, observe, ops};
+use crate::{admin, auth, broker, cf, observe, ops};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub enum Access {
     /// Cloud Foundry routes: the operator or a token of the tenant owning the group `{appId}`
     /// (`admin` to write), checked by the handler's [`crate::cf::app::CfApp`].
     App,
+    /// The service broker (`/v2`): the broker's own HTTP Basic credentials
+    /// ([`crate::broker::require_broker`]).
+    Broker,
 }
 
 /// Adds the schema of a type to a generator and returns a reference to it.
@@ -136,6 +139,10 @@ const CF_HISTORY: &[(&str, &str, &str)] = &[
     ("results-per-page", "integer", "Results per page (50)"),
 ];
 
+/// The catalog ids a service broker's `DELETE` names.
+const BROKER_QUERY: &[(&str, &str, &str)] =
+    &[("service_id", "string", "The catalog's service (required)"), ("plan_id", "string", "The catalog's plan")];
+
 /// `limit` and `marker` of paginated lists.
 const PAGE: &[(&str, &str, &str)] = &[
     ("limit", "integer", "At most this many items, 1 to 100 (larger is taken as 100)"),
@@ -145,7 +152,7 @@ const PAGE: &[(&str, &str, &str)] = &[
 /// Every route of the API, one per line.
 #[rustfmt::skip]
 pub fn routes() -> Vec<Route> {
-    use Access::{App, Operator, Public, Tenant};
+    use Access::{App, Broker, Operator, Public, Tenant};
     use Method as M;
     vec![
         route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health).returns::<wire::Health>(),
@@ -201,6 +208,12 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1/apps/{appId}/metric_histories/{metric_type}", "Each member slot's value of a metric, minute by minute", App, 200, cf::history::per_instance).returns::<wire::CfPage<wire::CfMetricPoint>>().query(CF_HISTORY),
         route(M::PUT, "/v1/apps/{appId}/credential", "Create or rotate the group's metric credential (HTTP Basic for custom metrics); the password is shown once", App, 200, cf::credential::put).returns::<wire::CfCredentialAnswer>(),
         route(M::DELETE, "/v1/apps/{appId}/credential", "Revoke the group's metric credential", App, 200, cf::credential::delete).returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::GET, "/v2/catalog", "The service broker's catalog: Ebb's autoscaler and its plan", Broker, 200, broker::catalog).returns::<wire::BrokerCatalog>(),
+        route(M::PUT, "/v2/service_instances/{instanceId}", "Provision a service instance, optionally with a default policy (201; 200 when the same exists; 409 when another does)", Broker, 201, broker::provision).json_body::<broker::ProvisionRequest>().returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::PATCH, "/v2/service_instances/{instanceId}", "Change a service instance's default policy (`{}` removes it); groups following it follow", Broker, 200, broker::update).json_body::<broker::UpdateRequest>().returns::<serde_json::Map<String, serde_json::Value>>(),
+        route(M::DELETE, "/v2/service_instances/{instanceId}", "Deprovision a service instance without bindings (410 when there is none)", Broker, 200, broker::deprovision).returns::<serde_json::Map<String, serde_json::Value>>().query(BROKER_QUERY),
+        route(M::PUT, "/v2/service_instances/{instanceId}/service_bindings/{bindingId}", "Bind a group (`app_guid`) with a policy in `parameters`, or the instance's default; answers its metric credential", Broker, 201, broker::bind).json_body::<broker::BindRequest>().returns::<wire::BrokerBinding>(),
+        route(M::DELETE, "/v2/service_instances/{instanceId}/service_bindings/{bindingId}", "Unbind a group: its policy and metric credential go (410 when there is no such binding)", Broker, 200, broker::unbind).returns::<serde_json::Map<String, serde_json::Value>>().query(BROKER_QUERY),
         route(M::POST, "/v1/apps/{appId}/metrics", "Submit custom metrics of a member slot (a tenant token, or the group's metric credential over HTTP Basic)", App, 200, cf::metrics::post).json_body::<cf::metrics::CustomMetrics>(),
         route(M::POST, "/v1.0/execute/{version}/{secret}", "Execute through a capability URL (always 202)", Public, 202, webhooks::execute_capability),
     ]
@@ -219,18 +232,22 @@ pub fn router(state: AppState) -> Router {
     let mut public = Router::new();
     let mut tenant = Router::new();
     let mut operator = Router::new();
+    let mut brokered = Router::new();
     for route in routes() {
         match route.access {
             Access::Public | Access::App => public = public.route(route.path, route.handler),
             Access::Tenant => tenant = tenant.route(route.path, route.handler),
             Access::Operator => operator = operator.route(route.path, route.handler),
+            Access::Broker => brokered = brokered.route(route.path, route.handler),
         }
     }
+    let brokered = brokered.route_layer(middleware::from_fn_with_state(state.clone(), broker::require_broker));
     let tenant = tenant.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_tenant));
     let operator = operator.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_operator));
     public
         .merge(tenant)
         .merge(operator)
+        .merge(brokered)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -263,6 +280,7 @@ pub fn openapi() -> Value {
     let mut generator = settings.into_generator();
     let otter_error = schema_of::<wire::ErrorAnswer>(&mut generator).to_value();
     let cf_error = schema_of::<wire::CfErrorAnswer>(&mut generator).to_value();
+    let broker_error = schema_of::<wire::BrokerErrorAnswer>(&mut generator).to_value();
     let mut paths = Map::new();
     for route in routes() {
         let mut parameters: Vec<Value> = route
@@ -283,7 +301,11 @@ pub fn openapi() -> Value {
             }
             (None, _) => json!({"description": "success, without a body"}),
         };
-        let error = if route.access == Access::App { &cf_error } else { &otter_error };
+        let error = match route.access {
+            Access::App => &cf_error,
+            Access::Broker => &broker_error,
+            _ => &otter_error,
+        };
         let mut operation = json!({
             "summary": route.summary,
             "operationId": format!("{} {}", route.method, route.path),
@@ -300,6 +322,7 @@ pub fn openapi() -> Value {
             Access::Public => operation["security"] = json!([]),
             Access::Tenant | Access::App => operation["security"] = json!([{"bearer": []}, {"authToken": []}]),
             Access::Operator => operation["security"] = json!([{"bearer": []}]),
+            Access::Broker => operation["security"] = json!([{"basic": []}]),
         }
         let item = paths.entry(route.path.to_string()).or_insert_with(|| Value::Object(Map::new()));
         item[route.method.as_str().to_ascii_lowercase()] = operation;
@@ -313,6 +336,7 @@ pub fn openapi() -> Value {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+                "basic": {"type": "http", "scheme": "basic"},
             },
             "schemas": generator.take_definitions(true),
         },

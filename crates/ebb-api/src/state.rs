@@ -30,6 +30,8 @@ pub struct ApiConfig {
     pub app_requests_per_second: u32,
     /// The ranges of rule thresholds of the built-in metrics whose range is set here.
     pub threshold_ranges: ebb_core::cf_policy::ThresholdRanges,
+    /// The service broker's credentials; without them the broker is off.
+    pub broker: Option<crate::broker::BrokerAccount>,
 }
 
 /// Shared by all handlers; cheap to clone.

@@ -11,6 +11,7 @@
 
 pub mod archiver;
 pub mod balancer;
+pub mod broker;
 pub mod clock;
 pub mod converger;
 pub mod engine;

@@ -34,7 +34,8 @@ pub struct SlotSample {
 }
 
 impl Engine {
-    /// Sets a group's Cloud Foundry policy (bounds, windows and rules) in one decision.
+    /// Sets a group's Cloud Foundry policy (bounds, windows and rules) in one decision; the
+    /// policy is the group's own from then on, whatever a service instance's default says.
     pub async fn set_rules_policy(
         &self,
         tenant: &TenantId,
@@ -43,11 +44,28 @@ impl Engine {
     ) -> Result<Group, StoreError> {
         let now = self.now();
         let decide: Decide = Box::new(move |snapshot| Ok(decide::set_rules_policy(&snapshot.group, policy, now)));
+        self.commit_rules_policy(tenant, group, decide).await
+    }
+
+    /// Commits a decision that sets, replaces or deletes a group's Cloud Foundry policy, and
+    /// answers the group as it is now. Its windows may have changed; with rules, its samples
+    /// are taken and its built-in metrics measured from now on.
+    pub(crate) async fn commit_rules_policy(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        decide: Decide,
+    ) -> Result<Group, StoreError> {
         let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
         self.schedules_changed().notify_one();
-        let group = committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)?;
-        // From now on its samples are taken and its built-in metrics measured.
-        self.samples.get_or_insert(&group);
+        let committed = committed.ok_or(StoreError::GroupNotFound)?;
+        let group = match committed.decision.group {
+            Some(changed) => changed,
+            None => self.store().get_group(tenant, group).await?,
+        };
+        if group.rules.is_some() {
+            self.samples.get_or_insert(&group);
+        }
         Ok(group)
     }
 
@@ -66,13 +84,14 @@ impl Engine {
     }
 
     /// Deletes a group's Cloud Foundry policy: rules and windows go, the group and its
-    /// members stay. A group without one is left as it is.
+    /// members stay. A group without one is left as it is. A group bound to a service
+    /// instance with a default policy gets that default instead, and follows it from then on.
     pub async fn delete_rules_policy(&self, tenant: &TenantId, group: &GroupId) -> Result<(), StoreError> {
         let now = self.now();
-        let decide: Decide = Box::new(move |snapshot| Ok(decide::delete_rules_policy(&snapshot.group, now)));
-        let committed = self.commit(Self::group(tenant, group), Source::Bounds, decide).await?;
-        self.schedules_changed().notify_one();
-        committed.map(|_| ()).ok_or(StoreError::GroupNotFound)
+        let default = self.default_policy_of(group).await?;
+        let decide: Decide =
+            Box::new(move |snapshot| Ok(decide::detach_rules_policy(&snapshot.group, default.as_ref(), now)));
+        self.commit_rules_policy(tenant, group, decide).await.map(|_| ())
     }
 
     /// Sets (or, with `None`, revokes) a group's metric credential; it applies at once.

@@ -61,6 +61,15 @@ pub enum StoreError {
     /// A group with a desired capacity other than 0 was deleted without `force`.
     #[error("scaling group still has entities")]
     GroupNotEmpty,
+    /// No service instance with that id.
+    #[error("no such service instance")]
+    ServiceInstanceNotFound,
+    /// A service instance with bindings cannot be deprovisioned.
+    #[error("the service instance has bindings")]
+    ServiceInstanceBound,
+    /// The group is bound to a service instance already (by another binding).
+    #[error("the group is bound already")]
+    GroupBound,
     /// The store URL names no supported backend.
     #[error("unsupported store url {0:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),

@@ -267,14 +267,64 @@ pub trait HistoryStore: Send + Sync {
     async fn prune_minutes(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError>;
 }
 
+/// The service broker's service instances and bindings. Which policy a bound group has is
+/// not written here: it is a decision (`decide::follow_default`, `decide::detach_rules_policy`).
+#[async_trait::async_trait]
+pub trait BrokerStore: Send + Sync {
+    /// Creates a service instance, or finds the one with its id (then writes nothing).
+    async fn create_service_instance(&self, instance: ServiceInstance) -> Result<Created<ServiceInstance>, StoreError>;
+    /// A service instance.
+    async fn service_instance(&self, id: &str) -> Result<Option<ServiceInstance>, StoreError>;
+    /// Replaces a service instance's default policy (`None`: removes it).
+    async fn set_default_policy(
+        &self,
+        id: &str,
+        policy: Option<ebb_core::cf_policy::CfPolicy>,
+    ) -> Result<ServiceInstance, StoreError>;
+    /// Deletes a service instance; `false` when there was none, and
+    /// [`StoreError::ServiceInstanceBound`] while a group (not being deleted) is bound to it.
+    async fn delete_service_instance(&self, id: &str) -> Result<bool, StoreError>;
+    /// Binds a group (of any tenant) to a service instance, or finds the binding with that id
+    /// (then writes nothing); [`StoreError::GroupBound`] when the group has another binding.
+    async fn create_binding(
+        &self,
+        id: &str,
+        instance: &str,
+        group: &GroupId,
+        now: Timestamp,
+    ) -> Result<Created<ServiceBinding>, StoreError>;
+    /// The binding of a group, if it has one.
+    async fn binding_of_group(&self, group: &GroupId) -> Result<Option<ServiceBinding>, StoreError>;
+    /// The bindings of a service instance, by id.
+    async fn bindings_of_instance(&self, instance: &str) -> Result<Vec<ServiceBinding>, StoreError>;
+    /// Deletes a binding of a service instance; the binding, if there was one.
+    async fn delete_binding(&self, instance: &str, id: &str) -> Result<Option<ServiceBinding>, StoreError>;
+}
+
 /// Every durable operation of Ebb. A successful return means the change is on disk.
 pub trait Store:
-    TenantStore + GroupStore + PolicyStore + DecisionStore + MemberStore + ScheduleStore + HistoryStore + 'static
+    TenantStore
+    + GroupStore
+    + PolicyStore
+    + DecisionStore
+    + MemberStore
+    + ScheduleStore
+    + HistoryStore
+    + BrokerStore
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + GroupStore + PolicyStore + DecisionStore + MemberStore + ScheduleStore + HistoryStore + 'static
+    T: TenantStore
+        + GroupStore
+        + PolicyStore
+        + DecisionStore
+        + MemberStore
+        + ScheduleStore
+        + HistoryStore
+        + BrokerStore
+        + 'static
 {
 }
 

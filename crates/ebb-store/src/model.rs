@@ -287,3 +287,47 @@ pub struct HistoryRecord {
     /// The entry.
     pub entry: HistoryEntry,
 }
+
+/// A service instance of the service broker (Open Service Broker API v2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceInstance {
+    /// Its id, chosen by the platform.
+    pub id: String,
+    /// The catalog's service it is of.
+    pub service_id: String,
+    /// The catalog's plan it is of.
+    pub plan_id: String,
+    /// The platform's organization it belongs to.
+    pub organization_guid: String,
+    /// The platform's space it belongs to.
+    pub space_guid: String,
+    /// The policy of the groups bound to it without one of their own, if any.
+    pub default_policy: Option<ebb_core::cf_policy::CfPolicy>,
+    /// When it was provisioned.
+    pub created_at: Timestamp,
+}
+
+/// A binding of a service instance to a group (Cloud Foundry's app).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceBinding {
+    /// Its id, chosen by the platform.
+    pub id: String,
+    /// The service instance.
+    pub instance_id: String,
+    /// The group's tenant.
+    pub tenant_id: TenantId,
+    /// The group.
+    pub group_id: GroupId,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// What creating a record with an id chosen by the caller found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    /// It was created.
+    New(T),
+    /// One with that id exists already (it may differ from what was asked for); nothing was
+    /// written.
+    Existing(T),
+}

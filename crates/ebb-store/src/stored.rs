@@ -36,6 +36,17 @@ pub fn rules_text(rules: Option<&MetricRules>) -> Result<Option<String>, StoreEr
     rules.map(serde_json::to_string).transpose().map_err(|err| StoreError::Corrupt(format!("metric rules: {err}")))
 }
 
+pub fn default_policy_text(policy: Option<&ebb_core::cf_policy::CfPolicy>) -> Option<String> {
+    policy.map(|policy| policy.document().to_string())
+}
+
+pub fn parse_default_policy(text: Option<String>) -> Result<Option<ebb_core::cf_policy::CfPolicy>, StoreError> {
+    let Some(text) = text else { return Ok(None) };
+    let policy = ebb_core::cf_policy::parse_stored(&parse_json(&text)?)
+        .map_err(|errors| StoreError::Corrupt(format!("default policy: {errors:?}")))?;
+    Ok(Some(policy))
+}
+
 pub fn config_text(config: &GroupConfig) -> Result<String, StoreError> {
     serde_json::to_string(config).map_err(|err| StoreError::Corrupt(format!("group config: {err}")))
 }
@@ -320,4 +331,56 @@ pub fn slot_column(of: Of) -> i64 {
 /// The owner of a stored per-minute aggregate.
 pub fn slot_of(column: i64) -> Of {
     u32::try_from(column).map_or(Of::Group, Of::Slot)
+}
+
+/// A service instance's columns.
+pub struct InstanceColumns {
+    pub id: String,
+    pub service_id: String,
+    pub plan_id: String,
+    pub organization_guid: String,
+    pub space_guid: String,
+    pub default_policy: Option<String>,
+    pub created_at: String,
+}
+
+impl InstanceColumns {
+    pub fn into_record(self) -> Result<ServiceInstance, StoreError> {
+        Ok(ServiceInstance {
+            id: self.id,
+            service_id: self.service_id,
+            plan_id: self.plan_id,
+            organization_guid: self.organization_guid,
+            space_guid: self.space_guid,
+            default_policy: parse_default_policy(self.default_policy)?,
+            created_at: parse_time(&self.created_at)?,
+        })
+    }
+}
+
+/// The columns a service instance is read from.
+pub const INSTANCE_COLUMNS: &str = "id, service_id, plan_id, organization_guid, space_guid, default_policy, created_at";
+
+/// The columns a service binding is read from (with its group's tenant).
+pub const BINDING_COLUMNS: &str = "b.id, b.instance_id, g.tenant_id, b.group_id, b.created_at";
+
+/// A service binding's columns.
+pub struct BindingColumns {
+    pub id: String,
+    pub instance_id: String,
+    pub tenant_id: String,
+    pub group_id: String,
+    pub created_at: String,
+}
+
+impl BindingColumns {
+    pub fn into_record(self) -> Result<ServiceBinding, StoreError> {
+        Ok(ServiceBinding {
+            id: self.id,
+            instance_id: self.instance_id,
+            tenant_id: self.tenant_id.into(),
+            group_id: self.group_id.into(),
+            created_at: parse_time(&self.created_at)?,
+        })
+    }
 }

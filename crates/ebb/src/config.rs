@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub rules_time_scale: Option<f64>,
     pub metric_retention_days: Option<f64>,
     pub measure_interval: Option<f64>,
+    pub broker_username: Option<String>,
+    pub broker_password: Option<String>,
 }
 
 impl FileConfig {
@@ -61,6 +63,8 @@ pub struct Settings {
     pub rules_time_scale: f64,
     pub metric_retention: std::time::Duration,
     pub measure_interval: std::time::Duration,
+    pub broker_username: Option<String>,
+    pub broker_password: Option<String>,
 }
 
 impl Settings {
@@ -123,6 +127,8 @@ impl Settings {
                 .or(file.rules_time_scale)
                 .filter(|scale| scale.is_finite() && *scale > 0.0 && *scale <= 1.0)
                 .unwrap_or(1.0),
+            broker_username: flags.broker_username.or(file.broker_username).filter(|u| !u.is_empty()),
+            broker_password: flags.broker_password.or(file.broker_password).filter(|p| !p.is_empty()),
             member_user: flags.member_user.or(file.member_user),
             member_group: flags.member_group.or(file.member_group),
             member_log_max_bytes: flags
@@ -130,6 +136,18 @@ impl Settings {
                 .or(file.member_log_max_bytes)
                 .unwrap_or(ebb_engine::provider::local_process::log::DEFAULT_MAX_BYTES)
                 .max(ebb_engine::provider::local_process::log::MIN_MAX_BYTES),
+        }
+    }
+}
+
+impl Settings {
+    /// The service broker's user name and password: both, or neither (the broker is off).
+    pub fn broker(&self) -> anyhow::Result<Option<(&str, &str)>> {
+        match (&self.broker_username, &self.broker_password) {
+            (Some(user), Some(password)) => Ok(Some((user, password))),
+            (None, None) => Ok(None),
+            (Some(_), None) => anyhow::bail!("--broker-username needs --broker-password (or EBB_BROKER_PASSWORD)"),
+            (None, Some(_)) => anyhow::bail!("--broker-password needs --broker-username"),
         }
     }
 }

@@ -84,6 +84,13 @@ pub struct ServeArgs {
     /// that a test need not wait minutes for a breach [default: 1].
     #[arg(long, env = "EBB_RULES_TIME_SCALE", hide = true)]
     rules_time_scale: Option<f64>,
+    /// Turns the service broker (`/v2`, Open Service Broker API) on, with this user name for
+    /// its HTTP Basic credentials; needs `--broker-password`.
+    #[arg(long, env = "EBB_BROKER_USERNAME")]
+    broker_username: Option<String>,
+    /// The service broker's password (prefer the environment variable: a flag shows in `ps`).
+    #[arg(long, env = "EBB_BROKER_PASSWORD", hide_env_values = true)]
+    broker_password: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EBB_LOG_JSON")]
     log_json: bool,
@@ -220,10 +227,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             metric_retention_days: args.metric_retention_days,
             measure_interval: args.measure_interval,
             rules_time_scale: args.rules_time_scale,
+            broker_username: args.broker_username,
+            broker_password: args.broker_password,
             ..FileConfig::default()
         },
         file,
     );
+    settings.broker()?;
     let member_user = match &settings.member_user {
         Some(user) => Some(MemberUser::resolve(user, settings.member_group.as_deref()).map_err(anyhow::Error::msg)?),
         None if settings.member_group.is_some() => anyhow::bail!("--member-group needs --member-user"),
@@ -287,6 +297,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         capability_requests_per_second: settings.capability_requests_per_second,
         app_requests_per_second: settings.app_requests_per_second,
         threshold_ranges: Default::default(),
+        broker: settings.broker()?.map(|(username, password)| ebb_api::broker::BrokerAccount {
+            username: username.to_string(),
+            password_hash: ebb_core::secret::hash(password),
+        }),
     };
     let demo_notes = if args.demo {
         Some(

@@ -13,11 +13,17 @@ use crate::otter::webhooks::random_hex;
 use crate::state::AppState;
 use crate::wire;
 
-/// Creates the group's credential, or rotates it (the old one stops working at once).
-pub async fn put(app: CfApp, State(state): State<AppState>) -> Result<Json<wire::CfCredentialAnswer>, ApiError> {
+/// A new metric credential, and its password (shown once, never stored).
+pub(crate) fn generate() -> Result<(MetricCredential, String), ApiError> {
     let username = random_hex()?[..32].to_string();
     let password = random_hex()?;
-    let credential = MetricCredential { username: username.clone(), password_hash: ebb_core::secret::hash(&password) };
+    Ok((MetricCredential { username, password_hash: ebb_core::secret::hash(&password) }, password))
+}
+
+/// Creates the group's credential, or rotates it (the old one stops working at once).
+pub async fn put(app: CfApp, State(state): State<AppState>) -> Result<Json<wire::CfCredentialAnswer>, ApiError> {
+    let (credential, password) = generate()?;
+    let username = credential.username.clone();
     state.engine.set_metric_credential(&app.tenant, &app.group, Some(credential)).await.map_err(store_error)?;
     Ok(Json(wire::CfCredentialAnswer {
         app_id: app.group.to_string(),

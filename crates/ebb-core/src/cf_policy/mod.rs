@@ -111,6 +111,11 @@ pub struct MetricRules {
     /// Who may submit custom metrics.
     #[serde(default, skip_serializing_if = "AllowFrom::is_default")]
     pub allow_from: AllowFrom,
+    /// Whether they came from a service instance's default policy (a group bound to the
+    /// service broker without a policy of its own), so that changing that default reaches
+    /// them; `false` for a policy set explicitly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_default: bool,
 }
 
 impl MetricRules {
@@ -433,6 +438,32 @@ fn threshold_error(rule: &ScalingRule, index: usize, ranges: &ThresholdRanges) -
 /// Validates a policy at `now` (what is past is judged in the schedules' time zone): the
 /// schema phase, then the semantic checks, each reporting every error it finds.
 pub fn parse(value: &Value, now: Timestamp, ranges: &ThresholdRanges) -> Result<CfPolicy, Vec<PolicyError>> {
+    parse_at(value, Some(now), Some(ranges))
+}
+
+/// Parses a policy stored after [`parse`] accepted it: its dates may since be past and the
+/// operator's threshold ranges may since have changed, neither of which makes it invalid.
+pub fn parse_stored(value: &Value) -> Result<CfPolicy, Vec<PolicyError>> {
+    parse_at(value, None, None)
+}
+
+impl CfPolicy {
+    /// The policy as Cloud Foundry echoes it (see [`render`]).
+    pub fn document(&self) -> Value {
+        render(
+            self.instance_min_count,
+            self.instance_max_count,
+            &self.rules,
+            self.schedules.as_ref().map(|s| &s.document),
+        )
+    }
+}
+
+fn parse_at(
+    value: &Value,
+    now: Option<Timestamp>,
+    ranges: Option<&ThresholdRanges>,
+) -> Result<CfPolicy, Vec<PolicyError>> {
     let mut checker = Checker::default();
     let Some(shaped) = shape(value, &mut checker) else { return Err(checker.errors) };
     let mut errors = Vec::new();
@@ -443,13 +474,13 @@ pub fn parse(value: &Value, now: Timestamp, ranges: &ThresholdRanges) -> Result<
         });
     }
     for (index, rule) in shaped.rules.iter().enumerate() {
-        if let Some(description) = threshold_error(rule, index, ranges) {
+        if let Some(description) = ranges.and_then(|ranges| threshold_error(rule, index, ranges)) {
             errors.push(PolicyError { context: format!("(root).scaling_rules.{index}"), description });
         }
     }
     let schedules = match shaped.schedules {
         None => None,
-        Some(document) => match Windows::parse(&document, Some(now)) {
+        Some(document) => match Windows::parse(&document, now) {
             Ok(windows) => Some(GroupWindows { document, windows }),
             Err(invalid) => {
                 let (context, description) =
@@ -465,7 +496,7 @@ pub fn parse(value: &Value, now: Timestamp, ranges: &ThresholdRanges) -> Result<
     Ok(CfPolicy {
         instance_min_count: shaped.min as u32,
         instance_max_count: shaped.max as u32,
-        rules: MetricRules { scaling_rules: shaped.rules, allow_from: shaped.allow_from },
+        rules: MetricRules { scaling_rules: shaped.rules, allow_from: shaped.allow_from, from_default: false },
         schedules,
     })
 }

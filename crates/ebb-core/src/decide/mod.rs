@@ -377,7 +377,9 @@ pub fn delete_group(group: &Group, force: bool, now: Timestamp) -> Result<Decisi
 
 mod rules;
 
-pub use rules::{Points, delete_rules_policy, paced, rules_of, scale_on_rules, set_rules_policy};
+pub use rules::{
+    Points, delete_rules_policy, detach_rules_policy, follow_default, paced, rules_of, scale_on_rules, set_rules_policy,
+};
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,32 @@ pub fn delete_rules_policy(group: &Group, now: Timestamp) -> Decision {
     replace_rules(group.clone(), None, None, now)
 }
 
+/// What a group bound to a service instance gets when the instance's default policy is set,
+/// changed or removed (`default`), or when it is bound without a policy of its own: a group
+/// whose policy was set explicitly keeps it; any other (one without a policy, or with the
+/// default) gets the default, or loses the one it had from it when there is none.
+pub fn follow_default(group: &Group, default: Option<&CfPolicy>, now: Timestamp) -> Decision {
+    if group.rules.as_ref().is_some_and(|rules| !rules.from_default) {
+        let desired = group.state.desired;
+        return Decision::nothing(Outcome::Capacity { from: desired, to: desired });
+    }
+    detach_rules_policy(group, default, now)
+}
+
+/// Deletes a group's policy as the policy API's `DELETE` does when the group is bound to a
+/// service instance: with a default policy on that instance (`default`), the group gets it
+/// (and follows it from then on); without one, the policy goes.
+pub fn detach_rules_policy(group: &Group, default: Option<&CfPolicy>, now: Timestamp) -> Decision {
+    match default {
+        Some(default) => {
+            let mut policy = default.clone();
+            policy.rules.from_default = true;
+            set_rules_policy(group, policy, now)
+        }
+        None => delete_rules_policy(group, now),
+    }
+}
+
 fn replace_rules(
     mut changed: Group,
     rules: Option<MetricRules>,
@@ -274,5 +300,46 @@ mod tests {
         assert_eq!(rule::evaluate(&rule, &series, due), rule::Breach::Breached);
         let calm: Vec<(Timestamp, i64)> = vec![(secs_ago(10), 100), (now(), 100)];
         assert_eq!(rule::next_breach_at(&rule, &calm, now()), None);
+    }
+
+    fn default_policy(min: u32, max: u32) -> CfPolicy {
+        policy(json!({"instance_min_count": min, "instance_max_count": max, "scaling_rules": [
+            {"metric_type": "memoryused", "threshold": 300, "operator": ">", "adjustment": "+1"}]}))
+    }
+
+    fn after(decision: Decision, before: &Group) -> Group {
+        decision.group.unwrap_or_else(|| before.clone())
+    }
+
+    #[test]
+    fn a_group_without_a_policy_gets_the_default_and_follows_it() {
+        let bound = after(follow_default(&group(1, 10, 1, 0), Some(&default_policy(2, 4)), now()), &group(1, 10, 1, 0));
+        assert_eq!((bound.config.min_entities, bound.config.max_entities, bound.state.desired), (2, 4, 2));
+        assert!(bound.rules.as_ref().unwrap().from_default);
+        let changed = after(follow_default(&bound, Some(&default_policy(3, 6)), now()), &bound);
+        assert_eq!((changed.config.min_entities, changed.config.max_entities), (3, 6));
+        let removed = after(follow_default(&changed, None, now()), &changed);
+        assert_eq!(removed.rules, None, "removing the default removes the policy that came from it");
+        assert_eq!((removed.config.min_entities, removed.config.max_entities), (3, 6), "its bounds stay");
+    }
+
+    #[test]
+    fn an_explicit_policy_is_never_replaced_by_the_default_even_with_the_same_content() {
+        let explicit = after(set_rules_policy(&group(1, 10, 1, 0), default_policy(2, 4), now()), &group(1, 10, 1, 0));
+        assert!(!explicit.rules.as_ref().unwrap().from_default);
+        for default in [Some(default_policy(3, 6)), Some(default_policy(2, 4)), None] {
+            let decision = follow_default(&explicit, default.as_ref(), now());
+            assert!(decision.group.is_none() && decision.history.is_empty(), "{default:?} changed an explicit policy");
+        }
+    }
+
+    #[test]
+    fn detaching_a_policy_falls_back_to_the_default_or_deletes_it() {
+        let explicit = after(set_rules_policy(&group(1, 10, 1, 0), default_policy(2, 4), now()), &group(1, 10, 1, 0));
+        let detached = after(detach_rules_policy(&explicit, Some(&default_policy(1, 3)), now()), &explicit);
+        assert!(detached.rules.as_ref().unwrap().from_default, "the group follows the default again");
+        assert_eq!((detached.config.min_entities, detached.config.max_entities), (1, 3));
+        let deleted = after(detach_rules_policy(&explicit, None, now()), &explicit);
+        assert_eq!(deleted.rules, None);
     }
 }

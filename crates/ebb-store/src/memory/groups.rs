@@ -125,6 +125,7 @@ impl crate::GroupStore for MemoryStore {
             state.window_timers.remove(group);
             state.events.retain(|(_, e)| e.group_id != group);
             state.history.retain(|_, e| e.group_id != group);
+            state.service_bindings.retain(|_, b| b.group_id != group);
             Ok(())
         })
     }

@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use crate::error::StoreError;
 use crate::model::*;
 
+mod broker;
 mod decisions;
 mod groups;
 mod history;
@@ -48,6 +49,8 @@ struct State {
     history: BTreeMap<String, HistoryEntry>,
     /// Per-minute aggregates by (group, metric, owner, minute).
     minutes: BTreeMap<(GroupId, String, Of, Timestamp), MinuteAggregate>,
+    service_instances: BTreeMap<String, ServiceInstance>,
+    service_bindings: BTreeMap<String, ServiceBinding>,
 }
 
 impl State {

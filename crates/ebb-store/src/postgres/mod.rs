@@ -16,6 +16,7 @@
 //! The trait implementations are split by concern, as SQLite's: `tenants`, `groups`,
 //! `policies`, `decisions`, `members`, `schedules`, `history`; `rows` maps rows to records.
 
+mod broker;
 mod decisions;
 mod groups;
 mod history;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_metric_rules.sql")),
     (4, include_str!("../../migrations/postgres/0004_metric_credential.sql")),
     (5, include_str!("../../migrations/postgres/0005_metric_minutes.sql")),
+    (6, include_str!("../../migrations/postgres/0006_service_broker.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

@@ -21,6 +21,7 @@
 //! `decisions` (the one write path of decisions), `members`, `schedules`, `history`; `rows`
 //! holds the statements' helpers and the mapping of rows to records.
 
+mod broker;
 mod checkpointer;
 mod decisions;
 mod groups;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0008_metric_rules.sql")),
     M::up(include_str!("../../migrations/sqlite/0009_metric_credential.sql")),
     M::up(include_str!("../../migrations/sqlite/0010_metric_minutes.sql")),
+    M::up(include_str!("../../migrations/sqlite/0011_service_broker.sql")),
 ];
 
 /// Ebb's store on an SQLite file.
