@@ -152,3 +152,21 @@ fn stored_rules_round_trip() {
     assert_eq!(serde_json::from_str::<MetricRules>(&text).unwrap(), parsed.rules);
     assert!(parsed.rules.reads("queue_length") && !parsed.rules.reads("cpu"));
 }
+
+#[test]
+fn a_stored_policy_parses_again_after_its_dates_are_past_and_its_ranges_changed() {
+    let mut document = policy_with_rules(json!([rule("cpu", json!(90), ">", "+1")]));
+    document["schedules"] = json!({"timezone": "UTC", "specific_date": [{"start_date_time": "2026-06-02T10:00",
+        "end_date_time": "2026-06-02T12:00", "instance_min_count": 1, "instance_max_count": 4}]});
+    let parsed = accepts(document);
+    let stored = parsed.document();
+    let later = now() + jiff::SignedDuration::from_hours(24 * 30);
+    let narrow = ThresholdRanges { cpu: (1, 50), ..ThresholdRanges::default() };
+    assert!(parse(&stored, later, &narrow).is_err(), "as a new policy it would be refused");
+    assert_eq!(parse_stored(&stored).unwrap(), parsed, "as a stored one it is what it was");
+    // Where the rules came from is kept with them, and only when they came from a default.
+    assert!(!serde_json::to_string(&parsed.rules).unwrap().contains("from_default"));
+    let followed = MetricRules { from_default: true, ..parsed.rules.clone() };
+    let text = serde_json::to_string(&followed).unwrap();
+    assert_eq!(serde_json::from_str::<MetricRules>(&text).unwrap(), followed);
+}
