@@ -90,8 +90,14 @@ async fn forbidding_local_processes_stops_the_tenants_members() {
     assert_eq!(processes_of(&g).len(), 1);
     server.operator().put("/admin/v1/tenants/t1/local-process", json!({"enabled": false})).await.ok(200);
     assert!(eventually(20, || async { processes_of(&g).is_empty() }).await, "members stopped");
-    let state = api.get(&api.t(&format!("/groups/{g}/state"))).await.body["group"].clone();
-    assert_eq!(state["status"], "ERROR", "{state}");
+    // The pass that stops the members records the error once they are gone.
+    let state_path = api.t(&format!("/groups/{g}/state"));
+    let errored = poll(10, || async {
+        Some(api.get(&state_path).await.body["group"].clone()).filter(|state| state["status"] == "ERROR")
+    });
+    let Some(state) = errored.await else {
+        panic!("the group did not go to ERROR: {}", api.get(&state_path).await.text);
+    };
     assert!(state["errors"][0]["message"].as_str().unwrap().contains("not enabled for tenant t1"), "{state}");
     // Allowed again: the group comes back.
     server.operator().put("/admin/v1/tenants/t1/local-process", json!({"enabled": true})).await.ok(200);
