@@ -44,6 +44,7 @@ pub mod policy;
 pub mod records;
 pub mod schedule;
 pub mod secret;
+pub mod strategy;
 pub mod webhook;
 pub mod windows;
 

@@ -1,0 +1,14 @@
+//! Scaling strategies as pure functions: what a metric policy proposes from its inputs, with
+//! no I/O and no clock (time is a parameter), so that `ebb serve` and a simulator run the same
+//! code.
+//!
+//! - [`replicas`]: Kubernetes HPA's replica calculation (target tracking);
+//! - [`behavior`]: HPA's stabilization windows and rate policies;
+//! - [`combine`]: several policies' proposals made one, safety first, with fallbacks.
+
+pub mod behavior;
+pub mod combine;
+pub mod replicas;
+
+#[cfg(test)]
+mod tests;
