@@ -4,11 +4,17 @@
 //!
 //! - [`replicas`]: Kubernetes HPA's replica calculation (target tracking);
 //! - [`behavior`]: HPA's stabilization windows and rate policies;
+//! - [`step`]: AWS step scaling;
+//! - [`threshold`]: autoscalebot's consecutive and average thresholds;
+//! - [`votes`]: RightScale's instance voting;
 //! - [`combine`]: several policies' proposals made one, safety first, with fallbacks.
 
 pub mod behavior;
 pub mod combine;
 pub mod replicas;
+pub mod step;
+pub mod threshold;
+pub mod votes;
 
 #[cfg(test)]
 mod tests;
