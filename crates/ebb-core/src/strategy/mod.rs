@@ -4,6 +4,7 @@
 //!
 //! - [`replicas`]: Kubernetes HPA's replica calculation (target tracking);
 //! - [`behavior`]: HPA's stabilization windows and rate policies;
+//! - [`target_tracking`]: the `target_tracking` policy's arguments, in the HPA's words;
 //! - [`step`]: AWS step scaling;
 //! - [`threshold`]: autoscalebot's consecutive and average thresholds;
 //! - [`votes`]: RightScale's instance voting;
@@ -13,6 +14,7 @@ pub mod behavior;
 pub mod combine;
 pub mod replicas;
 pub mod step;
+pub mod target_tracking;
 pub mod threshold;
 pub mod votes;
 
