@@ -8,10 +8,13 @@
 //! - [`step`]: AWS step scaling;
 //! - [`threshold`]: autoscalebot's consecutive and average thresholds;
 //! - [`votes`]: RightScale's instance voting;
+//! - [`metric_policy`]: metric policies as the policy API takes them (type, args, dry run,
+//!   fallback);
 //! - [`combine`]: several policies' proposals made one, safety first, with fallbacks.
 
 pub mod behavior;
 pub mod combine;
+pub mod metric_policy;
 pub mod replicas;
 pub mod step;
 pub mod target_tracking;

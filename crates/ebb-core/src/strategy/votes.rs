@@ -23,7 +23,7 @@ pub struct VotesPolicy {
     pub resize_up_by: u32,
     /// Members removed on `shrink`.
     pub resize_down_by: u32,
-    /// How long after a resize votes are not acted on.
+    /// How long after a resize votes are not acted on (15 minutes, RightScale's default).
     pub resize_calm_time: SignedDuration,
     /// How long a vote counts after it was cast.
     pub vote_lifetime: SignedDuration,
@@ -35,7 +35,7 @@ impl Default for VotesPolicy {
             decision_threshold: 51.0,
             resize_up_by: 1,
             resize_down_by: 1,
-            resize_calm_time: SignedDuration::from_secs(300),
+            resize_calm_time: SignedDuration::from_secs(900),
             vote_lifetime: SignedDuration::from_secs(600),
         }
     }
@@ -108,8 +108,8 @@ mod tests {
         let stale = policy.tally(1, &[(Ballot::Grow, ago(601))], now());
         assert_eq!((stale.grow, policy.propose(1, stale, None, now())), (0, None));
         let fresh = policy.tally(1, &[(Ballot::Grow, ago(599))], now());
-        assert_eq!(policy.propose(1, fresh, Some(ago(299)), now()), None, "calm for 300 s");
-        assert_eq!(policy.propose(1, fresh, Some(ago(300)), now()), Some(2));
+        assert_eq!(policy.propose(1, fresh, Some(ago(899)), now()), None, "calm for 15 minutes");
+        assert_eq!(policy.propose(1, fresh, Some(ago(900)), now()), Some(2));
         assert_eq!(policy.propose(0, policy.tally(0, &[], now()), None, now()), None, "nobody to vote");
     }
 
