@@ -51,6 +51,8 @@ pub enum Refusal {
     Cooldown,
     /// The clamped result equals the current desired capacity.
     NoChange,
+    /// A metric policy: it is evaluated on its metric, never executed.
+    NotExecutable,
 }
 
 /// Decides an execution: the new desired capacity, or why there is none.

@@ -58,8 +58,10 @@ pub struct CreateGroupDocument {
     pub scaling_policies: Option<Vec<PolicyDocument>>,
 }
 
-/// A scaling policy (Otter's `scalingPolicies[]`): exactly one of `change`, `changePercent`
-/// and `desiredCapacity`; `args` for schedule policies only.
+/// A scaling policy (Otter's `scalingPolicies[]`): for webhook and schedule policies exactly
+/// one of `change`, `changePercent` and `desiredCapacity` (`args` for schedule policies only);
+/// metric policies (`target_tracking`, `step`, `threshold`, `votes`) take `args` instead, and
+/// may add `dry_run` and `fallback`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
@@ -79,9 +81,29 @@ pub struct PolicyDocument {
     /// The desired capacity to set; 0 or more.
     #[serde(rename = "desiredCapacity", skip_serializing_if = "Option::is_none")]
     pub desired_capacity: Option<u64>,
-    /// When a schedule policy fires.
+    /// When a schedule policy fires, or how a metric policy decides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<PolicyArgs>,
+    /// A metric policy's decisions are recorded but never applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// What a metric policy proposes once its metric has failed so many reads in a row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackDocument>,
+}
+
+/// A metric policy's fallback.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackDocument {
+    /// Consecutive failed reads before it applies (3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
+    /// `hold`, `fixed` or `fixed_if_higher`.
+    pub action: String,
+    /// The count of `fixed` and `fixed_if_higher`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<u32>,
 }
 
 /// The policy types.
@@ -94,6 +116,14 @@ pub enum PolicyKind {
     Schedule,
     /// Rackspace Cloud Monitoring alarms: refused (no such integration).
     CloudMonitoring,
+    /// Keep a metric at a target per member (Kubernetes HPA).
+    TargetTracking,
+    /// AWS step scaling.
+    Step,
+    /// autoscalebot's thresholds.
+    Threshold,
+    /// RightScale's instance voting.
+    Votes,
 }
 
 /// The `args` of a policy.
@@ -104,6 +134,9 @@ pub enum PolicyArgs {
     Schedule(ScheduleArgs),
     /// Cloud Monitoring arguments (refused).
     CloudMonitoring(MonitoringArgs),
+    /// A metric policy's arguments (`target_tracking`, `step`, `threshold`, `votes`): an object
+    /// whose fields its type defines (see docs/policies.md).
+    Metric(Map<String, Value>),
 }
 
 /// When a schedule policy fires.

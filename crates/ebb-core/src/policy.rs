@@ -1,5 +1,6 @@
-//! Scaling policies: what a policy changes (its adjustment), when it may run again
-//! (its cooldown) and, for schedule policies, when it fires.
+//! Scaling policies: what a policy changes (its adjustment, or for a metric policy the
+//! strategy that decides), when it may run again (its cooldown) and, for schedule policies,
+//! when it fires.
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -8,6 +9,7 @@ use crate::Invalid;
 use crate::json::{self, Obj};
 use crate::limits::MAX_COOLDOWN;
 use crate::schedule::{self, Schedule};
+use crate::strategy::metric_policy::MetricPolicy;
 
 /// How a policy changes desired capacity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +31,14 @@ pub enum PolicyType {
     Schedule,
     /// A Rackspace Cloud Monitoring alarm (not available in Ebb).
     CloudMonitoring,
+    /// Keeps a metric at a target per member (Kubernetes HPA).
+    TargetTracking,
+    /// AWS step scaling on a metric's alarm.
+    Step,
+    /// autoscalebot's thresholds on a metric.
+    Threshold,
+    /// RightScale's instance voting.
+    Votes,
 }
 
 impl PolicyType {
@@ -38,8 +48,32 @@ impl PolicyType {
             PolicyType::Webhook => "webhook",
             PolicyType::Schedule => "schedule",
             PolicyType::CloudMonitoring => "cloud_monitoring",
+            PolicyType::TargetTracking => "target_tracking",
+            PolicyType::Step => "step",
+            PolicyType::Threshold => "threshold",
+            PolicyType::Votes => "votes",
         }
     }
+
+    /// Every type, in the order error messages list them.
+    pub const ALL: [PolicyType; 7] = [
+        PolicyType::Webhook,
+        PolicyType::Schedule,
+        PolicyType::CloudMonitoring,
+        PolicyType::TargetTracking,
+        PolicyType::Step,
+        PolicyType::Threshold,
+        PolicyType::Votes,
+    ];
+}
+
+/// What a policy does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Webhook and schedule policies: an adjustment, applied when the policy is executed.
+    Adjust(Adjustment),
+    /// Metric policies: a strategy, evaluated when its inputs change; never executed.
+    Metric(Box<MetricPolicy>),
 }
 
 /// A validated policy.
@@ -51,8 +85,8 @@ pub struct Policy {
     pub kind: PolicyType,
     /// Seconds after a successful execution during which this policy may not execute again.
     pub cooldown: f64,
-    /// What it changes.
-    pub adjustment: Adjustment,
+    /// What it does.
+    pub action: Action,
     /// When it fires, for schedule policies.
     pub schedule: Option<Schedule>,
 }
@@ -78,24 +112,50 @@ impl Policy {
     /// Validates a policy body found at `path`.
     pub fn parse(value: &Value, path: &str, origin: Origin) -> Result<Self, Invalid> {
         let obj = Obj::new(value, path)?;
-        obj.only(&["name", "type", "cooldown", "change", "changePercent", "desiredCapacity", "args"])?;
+        obj.only(&[
+            "name",
+            "type",
+            "cooldown",
+            "change",
+            "changePercent",
+            "desiredCapacity",
+            "args",
+            "dry_run",
+            "fallback",
+        ])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
         let kind_value = obj.required("type")?;
-        let kind = match kind_value.as_str() {
-            Some("webhook") => PolicyType::Webhook,
-            Some("schedule") => PolicyType::Schedule,
-            Some("cloud_monitoring") => PolicyType::CloudMonitoring,
-            _ => {
-                return Err(Invalid::schema(format!(
-                    "{}: {} is not one of 'webhook', 'schedule', 'cloud_monitoring'",
-                    obj.path_of("type"),
-                    json::show(kind_value)
-                )));
-            }
+        let Some(kind) = PolicyType::ALL.into_iter().find(|k| kind_value.as_str() == Some(k.as_str())) else {
+            let names: Vec<String> = PolicyType::ALL.iter().map(|k| format!("'{}'", k.as_str())).collect();
+            return Err(Invalid::schema(format!(
+                "{}: {} is not one of {}",
+                obj.path_of("type"),
+                json::show(kind_value),
+                names.join(", ")
+            )));
         };
         let cooldown = json::number(obj.required("cooldown")?, &obj.path_of("cooldown"), 0.0, MAX_COOLDOWN as f64)?;
         let present: Vec<&str> =
             ["change", "changePercent", "desiredCapacity"].into_iter().filter(|key| obj.has(key)).collect();
+        if let Some(metric) = MetricPolicy::parse(kind.as_str(), &obj)? {
+            if let Some(key) = present.first() {
+                return Err(Invalid::schema(format!(
+                    "{}: {} policies decide their own change",
+                    obj.path_of(key),
+                    kind.as_str()
+                )));
+            }
+            if let Origin::Submitted(_) = origin {
+                crate::documents::conforms::<crate::documents::PolicyDocument>(value, path)?;
+            }
+            let action = Action::Metric(Box::new(metric));
+            return Ok(Policy { name: name.to_string(), kind, cooldown, action, schedule: None });
+        }
+        for key in ["dry_run", "fallback"] {
+            if obj.has(key) {
+                return Err(Invalid::schema(format!("{}: only metric policies take it", obj.path_of(key))));
+            }
+        }
         let adjustment = match present.as_slice() {
             ["change"] => {
                 let change = json::integer(obj.required("change")?, &obj.path_of("change"), i64::MIN, i64::MAX)?;
@@ -126,12 +186,6 @@ impl Policy {
             }
         };
         let schedule = match kind {
-            PolicyType::Webhook => {
-                if obj.has("args") {
-                    return Err(Invalid::schema(format!("{}: webhook policies take no args", obj.path_of("args"))));
-                }
-                None
-            }
             PolicyType::Schedule => Some(parse_schedule_args(obj.required("args")?, &obj.path_of("args"), origin)?),
             PolicyType::CloudMonitoring => {
                 let args = Obj::new(obj.required("args")?, &obj.path_of("args"))?;
@@ -140,11 +194,33 @@ impl Policy {
                 args.required("check")?;
                 return Err(Invalid::schema("cloud_monitoring policy disabled"));
             }
+            _ => {
+                if obj.has("args") {
+                    return Err(Invalid::schema(format!("{}: webhook policies take no args", obj.path_of("args"))));
+                }
+                None
+            }
         };
         if let Origin::Submitted(_) = origin {
             crate::documents::conforms::<crate::documents::PolicyDocument>(value, path)?;
         }
-        Ok(Policy { name: name.to_string(), kind, cooldown, adjustment, schedule })
+        Ok(Policy { name: name.to_string(), kind, cooldown, action: Action::Adjust(adjustment), schedule })
+    }
+
+    /// The adjustment an execution applies; `None` for a metric policy, which is never executed.
+    pub fn adjustment(&self) -> Option<Adjustment> {
+        match &self.action {
+            Action::Adjust(adjustment) => Some(*adjustment),
+            Action::Metric(_) => None,
+        }
+    }
+
+    /// The metric policy, if it is one.
+    pub fn metric(&self) -> Option<&MetricPolicy> {
+        match &self.action {
+            Action::Metric(metric) => Some(metric),
+            Action::Adjust(_) => None,
+        }
     }
 
     /// Checks a replacement body: same rules, and the type may not change.
@@ -205,13 +281,13 @@ mod tests {
     #[test]
     fn accepts_each_adjustment() {
         let p = parse(json!({"name": "up", "type": "webhook", "cooldown": 1.5, "change": 1})).unwrap();
-        assert_eq!(p.adjustment, Adjustment::Change(1));
+        assert_eq!(p.adjustment(), Some(Adjustment::Change(1)));
         let p = parse(json!({"name": "up", "type": "webhook", "cooldown": 0, "change": i64::MAX})).unwrap();
-        assert_eq!(p.adjustment, Adjustment::Change(i64::MAX));
+        assert_eq!(p.adjustment(), Some(Adjustment::Change(i64::MAX)));
         let p = parse(json!({"name": "p", "type": "webhook", "cooldown": 0, "changePercent": -12.5})).unwrap();
-        assert_eq!(p.adjustment, Adjustment::ChangePercent(-12.5));
+        assert_eq!(p.adjustment(), Some(Adjustment::ChangePercent(-12.5)));
         let p = parse(json!({"name": "d", "type": "webhook", "cooldown": 0, "desiredCapacity": 0})).unwrap();
-        assert_eq!(p.adjustment, Adjustment::DesiredCapacity(0));
+        assert_eq!(p.adjustment(), Some(Adjustment::DesiredCapacity(0)));
         let p = parse(
             json!({"name": "s", "type": "schedule", "cooldown": 0, "change": 1, "args": {"cron": "0 8 * * 1-5"}}),
         )
@@ -250,6 +326,29 @@ mod tests {
         for body in cases {
             assert!(parse(body.clone()).is_err(), "should reject {body}");
         }
+    }
+
+    #[test]
+    fn metric_policies_take_args_instead_of_a_change() {
+        let tracking = json!({"type": "target_tracking", "name": "cpu", "cooldown": 0, "args": {"metric": "cpuutil",
+            "target": {"type": "Utilization", "averageUtilization": 60}, "tolerance": 0.1}});
+        let policy = parse(tracking.clone()).unwrap();
+        assert_eq!(
+            (policy.kind, policy.adjustment(), policy.schedule.as_ref()),
+            (PolicyType::TargetTracking, None, None)
+        );
+        assert_eq!(policy.metric().and_then(|m| m.strategy.metric()), Some("cpuutil"));
+        assert_eq!(Policy::from_stored(&tracking).unwrap(), policy, "read back as it was");
+        let mut with_change = tracking.clone();
+        with_change["change"] = json!(1);
+        assert_eq!(parse(with_change).unwrap_err().message, "change: target_tracking policies decide their own change");
+        let dry = parse(json!({"type": "votes", "name": "v", "cooldown": 0, "dry_run": true})).unwrap();
+        assert!(dry.metric().unwrap().dry_run);
+        let webhook_dry = parse(json!({"name": "w", "type": "webhook", "cooldown": 0, "change": 1, "dry_run": true}));
+        assert_eq!(webhook_dry.unwrap_err().message, "dry_run: only metric policies take it");
+        let unknown = parse(json!({"name": "a", "type": "hpa", "cooldown": 0})).unwrap_err().message;
+        assert!(unknown.contains("'target_tracking', 'step', 'threshold', 'votes'"), "{unknown}");
+        assert!(parse(json!({"name": "s", "type": "step", "cooldown": 0})).unwrap_err().message.contains("args"));
     }
 
     #[test]

@@ -291,7 +291,7 @@ impl Engine {
             (Decided::Capacity { .. }, _) => None,
             (_, Some(Execution::Scaled { .. })) => Some(Outcome::Scaled),
             (_, Some(Execution::Refused(Refusal::Cooldown))) => Some(Outcome::Cooldown),
-            (_, Some(Execution::Refused(Refusal::NoChange))) => Some(Outcome::NoChange),
+            (_, Some(Execution::Refused(Refusal::NoChange | Refusal::NotExecutable))) => Some(Outcome::NoChange),
             // Paused, or a schedule skipped because it was missed.
             (_, Some(Execution::Paused) | None) => Some(Outcome::Paused),
         };

@@ -133,6 +133,9 @@ pub async fn execute(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) 
         Execution::Scaled { .. } => Ok((StatusCode::ACCEPTED, Json(wire::Empty {})).into_response()),
         Execution::Refused(Refusal::Cooldown) => Err(refusal("Cooldowns not met.")),
         Execution::Refused(Refusal::NoChange) => Err(refusal("No change in servers")),
+        Execution::Refused(Refusal::NotExecutable) => {
+            Err(refusal("a metric policy is evaluated on its metric, never executed"))
+        }
         Execution::Paused => Err(ApiError::otter(
             StatusCode::FORBIDDEN,
             "GroupPausedError",

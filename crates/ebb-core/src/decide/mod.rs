@@ -168,17 +168,19 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
     let record = snapshot.policy.as_ref().ok_or(Rejection::NoPolicy)?;
     let name = record.name();
     let history = |to: u32, reason: String| history(Some(&record.id), to, reason);
-    let input = ExecutionInput {
-        desired: from,
-        bounds,
-        group_cooldown: group.config.cooldown,
-        group_touched: group.state.touched_at,
-        policy_cooldown: record.policy.cooldown,
-        policy_touched: record.touched_at,
-        adjustment: record.policy.adjustment,
-        now,
-    };
-    match capacity::execute(&input) {
+    let executed = record.policy.adjustment().ok_or(Refusal::NotExecutable).and_then(|adjustment| {
+        capacity::execute(&ExecutionInput {
+            desired: from,
+            bounds,
+            group_cooldown: group.config.cooldown,
+            group_touched: group.state.touched_at,
+            policy_cooldown: record.policy.cooldown,
+            policy_touched: record.touched_at,
+            adjustment,
+            now,
+        })
+    });
+    match executed {
         Ok(to) => {
             let mut changed = group.clone();
             changed.state.desired = to;
@@ -195,6 +197,7 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
                 Refusal::NoChange => {
                     format!("no change: desired capacity stays {from} within bounds {}..{}", bounds.min, bounds.max)
                 }
+                Refusal::NotExecutable => "a metric policy is evaluated on its metric, never executed".to_string(),
             };
             let mut decision = Decision::nothing(Outcome::Execution(Execution::Refused(refusal)));
             decision.history.push(history(from, format!("policy {name:?} changed nothing: {why}")));
@@ -228,6 +231,7 @@ pub fn fire_schedule(
             Execution::Scaled { from, to } => (EventKind::Fired, format!("desired capacity {from} to {to}")),
             Execution::Refused(Refusal::Cooldown) => (EventKind::Fired, "cooldowns not met: nothing changed".into()),
             Execution::Refused(Refusal::NoChange) => (EventKind::Fired, "no change in servers".into()),
+            Execution::Refused(Refusal::NotExecutable) => (EventKind::Fired, "a metric policy is not executed".into()),
             Execution::Paused => (EventKind::Skipped, "the group is paused".into()),
         };
         decision.outcome = Outcome::Schedule(Some(execution));
