@@ -30,8 +30,8 @@ pub struct ExecutionInput {
     pub desired: u32,
     /// The group's bounds.
     pub bounds: Bounds,
-    /// The group's cooldown, in seconds.
-    pub group_cooldown: u32,
+    /// The group's cooldown, in seconds, by direction: up, down, and when nothing would change.
+    pub group_cooldown: GroupCooldown,
     /// When any policy of the group last executed successfully.
     pub group_touched: Option<Timestamp>,
     /// The policy's cooldown, in seconds.
@@ -42,6 +42,24 @@ pub struct ExecutionInput {
     pub adjustment: Adjustment,
     /// The time of the execution.
     pub now: Timestamp,
+}
+
+/// A group's cooldowns, in seconds: `cooldown`, and the one of each direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCooldown {
+    /// Before scaling up.
+    pub up: u32,
+    /// Before scaling down.
+    pub down: u32,
+    /// When nothing would change (Otter's `cooldown`: a refusal for cooldown comes first).
+    pub any: u32,
+}
+
+impl GroupCooldown {
+    /// One cooldown for every direction.
+    pub fn same(seconds: u32) -> Self {
+        GroupCooldown { up: seconds, down: seconds, any: seconds }
+    }
 }
 
 /// Why an execution changed nothing.
@@ -57,16 +75,21 @@ pub enum Refusal {
 
 /// Decides an execution: the new desired capacity, or why there is none.
 ///
-/// Cooldowns are checked first; an execution at exactly the end of a cooldown passes.
+/// Cooldowns are checked first (the group's of the direction the change would take); an
+/// execution at exactly the end of a cooldown passes.
 /// A refused execution starts no cooldown (the caller writes nothing).
 pub fn execute(input: &ExecutionInput) -> Result<u32, Refusal> {
+    let clamped = input.bounds.clamp(target(input.desired, input.adjustment));
+    let group_cooldown = match clamped.cmp(&input.desired) {
+        std::cmp::Ordering::Greater => input.group_cooldown.up,
+        std::cmp::Ordering::Less => input.group_cooldown.down,
+        std::cmp::Ordering::Equal => input.group_cooldown.any,
+    };
     if in_cooldown(input.now, input.policy_touched, input.policy_cooldown)
-        || in_cooldown(input.now, input.group_touched, f64::from(input.group_cooldown))
+        || in_cooldown(input.now, input.group_touched, f64::from(group_cooldown))
     {
         return Err(Refusal::Cooldown);
     }
-    let target = target(input.desired, input.adjustment);
-    let clamped = input.bounds.clamp(target);
     if clamped == input.desired {
         return Err(Refusal::NoChange);
     }
@@ -112,7 +135,7 @@ mod tests {
         ExecutionInput {
             desired,
             bounds: Bounds { min, max },
-            group_cooldown: 0,
+            group_cooldown: GroupCooldown::same(0),
             group_touched: None,
             policy_cooldown: 0.0,
             policy_touched: None,
@@ -155,7 +178,7 @@ mod tests {
         assert_eq!(execute(&run), Err(Refusal::Cooldown));
         run.policy_touched = Some(t0() - SignedDuration::from_secs(60));
         assert_eq!(execute(&run), Ok(2), "exactly equal passes");
-        run.group_cooldown = 30;
+        run.group_cooldown = GroupCooldown::same(30);
         run.group_touched = Some(t0() - SignedDuration::from_secs(10));
         assert_eq!(execute(&run), Err(Refusal::Cooldown));
     }
@@ -171,9 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn each_direction_waits_for_its_own_group_cooldown() {
+        // Scaled 60 s ago; up waits 30 s, down waits 300 s, and Otter's cooldown is 120 s.
+        let cooldowns = GroupCooldown { up: 30, down: 300, any: 120 };
+        let run = |adjustment| {
+            let mut run = input(5, 1, 10, adjustment);
+            run.group_cooldown = cooldowns;
+            run.group_touched = Some(t0() - SignedDuration::from_secs(60));
+            execute(&run)
+        };
+        assert_eq!(run(Adjustment::Change(2)), Ok(7), "up is past its 30 s");
+        assert_eq!(run(Adjustment::Change(-2)), Err(Refusal::Cooldown), "down waits 300 s");
+        assert_eq!(run(Adjustment::DesiredCapacity(5)), Err(Refusal::Cooldown), "no change: Otter's 120 s comes first");
+    }
+
+    #[test]
     fn cooldown_is_checked_before_change() {
         let mut run = input(5, 0, 5, Adjustment::Change(1));
-        run.group_cooldown = 30;
+        run.group_cooldown = GroupCooldown::same(30);
         run.group_touched = Some(t0());
         assert_eq!(execute(&run), Err(Refusal::Cooldown));
     }

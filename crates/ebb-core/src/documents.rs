@@ -43,6 +43,13 @@ pub struct GroupConfigDocument {
     /// String pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Seconds (0 to 86400) after a successful execution during which no policy may scale the
+    /// group up; `cooldown` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up_cooldown: Option<u32>,
+    /// The same for scaling down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_cooldown: Option<u32>,
 }
 
 /// A group to create (`POST .../groups`).

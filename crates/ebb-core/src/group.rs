@@ -22,6 +22,13 @@ pub struct GroupConfig {
     /// Free-form string pairs.
     #[schemars(with = "crate::documents::Metadata")]
     pub metadata: Map<String, Value>,
+    /// Seconds after a successful execution during which no policy may scale the group up
+    /// (`cooldown` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up_cooldown: Option<u32>,
+    /// The same for scaling down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_cooldown: Option<u32>,
 }
 
 /// Whether a configuration is being created (optional fields get defaults) or replaced
@@ -41,7 +48,15 @@ impl GroupConfig {
     /// (see `docs/decisions/0001-otter-gaps.md`).
     pub fn parse(value: &Value, path: &str, mode: Mode) -> Result<Self, Invalid> {
         let obj = Obj::new(value, path)?;
-        obj.only(&["name", "cooldown", "minEntities", "maxEntities", "metadata"])?;
+        obj.only(&[
+            "name",
+            "cooldown",
+            "minEntities",
+            "maxEntities",
+            "metadata",
+            "scaleUpCooldown",
+            "scaleDownCooldown",
+        ])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
         let cooldown = json::integer(obj.required("cooldown")?, &obj.path_of("cooldown"), 0, MAX_COOLDOWN)?;
         let min = json::integer(obj.required("minEntities")?, &obj.path_of("minEntities"), 0, MAX_ENTITIES)?;
@@ -64,16 +79,32 @@ impl GroupConfig {
                 value.as_object().cloned().unwrap_or_default()
             }
         };
+        let directed = |key: &str| {
+            obj.get(key)
+                .map(|value| json::integer(value, &obj.path_of(key), 0, MAX_COOLDOWN).map(|s| s as u32))
+                .transpose()
+        };
         let config = GroupConfig {
             name: name.to_string(),
             cooldown: cooldown as u32,
             min_entities: min as u32,
             max_entities: max as u32,
             metadata,
+            scale_up_cooldown: directed("scaleUpCooldown")?,
+            scale_down_cooldown: directed("scaleDownCooldown")?,
         };
         config.check_bounds()?;
         crate::documents::conforms::<crate::documents::GroupConfigDocument>(value, path)?;
         Ok(config)
+    }
+
+    /// The group's cooldowns by direction: each direction's own when set, else `cooldown`.
+    pub fn cooldowns(&self) -> crate::capacity::GroupCooldown {
+        crate::capacity::GroupCooldown {
+            up: self.scale_up_cooldown.unwrap_or(self.cooldown),
+            down: self.scale_down_cooldown.unwrap_or(self.cooldown),
+            any: self.cooldown,
+        }
     }
 
     /// `minEntities` must not exceed `maxEntities`: checked after the shape.
@@ -150,5 +181,19 @@ mod tests {
         assert!(GroupConfig::parse(&partial, "", Mode::Replace).is_err());
         let full = json!({"name": "w", "cooldown": 0, "minEntities": 0, "maxEntities": 3, "metadata": {}});
         assert!(GroupConfig::parse(&full, "", Mode::Replace).is_ok());
+    }
+
+    #[test]
+    fn cooldowns_may_differ_per_direction() {
+        let config = parse(
+            json!({"name": "w", "cooldown": 60, "minEntities": 0, "scaleUpCooldown": 0, "scaleDownCooldown": 600}),
+        )
+        .unwrap();
+        assert_eq!(config.cooldowns(), crate::capacity::GroupCooldown { up: 0, down: 600, any: 60 });
+        let plain = parse(json!({"name": "w", "cooldown": 60, "minEntities": 0})).unwrap();
+        assert_eq!(plain.cooldowns(), crate::capacity::GroupCooldown::same(60), "cooldown keeps its meaning");
+        assert!(!serde_json::to_string(&plain).unwrap().contains("Cooldown\""), "absent ones are not shown");
+        let err = parse(json!({"name": "w", "cooldown": 0, "minEntities": 0, "scaleDownCooldown": 86401})).unwrap_err();
+        assert!(err.message.contains("scaleDownCooldown"), "{}", err.message);
     }
 }

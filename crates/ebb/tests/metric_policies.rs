@@ -55,3 +55,30 @@ async fn metric_policies_are_stored_listed_and_never_executed() {
     let count = api.get(&api.t(&format!("/groups/{g}/policies"))).await.body["policies"].as_array().unwrap().len();
     assert_eq!(count, 4);
 }
+
+#[tokio::test]
+async fn a_group_may_pace_each_direction_with_its_own_cooldown() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let mut body = group(1, 10);
+    body["groupConfiguration"]["cooldown"] = json!(600);
+    body["groupConfiguration"]["scaleUpCooldown"] = json!(0);
+    body["groupConfiguration"]["scaleDownCooldown"] = json!(3600);
+    let g = api.create_group(body).await;
+    let config = api.get(&api.t(&format!("/groups/{g}/config"))).await;
+    assert_eq!(config.body["groupConfiguration"]["scaleDownCooldown"], 3600, "{}", config.text);
+    let up = api.create_policy(&g, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
+    let down = api.create_policy(&g, json!({"name": "down", "type": "webhook", "cooldown": 0, "change": -1})).await;
+    let execute = |policy: String| {
+        let (api, path) = (&api, api.t(&format!("/groups/{g}/policies/{policy}/execute")));
+        async move { api.send(Method::POST, &path, None).await }
+    };
+    execute(up.clone()).await.ok(202);
+    execute(up.clone()).await.ok(202);
+    assert_eq!(api.desired(&g).await, 3, "scaling up waits for nothing");
+    execute(down).await.error(403, "CannotExecutePolicyError");
+    assert_eq!(api.desired(&g).await, 3, "scaling down waits an hour");
+    let bad = json!({"groupConfiguration": {"name": "x", "cooldown": 0, "minEntities": 0, "scaleUpCooldown": -1},
+        "launchConfiguration": group(0, 1)["launchConfiguration"].clone()});
+    api.post(&api.t("/groups"), bad).await.error(400, "ValidationError");
+}

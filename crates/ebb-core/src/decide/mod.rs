@@ -172,7 +172,7 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
         capacity::execute(&ExecutionInput {
             desired: from,
             bounds,
-            group_cooldown: group.config.cooldown,
+            group_cooldown: group.config.cooldowns(),
             group_touched: group.state.touched_at,
             policy_cooldown: record.policy.cooldown,
             policy_touched: record.touched_at,
