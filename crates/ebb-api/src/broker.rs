@@ -343,13 +343,8 @@ fn broker_error(err: StoreError) -> ApiError {
             None,
             "the service instance still has bindings: unbind every app first",
         ),
-        other => match crate::error::Scope::default().error(other) {
-            ApiError::Unavailable { retry_after } => ApiError::Unavailable { retry_after },
-            ApiError::Internal(cause) => ApiError::Internal(cause),
-            mapped => {
-                let (status, _) = mapped.status_and_type();
-                ApiError::broker(status, None, mapped.to_string())
-            }
-        },
+        StoreError::GroupNotFound => ApiError::broker(StatusCode::NOT_FOUND, None, "no such scaling group"),
+        // Busy stays 503 with Retry-After; backend failures stay 500s, logged once.
+        other => crate::error::Scope::default().error(other),
     }
 }

@@ -287,8 +287,10 @@ impl Scope<'_> {
                 format!("Group {g} for tenant {t} still has entities."),
             ),
             StoreError::Busy { retry_after } => ApiError::Unavailable { retry_after },
-            StoreError::ServiceInstanceNotFound => ApiError::NotFound("service instance".to_string()),
-            StoreError::ServiceInstanceBound => ApiError::Conflict("the service instance has bindings".to_string()),
+            StoreError::ServiceInstanceNotFound => {
+                ApiError::otter(StatusCode::NOT_FOUND, "NoSuchServiceInstanceError", "No such service instance")
+            }
+            StoreError::ServiceInstanceBound => ApiError::Conflict("The service instance has bindings".to_string()),
             StoreError::GroupBound => ApiError::Conflict(format!("Group {g} is bound to a service instance already")),
             other @ (StoreError::UnsupportedUrl(_)
             | StoreError::Corrupt(_)

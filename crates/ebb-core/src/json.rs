@@ -170,6 +170,15 @@ pub fn metadata(value: &Value, path: &str, max_key: usize, max_value: usize) -> 
     Ok(())
 }
 
+/// One of the strings `allowed`, as it is spelled there.
+pub fn one_of(value: &Value, path: &str, allowed: &[&'static str]) -> Result<&'static str, Invalid> {
+    if let Some(found) = allowed.iter().find(|a| value.as_str() == Some(**a)) {
+        return Ok(found);
+    }
+    let names: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+    Err(Invalid::schema(format!("{path}: {} is not one of {}", show(value), names.join(", "))))
+}
+
 /// A boolean.
 pub fn boolean(value: &Value, path: &str) -> Result<bool, Invalid> {
     value.as_bool().ok_or_else(|| type_error(path, value, "boolean"))

@@ -124,16 +124,9 @@ impl Policy {
             "fallback",
         ])?;
         let name = json::non_blank(obj.required("name")?, &obj.path_of("name"), 256)?;
-        let kind_value = obj.required("type")?;
-        let Some(kind) = PolicyType::ALL.into_iter().find(|k| kind_value.as_str() == Some(k.as_str())) else {
-            let names: Vec<String> = PolicyType::ALL.iter().map(|k| format!("'{}'", k.as_str())).collect();
-            return Err(Invalid::schema(format!(
-                "{}: {} is not one of {}",
-                obj.path_of("type"),
-                json::show(kind_value),
-                names.join(", ")
-            )));
-        };
+        let names = PolicyType::ALL.map(PolicyType::as_str);
+        let name_of_kind = json::one_of(obj.required("type")?, &obj.path_of("type"), &names)?;
+        let kind = PolicyType::ALL.into_iter().find(|k| k.as_str() == name_of_kind).unwrap_or(PolicyType::Webhook);
         let cooldown = json::number(obj.required("cooldown")?, &obj.path_of("cooldown"), 0.0, MAX_COOLDOWN as f64)?;
         let present: Vec<&str> =
             ["change", "changePercent", "desiredCapacity"].into_iter().filter(|key| obj.has(key)).collect();

@@ -140,12 +140,17 @@ fn changed_within(events: &[ScaleEvent], period: SignedDuration, now: Timestamp,
     events.iter().filter(|e| e.at > cutoff && (e.change > 0) == up && e.change != 0).map(|e| e.change.abs()).sum()
 }
 
+/// The count at the start of `period`: the current one less what was added in it, plus what
+/// was removed (both directions count, as in the HPA).
+fn period_start(current: i64, events: &[ScaleEvent], period: SignedDuration, now: Timestamp) -> i64 {
+    current - changed_within(events, period, now, true) + changed_within(events, period, now, false)
+}
+
 /// The most a scale-up may reach now under `rules` (never below `current`).
 pub fn scale_up_limit(current: u32, events: &[ScaleEvent], rules: &Rules, now: Timestamp) -> i64 {
     let current = i64::from(current);
     let proposals = rules.policies.iter().map(|p| {
-        let start =
-            current - changed_within(events, p.period, now, true) + changed_within(events, p.period, now, false);
+        let start = period_start(current, events, p.period, now);
         match p.kind {
             RateKind::Members => start + i64::from(p.value),
             RateKind::Percent => (start as f64 * (1.0 + f64::from(p.value) / 100.0)).ceil() as i64,
@@ -163,8 +168,7 @@ pub fn scale_up_limit(current: u32, events: &[ScaleEvent], rules: &Rules, now: T
 pub fn scale_down_limit(current: u32, events: &[ScaleEvent], rules: &Rules, now: Timestamp) -> i64 {
     let current = i64::from(current);
     let proposals = rules.policies.iter().map(|p| {
-        let start =
-            current - changed_within(events, p.period, now, true) + changed_within(events, p.period, now, false);
+        let start = period_start(current, events, p.period, now);
         match p.kind {
             RateKind::Members => start - i64::from(p.value),
             RateKind::Percent => (start as f64 * (1.0 - f64::from(p.value) / 100.0)) as i64,

@@ -106,7 +106,8 @@ fn count(obj: &Obj<'_>, key: &str, default: u32) -> Result<u32, Invalid> {
     }
 }
 
-fn metric(obj: &Obj<'_>) -> Result<String, Invalid> {
+/// The `metric` a policy reads: a valid metric name.
+pub(super) fn metric(obj: &Obj<'_>) -> Result<String, Invalid> {
     let name = json::string(obj.required("metric")?, &obj.path_of("metric"), crate::metrics::MAX_NAME_LEN)?;
     crate::metrics::check_name(name, &obj.path_of("metric"))?;
     Ok(name.to_string())
@@ -125,12 +126,9 @@ fn parse_step(value: &Value, path: &str) -> Result<Strategy, Invalid> {
     ])?;
     let metric = metric(&args)?;
     let threshold = json::number(args.required("threshold")?, &args.path_of("threshold"), f64::MIN, f64::MAX)?;
-    let side = match json::string(args.required("comparison")?, &args.path_of("comparison"), 4)? {
+    let side = match json::one_of(args.required("comparison")?, &args.path_of("comparison"), &[">=", "<="])? {
         ">=" => Side::Above,
-        "<=" => Side::Below,
-        other => {
-            return Err(Invalid::schema(format!("{}: {other:?} is not one of '>=', '<='", args.path_of("comparison"))));
-        }
+        _ => Side::Below,
     };
     let list = json::array(args.required("steps")?, &args.path_of("steps"), MAX_STEPS)?;
     if list.is_empty() {
@@ -213,16 +211,11 @@ fn parse_threshold(value: &Value, path: &str) -> Result<Strategy, Invalid> {
         "measurements",
     ])?;
     let metric = metric(&args)?;
-    let defaults = match json::string(args.required("decision")?, &args.path_of("decision"), 16)? {
-        "consecutive" => ThresholdPolicy::consecutive(),
-        "average" => ThresholdPolicy::average(),
-        other => {
-            return Err(Invalid::schema(format!(
-                "{}: {other:?} is not one of 'consecutive', 'average'",
-                args.path_of("decision")
-            )));
-        }
-    };
+    let defaults =
+        match json::one_of(args.required("decision")?, &args.path_of("decision"), &["consecutive", "average"])? {
+            "consecutive" => ThresholdPolicy::consecutive(),
+            _ => ThresholdPolicy::average(),
+        };
     let decision = match defaults.decision {
         Decision::Consecutive { fails_to_scale_up, passes_to_scale_down } => Decision::Consecutive {
             fails_to_scale_up: count(&args, "fails_to_scale_up", fails_to_scale_up)?,
@@ -302,19 +295,14 @@ fn parse_fallback(value: &Value, path: &str) -> Result<Fallback, Invalid> {
         let value = fallback.required("members")?;
         Ok(json::integer(value, &fallback.path_of("members"), 0, i64::from(u32::MAX))? as u32)
     };
-    let action = match json::string(fallback.required("action")?, &fallback.path_of("action"), 32)? {
+    let actions = ["hold", "fixed", "fixed_if_higher"];
+    let action = match json::one_of(fallback.required("action")?, &fallback.path_of("action"), &actions)? {
         "hold" if fallback.has("members") => {
             return Err(Invalid::schema(format!("{}: 'hold' takes no members", fallback.path_of("members"))));
         }
         "hold" => FallbackAction::Hold,
         "fixed" => FallbackAction::Fixed(members()?),
-        "fixed_if_higher" => FallbackAction::FixedIfHigher(members()?),
-        other => {
-            return Err(Invalid::schema(format!(
-                "{}: {other:?} is not one of 'hold', 'fixed', 'fixed_if_higher'",
-                fallback.path_of("action")
-            )));
-        }
+        _ => FallbackAction::FixedIfHigher(members()?),
     };
     Ok(Fallback { after, action })
 }

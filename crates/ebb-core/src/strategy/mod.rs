@@ -23,3 +23,19 @@ pub mod votes;
 
 #[cfg(test)]
 mod tests;
+
+/// The instants the strategies' tests are written at.
+#[cfg(test)]
+pub(crate) mod at {
+    use jiff::{SignedDuration, Timestamp};
+
+    /// The tests' present.
+    pub fn now() -> Timestamp {
+        "2026-06-01T12:00:00Z".parse().unwrap()
+    }
+
+    /// `secs` seconds before [`now`].
+    pub fn ago(secs: i64) -> Timestamp {
+        now() - SignedDuration::from_secs(secs)
+    }
+}

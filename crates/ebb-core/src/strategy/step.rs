@@ -120,13 +120,10 @@ impl StepPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn now() -> Timestamp {
-        "2026-06-01T12:00:00Z".parse().unwrap()
-    }
+    use crate::strategy::at::{ago, now};
 
     fn series(values: &[(i64, f64)]) -> Vec<(Timestamp, f64)> {
-        values.iter().map(|(ago, v)| (now() - SignedDuration::from_secs(*ago), *v)).collect()
+        values.iter().map(|(secs, v)| (ago(*secs), *v)).collect()
     }
 
     /// AWS's documented example: threshold 50 (CPU %), +1 from 50 to 60, +2 from 60 to 70,

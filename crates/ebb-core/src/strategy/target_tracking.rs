@@ -43,8 +43,7 @@ impl TargetTracking {
     pub fn parse(value: &Value, path: &str) -> Result<Self, Invalid> {
         let args = Obj::new(value, path)?;
         args.only(&["metric", "target", "tolerance", "behavior", "excludeUnready"])?;
-        let metric = json::string(args.required("metric")?, &args.path_of("metric"), crate::metrics::MAX_NAME_LEN)?;
-        crate::metrics::check_name(metric, &args.path_of("metric"))?;
+        let metric = super::metric_policy::metric(&args)?;
         let target = parse_target(args.required("target")?, &args.path_of("target"))?;
         let tolerance = match args.get("tolerance") {
             None => Tolerance::default(),
@@ -70,23 +69,18 @@ impl TargetTracking {
             None => true,
             Some(value) => json::boolean(value, &args.path_of("excludeUnready"))?,
         };
-        Ok(TargetTracking { metric: metric.to_string(), target, tolerance, behavior, exclude_unready })
+        Ok(TargetTracking { metric, target, tolerance, behavior, exclude_unready })
     }
 }
 
 fn parse_target(value: &Value, path: &str) -> Result<Target, Invalid> {
     let target = Obj::new(value, path)?;
-    let kind = json::string(target.required("type")?, &target.path_of("type"), 32)?;
+    let kinds = ["Utilization", "AverageValue", "Value"];
+    let kind = json::one_of(target.required("type")?, &target.path_of("type"), &kinds)?;
     let (key, make): (&str, fn(f64) -> Target) = match kind {
         "Utilization" => ("averageUtilization", Target::Utilization),
         "AverageValue" => ("averageValue", Target::AverageValue),
-        "Value" => ("value", Target::Value),
-        other => {
-            return Err(Invalid::schema(format!(
-                "{}: {other:?} is not one of 'Utilization', 'AverageValue', 'Value'",
-                target.path_of("type")
-            )));
-        }
+        _ => ("value", Target::Value),
     };
     target.only(&["type", key])?;
     let amount = json::number(target.required(key)?, &target.path_of(key), 0.0, f64::MAX)?;
@@ -129,16 +123,10 @@ fn parse_rules(value: &Value, path: &str, defaults: Rules) -> Result<Rules, Inva
     };
     let select = match rules.get("selectPolicy") {
         None => defaults.select,
-        Some(value) => match json::string(value, &rules.path_of("selectPolicy"), 16)? {
+        Some(value) => match json::one_of(value, &rules.path_of("selectPolicy"), &["Max", "Min", "Disabled"])? {
             "Max" => Select::Max,
             "Min" => Select::Min,
-            "Disabled" => Select::Disabled,
-            other => {
-                return Err(Invalid::schema(format!(
-                    "{}: {other:?} is not one of 'Max', 'Min', 'Disabled'",
-                    rules.path_of("selectPolicy")
-                )));
-            }
+            _ => Select::Disabled,
         },
     };
     let policies = match rules.get("policies") {
@@ -161,15 +149,9 @@ fn parse_rules(value: &Value, path: &str, defaults: Rules) -> Result<Rules, Inva
 fn parse_rate(value: &Value, path: &str) -> Result<RatePolicy, Invalid> {
     let policy = Obj::new(value, path)?;
     policy.only(&["type", "value", "periodSeconds"])?;
-    let kind = match json::string(policy.required("type")?, &policy.path_of("type"), 16)? {
-        "Pods" | "Members" => RateKind::Members,
+    let kind = match json::one_of(policy.required("type")?, &policy.path_of("type"), &["Pods", "Members", "Percent"])? {
         "Percent" => RateKind::Percent,
-        other => {
-            return Err(Invalid::schema(format!(
-                "{}: {other:?} is not one of 'Pods', 'Members', 'Percent'",
-                policy.path_of("type")
-            )));
-        }
+        _ => RateKind::Members,
     };
     let amount = json::integer(policy.required("value")?, &policy.path_of("value"), 1, i64::from(u32::MAX))?;
     let period =

@@ -1,9 +1,10 @@
 //! The HPA's conformance tables (`modern-autoscalers.md` §1.6–1.8), row by row, and the
 //! properties every outcome keeps.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use proptest::prelude::*;
 
+use super::at::{ago, now};
 use super::behavior::*;
 use super::replicas::*;
 use crate::capacity::Bounds;
@@ -107,14 +108,6 @@ fn no_sample_and_bad_targets_are_errors_not_zero() {
     assert_eq!(total, Err(NoProposal::NoSamples));
     let zero = propose(3, &[ready(1.0)], None, Target::AverageValue(0.0), Tolerance::default(), true);
     assert_eq!(zero, Err(NoProposal::BadTarget));
-}
-
-fn now() -> Timestamp {
-    "2026-06-01T12:00:00Z".parse().unwrap()
-}
-
-fn ago(secs: i64) -> Timestamp {
-    now() - SignedDuration::from_secs(secs)
 }
 
 fn per(kind: RateKind, value: u32, secs: i64) -> RatePolicy {

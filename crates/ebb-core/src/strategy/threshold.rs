@@ -103,10 +103,7 @@ impl ThresholdPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn now() -> Timestamp {
-        "2026-06-01T12:00:00Z".parse().unwrap()
-    }
+    use crate::strategy::at::now;
 
     /// Measurements every 10 s, the newest now.
     fn measured(values: &[f64]) -> Vec<(Timestamp, f64)> {

@@ -80,14 +80,7 @@ impl VotesPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn now() -> Timestamp {
-        "2026-06-01T12:00:00Z".parse().unwrap()
-    }
-
-    fn ago(secs: i64) -> Timestamp {
-        now() - SignedDuration::from_secs(secs)
-    }
+    use crate::strategy::at::{ago, now};
 
     #[test]
     fn a_majority_of_live_members_decides() {
