@@ -176,7 +176,7 @@ pub fn routes() -> Vec<Route> {
         route(M::PUT, "/v1.0/{tenant}/groups/{group}/config", "Replace a group's configuration", Tenant, 204, groups::put_config).json_body::<documents::GroupConfigDocument>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/launch", "A group's launch configuration", Tenant, 200, groups::get_launch).returns::<wire::LaunchAnswer>(),
         route(M::PUT, "/v1.0/{tenant}/groups/{group}/launch", "Replace a group's launch configuration", Tenant, 204, groups::put_launch).json_body::<documents::LaunchDocument>(),
-        route(M::POST, "/v1.0/{tenant}/groups/{group}/pause", "Pause a group", Tenant, 204, groups::pause),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/pause", "Pause a group; ?direction=in or out pauses only scaling in or out", Tenant, 204, groups::pause).query(&[("direction", "string", "in or out: pause only that direction")]),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/resume", "Resume a group", Tenant, 204, groups::resume),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/converge", "Converge a group now", Tenant, 204, groups::converge),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/servers", "Not implemented", Tenant, 501, groups::servers_not_implemented),

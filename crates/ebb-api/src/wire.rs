@@ -208,6 +208,9 @@ pub struct StateView {
     pub name: String,
     /// Whether policy executions are refused.
     pub paused: bool,
+    /// `in` or `out` when only scaling in or out is paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_direction: Option<&'static str>,
     /// `ACTIVE` or `ERROR`.
     pub status: String,
     /// How many members the group should have.

@@ -38,6 +38,43 @@ impl GroupStatus {
     }
 }
 
+/// A direction of scaling, which a group may pause alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Removing members.
+    In,
+    /// Adding members.
+    Out,
+}
+
+impl Direction {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+
+    /// The direction named `name`.
+    pub fn parse(name: &str) -> Option<Direction> {
+        match name {
+            "in" => Some(Direction::In),
+            "out" => Some(Direction::Out),
+            _ => None,
+        }
+    }
+
+    /// The direction of a change from `from` to `to`, if it changes anything.
+    pub fn of(from: u32, to: u32) -> Option<Direction> {
+        match to.cmp(&from) {
+            std::cmp::Ordering::Less => Some(Direction::In),
+            std::cmp::Ordering::Greater => Some(Direction::Out),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+}
+
 /// The changing part of a group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupState {
@@ -45,6 +82,9 @@ pub struct GroupState {
     pub desired: u32,
     /// Whether policy executions are refused.
     pub paused: bool,
+    /// A direction in which policies may not scale the group (beside `paused`, which stops
+    /// both).
+    pub paused_direction: Option<Direction>,
     /// ACTIVE or ERROR.
     pub status: GroupStatus,
     /// Why the group is in ERROR.
@@ -66,12 +106,26 @@ impl GroupState {
         GroupState {
             desired,
             paused: false,
+            paused_direction: None,
             status: GroupStatus::Active,
             errors: Vec::new(),
             touched_at: None,
             deleting: false,
             window: None,
             rules_cooldown_until: None,
+        }
+    }
+
+    /// Why a pause refuses a policy's change of desired capacity from `from` to `to`, if one
+    /// does: a full pause refuses everything, a one-way pause the changes in its direction.
+    pub fn pause_refuses(&self, from: u32, to: u32) -> Option<&'static str> {
+        if self.paused {
+            return Some("the group is paused");
+        }
+        match (self.paused_direction, Direction::of(from, to)) {
+            (Some(Direction::In), Some(Direction::In)) => Some("scale-in is paused"),
+            (Some(Direction::Out), Some(Direction::Out)) => Some("scale-out is paused"),
+            _ => None,
         }
     }
 }
@@ -168,6 +222,8 @@ pub enum Execution {
     Refused(Refusal),
     /// The group is paused.
     Paused,
+    /// The group is paused in the direction the execution would take.
+    DirectionPaused(Direction),
 }
 
 /// What happened at a schedule's due time or to a group's windows.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ebb_core::capacity::Refusal;
-use ebb_core::decide::{self, Outcome as Decided};
+use ebb_core::decide::{self, Outcome as Decided, Pause};
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
 use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId};
@@ -159,6 +159,9 @@ impl Engine {
         tracing::info!(tenant = %created.0.tenant_id, group = %created.0.id, desired = created.0.state.desired, "group created");
         self.converger.trigger(created.0.id.as_str(), Trigger::Created);
         self.schedules_changed.notify_one();
+        if created.1.iter().any(|p| p.policy.metric().is_some()) {
+            self.refresh_metric_policies(&created.0.tenant_id, &created.0.id).await?;
+        }
         Ok(created)
     }
 
@@ -174,6 +177,9 @@ impl Engine {
         let policies = bodies.into_iter().map(|body| self.new_policy(body, now)).collect();
         let created = self.store.create_policies(tenant, group, policies, limits, now).await?;
         self.schedules_changed.notify_one();
+        if created.iter().any(|p| p.policy.metric().is_some()) {
+            self.refresh_metric_policies(tenant, group).await?;
+        }
         Ok(created)
     }
 
@@ -188,14 +194,14 @@ impl Engine {
         let new = self.new_policy(body, self.now());
         self.store.replace_policy(tenant, group, policy, new).await?;
         self.schedules_changed.notify_one();
-        Ok(())
+        self.refresh_metric_policies(tenant, group).await
     }
 
     /// Deletes a policy, its webhooks and its schedule.
     pub async fn delete_policy(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> Result<(), StoreError> {
         self.store.delete_policy(tenant, group, policy).await?;
         self.schedules_changed.notify_one();
-        Ok(())
+        self.refresh_metric_policies(tenant, group).await
     }
 
     /// Replaces a group's launch configuration; existing members are left as they are, and
@@ -209,7 +215,7 @@ impl Engine {
         self.store.replace_launch(tenant, group, launch).await?;
         // What the metric store knows of the group includes its members' quotas.
         if let Ok(stored) = self.store.get_group(tenant, group).await {
-            self.samples.refresh(&stored);
+            self.samples.refresh(&stored, self.now());
         }
         Ok(())
     }
@@ -282,7 +288,7 @@ impl Engine {
             }
         }
         if let Some(group) = &committed.decision.group {
-            self.samples.refresh(group);
+            self.samples.refresh(group, self.now());
         }
         for event in &committed.decision.events {
             tracing::info!(tenant, group, policy, kind = event.kind.as_str(), message = %event.message, "group event");
@@ -293,7 +299,7 @@ impl Engine {
             (_, Some(Execution::Refused(Refusal::Cooldown))) => Some(Outcome::Cooldown),
             (_, Some(Execution::Refused(Refusal::NoChange | Refusal::NotExecutable))) => Some(Outcome::NoChange),
             // Paused, or a schedule skipped because it was missed.
-            (_, Some(Execution::Paused) | None) => Some(Outcome::Paused),
+            (_, Some(Execution::Paused | Execution::DirectionPaused(_)) | None) => Some(Outcome::Paused),
         };
         if let Some(outcome) = counted {
             self.metrics.execution(source, outcome);
@@ -303,6 +309,8 @@ impl Engine {
         // members nothing here runs has nothing to converge: its pass would only say so again.
         let converge = match committed.decision.outcome {
             Decided::Execution(Execution::Paused) | Decided::Schedule(None | Some(Execution::Paused)) => false,
+            Decided::Execution(Execution::DirectionPaused(_))
+            | Decided::Schedule(Some(Execution::DirectionPaused(_))) => false,
             Decided::Execution(_) | Decided::Schedule(Some(_)) => true,
             Decided::Capacity { .. } => committed.decision.group.is_some(),
         };
@@ -431,9 +439,9 @@ impl Engine {
         committed.and_then(|c| c.decision.group).ok_or(StoreError::GroupNotFound)
     }
 
-    /// Pauses or resumes a group; resuming converges it.
-    pub async fn set_paused(&self, tenant: &TenantId, group: &GroupId, paused: bool) -> Result<(), StoreError> {
-        let decide: Decide = Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused)));
+    /// Pauses a group (both directions or one) or resumes it; resuming converges it.
+    pub async fn set_pause(&self, tenant: &TenantId, group: &GroupId, pause: Pause) -> Result<(), StoreError> {
+        let decide: Decide = Box::new(move |snapshot| Ok(decide::set_pause(&snapshot.group, pause)));
         self.commit(Self::group(tenant, group), Source::Api, decide).await?;
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod converger;
 pub mod engine;
 pub mod measure;
 pub mod metrics;
+pub mod policies;
 pub mod provider;
 pub mod pruner;
 pub mod rules;

@@ -10,7 +10,8 @@
 //!   (requests a second over the last 10 s), `inflight` (requests in flight) and
 //!   `connections` (connections open to it).
 //!
-//! A member's slot is its place among the group's members that have not exited, oldest first.
+//! A member's slot is its place among the group's members that have not exited, by id. Each
+//! measurement is also the tick on which metric policies are evaluated as time passes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -89,15 +90,18 @@ impl Engine {
         let mut live = HashSet::new();
         for (group, entry) in self.samples.entries() {
             let facts = lock(&entry).facts.clone();
-            let wanted: HashSet<&str> = facts.paced.iter().map(|r| r.metric.as_str()).collect();
+            let wanted: HashSet<&str> = facts
+                .paced
+                .iter()
+                .map(|r| r.metric.as_str())
+                .chain(facts.policy_metrics.iter().map(String::as_str))
+                .collect();
             let os = OS_METRICS.iter().any(|m| wanted.contains(m));
             let balancer = BALANCER_METRICS.iter().any(|m| wanted.contains(m));
             if !os && !balancer {
                 continue;
             }
-            let mut members = self.observation(&group).members;
-            members.retain(|m| m.status != "exited");
-            members.sort_by(|a, b| a.id.cmp(&b.id));
+            let members = self.live_members(&group);
             let stats = if balancer { self.converger().balancer_stats(group.as_str()) } else { Vec::new() };
             let mut samples = Vec::new();
             for (slot, member) in members.iter().enumerate() {
@@ -145,6 +149,7 @@ pub async fn run(engine: Arc<Engine>, interval: Duration, shutdown: impl Future<
     let mut cpu = CpuClock::default();
     loop {
         engine.measure_builtins(&mut cpu);
+        engine.tick_policies();
         tokio::select! {
             _ = &mut shutdown => return,
             _ = engine.clock().sleep(interval) => {}

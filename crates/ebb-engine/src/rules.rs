@@ -69,14 +69,16 @@ impl Engine {
         Ok(group)
     }
 
-    /// Makes the metric store's entries of every group with metric rules (at start, so that
-    /// their built-in metrics are measured before any sample is pushed).
+    /// Makes the metric store's entries of every group with metric rules or metric policies
+    /// (at start, so that their built-in metrics are measured before any sample is pushed).
     pub async fn load_metric_groups(&self) -> Result<usize, StoreError> {
         let mut loaded = 0;
         for id in self.store().group_ids().await? {
-            if let Some(group) = self.store().group_by_id(&id).await?.filter(|g| g.rules.is_some() && !g.state.deleting)
-            {
+            let Some(group) = self.store().group_by_id(&id).await?.filter(|g| !g.state.deleting) else { continue };
+            if group.rules.is_some() {
                 self.samples.get_or_insert(&group);
+            }
+            if self.load_metric_policies(&group).await? || group.rules.is_some() {
                 loaded += 1;
             }
         }
@@ -103,7 +105,7 @@ impl Engine {
     ) -> Result<(), StoreError> {
         self.store().set_metric_credential(tenant, group, credential).await?;
         let stored = self.store().get_group(tenant, group).await?;
-        self.samples.refresh(&stored);
+        self.samples.refresh(&stored, self.now());
         Ok(())
     }
 
@@ -130,7 +132,9 @@ impl Engine {
                 refused.get_or_insert(err);
             }
         }
-        self.evaluate(group, &mut entry, self.now());
+        let now = self.now();
+        self.evaluate(group, &mut entry, now);
+        self.samples_arrived(group, &mut entry, samples.iter().map(|s| s.metric.as_str()), now);
         refused.map_or(Ok(()), |err| Err(RecordError::Refused(err)))
     }
 
@@ -149,13 +153,13 @@ impl Engine {
     /// Evaluates the group's rules at `now`: when one is breached, has the decision taken;
     /// otherwise arms a timer for when a breach window would complete without a new sample.
     fn evaluate(self: &Arc<Self>, group: &GroupId, entry: &mut Entry, now: Timestamp) {
-        if entry.deciding || entry.facts.paced.is_empty() || entry.facts.paused {
+        if entry.deciding || entry.facts.paced.is_empty() || entry.facts.state.paused {
             return;
         }
         if let Some(until) = entry.muted_until.filter(|until| now < *until) {
             return self.arm(group, entry, until);
         }
-        if let Some(until) = entry.facts.cooldown_until.filter(|until| now < *until) {
+        if let Some(until) = entry.facts.state.rules_cooldown_until.filter(|until| now < *until) {
             return self.arm(group, entry, until);
         }
         // Every point of a breach window breaches, the newest included: when no rule's newest

@@ -9,12 +9,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use ebb_core::capacity::{Bounds, GroupCooldown};
 use ebb_core::cf_policy::MetricRules;
 use ebb_core::decide;
 use ebb_core::ids::{GroupId, TenantId};
 use ebb_core::metrics::group::{GroupMetrics, Limits};
 use ebb_core::metrics::rule::Rule;
-use ebb_core::records::{Group, MetricCredential};
+use ebb_core::records::{Group, GroupState, GroupWindows, MetricCredential};
+
+use crate::policies::Strategies;
 use jiff::Timestamp;
 
 /// Settings of the metric store.
@@ -42,12 +45,17 @@ pub struct GroupFacts {
     pub rules: Option<Arc<MetricRules>>,
     /// Its rules paced by the time scale, in policy order.
     pub paced: Vec<Rule>,
-    /// Its desired capacity: member slots are `0..desired`.
-    pub desired: u32,
-    /// Whether it is paused.
-    pub paused: bool,
-    /// Until when its rules may not scale it.
-    pub cooldown_until: Option<Timestamp>,
+    /// The metrics its metric policies read.
+    pub policy_metrics: Vec<String>,
+    /// Its state: desired capacity (member slots are `0..desired`), pause, the rules'
+    /// cooldown, and when a policy last scaled it.
+    pub state: GroupState,
+    /// Its cooldowns by direction.
+    pub cooldowns: GroupCooldown,
+    /// Its own bounds.
+    pub bounds: Bounds,
+    /// Its time windows.
+    pub windows: Option<Arc<GroupWindows>>,
     /// The credential that may submit its metrics.
     pub credential: Option<MetricCredential>,
     /// A `local_process` member's memory quota in MB, for `memoryutil`.
@@ -57,18 +65,30 @@ pub struct GroupFacts {
 }
 
 impl GroupFacts {
-    fn of(group: &Group, time_scale: f64) -> Self {
+    fn of(group: &Group, time_scale: f64, policy_metrics: Vec<String>) -> Self {
         GroupFacts {
             tenant: group.tenant_id.clone(),
             rules: group.rules.clone(),
             paced: decide::rules_of(group, time_scale),
-            desired: group.state.desired,
-            paused: group.state.paused,
-            cooldown_until: group.state.rules_cooldown_until,
+            policy_metrics,
+            state: group.state.clone(),
+            cooldowns: group.config.cooldowns(),
+            bounds: group.own_bounds(),
+            windows: group.windows.clone(),
             credential: group.credential.clone(),
             memory_quota_mb: group.launch.local_process.as_ref().and_then(|l| l.process.memory_quota_mb),
             cpu_quota: group.launch.local_process.as_ref().and_then(|l| l.process.cpu_quota),
         }
+    }
+
+    /// Whether one of its rules or metric policies reads `metric`.
+    pub fn reads(&self, metric: &str) -> bool {
+        self.rules.as_ref().is_some_and(|rules| rules.reads(metric)) || self.policy_metrics.iter().any(|m| m == metric)
+    }
+
+    /// The bounds in force at `now`.
+    pub fn bounds_at(&self, now: Timestamp) -> Bounds {
+        decide::bounds_in_force(self.windows.as_deref(), self.bounds, now)
     }
 }
 
@@ -87,6 +107,8 @@ pub struct Entry {
     pub timer: Option<Timestamp>,
     /// Bumped whenever the timer is re-armed.
     pub timer_generation: u64,
+    /// Its metric policies and what they remember.
+    pub strategies: Strategies,
 }
 
 /// Every group's entry.
@@ -118,19 +140,21 @@ impl Samples {
             .entry(loaded.id.clone())
             .or_insert_with(|| {
                 Arc::new(Mutex::new(Entry {
-                    facts: Arc::new(GroupFacts::of(loaded, self.settings.time_scale)),
+                    facts: Arc::new(GroupFacts::of(loaded, self.settings.time_scale, Vec::new())),
                     metrics: GroupMetrics::new(self.settings.limits),
                     deciding: false,
                     muted_until: None,
                     timer: None,
                     timer_generation: 0,
+                    strategies: Strategies::default(),
                 }))
             })
             .clone()
     }
 
-    /// A decision changed `group`: its entry (if any) learns what changed, or goes with it.
-    pub fn refresh(&self, group: &Group) {
+    /// A decision changed `group` at `now`: its entry (if any) learns what changed (a change
+    /// of desired capacity is a scale event for rate policies), or goes with it.
+    pub fn refresh(&self, group: &Group, now: Timestamp) {
         if group.state.deleting {
             if let Ok(mut groups) = self.groups.write() {
                 groups.remove(&group.id);
@@ -139,8 +163,10 @@ impl Samples {
         }
         if let Some(entry) = self.get(&group.id) {
             let mut entry = lock(&entry);
-            entry.facts = Arc::new(GroupFacts::of(group, self.settings.time_scale));
+            let (before, metrics) = (entry.facts.state.desired, entry.facts.policy_metrics.clone());
+            entry.facts = Arc::new(GroupFacts::of(group, self.settings.time_scale, metrics));
             entry.muted_until = None;
+            entry.strategies.scaled(before, group.state.desired, now);
         }
     }
 

@@ -9,7 +9,7 @@ use ebb_core::cf_policy::MetricRules;
 use ebb_core::group::GroupConfig;
 use ebb_core::launch::LaunchConfig;
 use ebb_core::policy::Policy;
-use ebb_core::records::{GroupState, MetricCredential};
+use ebb_core::records::{Direction, GroupState, MetricCredential};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -142,6 +142,7 @@ pub struct GroupColumns {
     pub launch: String,
     pub desired: i64,
     pub paused: bool,
+    pub paused_direction: Option<String>,
     pub status: String,
     pub error_reasons: String,
     pub touched_at: Option<String>,
@@ -190,6 +191,7 @@ impl GroupColumns {
             state: GroupState {
                 desired: self.desired as u32,
                 paused: self.paused,
+                paused_direction: self.paused_direction.as_deref().and_then(Direction::parse),
                 status,
                 errors,
                 touched_at: parse_optional_time(self.touched_at)?,

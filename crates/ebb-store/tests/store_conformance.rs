@@ -16,7 +16,7 @@ use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
-use ebb_core::records::{Execution, GroupWindows, Source};
+use ebb_core::records::{Direction, Execution, GroupWindows, Source};
 use ebb_store::{
     Committed, Created, Decide, GroupId, HistoryQuery, MemberRecord, MetricCredential, MinuteAggregate, MinuteQuery,
     NewGroup, NewPolicy, NewWebhook, Of, Page, PolicyId, Role, ServiceInstance, Store, StoreError, Subject, TenantId,
@@ -349,11 +349,21 @@ async fn paused_groups_refuse_before_the_policy_is_looked_up(store: Arc<dyn Stor
     store.create_tenant(&"a".into(), t0()).await.unwrap();
     let (group, policies) =
         store.create_group(new_group("a", 0, 4, vec![change(1, 0.0)]), Limits::default(), t0()).await.unwrap();
-    let pause = |paused: bool| -> Decide { Box::new(move |snapshot| Ok(decide::set_paused(&snapshot.group, paused))) };
-    store.decide(on_group("a", &group.id, None), pause(true)).await.unwrap();
+    let pause =
+        |pause: decide::Pause| -> Decide { Box::new(move |snapshot| Ok(decide::set_pause(&snapshot.group, pause))) };
+    store.decide(on_group("a", &group.id, None), pause(decide::Pause::All)).await.unwrap();
     assert!(store.get_group(&"a".into(), &group.id).await.unwrap().state.paused);
     assert_eq!(execute(&store, "a", &group.id, &"nope".into(), t0()).await.unwrap(), Execution::Paused);
-    store.decide(on_group("a", &group.id, None), pause(false)).await.unwrap();
+    store.decide(on_group("a", &group.id, None), pause(decide::Pause::Resume)).await.unwrap();
+    store.decide(on_group("a", &group.id, None), pause(decide::Pause::Only(Direction::Out))).await.unwrap();
+    let state = store.get_group(&"a".into(), &group.id).await.unwrap().state;
+    assert_eq!((state.paused, state.paused_direction), (false, Some(Direction::Out)), "a one-way pause is kept");
+    assert_eq!(
+        execute(&store, "a", &group.id, &policies[0].id, t0()).await.unwrap(),
+        Execution::DirectionPaused(Direction::Out)
+    );
+    store.decide(on_group("a", &group.id, None), pause(decide::Pause::Resume)).await.unwrap();
+    assert_eq!(store.get_group(&"a".into(), &group.id).await.unwrap().state.paused_direction, None);
     assert!(matches!(execute(&store, "a", &group.id, &policies[0].id, t0()).await, Ok(Execution::Scaled { .. })));
 }
 

@@ -44,19 +44,21 @@ pub async fn post(app: CfApp, State(state): State<AppState>, CfBody(body): CfBod
     if payload.metrics.is_empty() {
         return Err(bad_request("Error parsing request body"));
     }
-    let Some(rules) = &app.facts.rules else { return Err(bad_request("no policy defined")) };
+    if app.facts.rules.is_none() && app.facts.policy_metrics.is_empty() {
+        return Err(bad_request("no policy defined"));
+    }
     for metric in &payload.metrics {
         if metrics::is_built_in(&metric.name) {
             return Err(bad_request(format!("Custom Metric: {} matches with standard metrics name", metric.name)));
         }
-        if !rules.reads(&metric.name) {
+        if !app.facts.reads(&metric.name) {
             return Err(bad_request(format!(
                 "Custom Metric: {} does not match with metrics defined in policy",
                 metric.name
             )));
         }
     }
-    let slots = app.facts.desired;
+    let slots = app.facts.state.desired;
     if payload.instance_index >= slots {
         return Err(bad_request(format!(
             "instance_index {} does not name a member slot: the group has {slots}, numbered from 0",

@@ -7,12 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ebb_core::decide::Pause;
 use ebb_core::group::{GroupConfig, Mode};
 use ebb_core::ids::TenantId;
 use ebb_core::json::{self as checks, Obj};
 use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::PAGE_LIMIT;
 use ebb_core::policy::{Origin, Policy};
+use ebb_core::records::Direction;
 use ebb_core::{Invalid, InvalidKind};
 use ebb_engine::converger::Observation;
 use ebb_engine::engine::{GroupRequest, PolicyBody};
@@ -255,23 +257,32 @@ pub async fn put_launch(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /v1.0/{tenant}/groups/{group}/pause`.
-pub async fn pause(state: State<AppState>, path: Ids<GroupPath>) -> Result<StatusCode, ApiError> {
-    set_paused(state, path, true).await
+/// `POST /v1.0/{tenant}/groups/{group}/pause`; `?direction=in` or `out` pauses only scaling
+/// in or out (both, when the other one is paused already).
+pub async fn pause(state: State<AppState>, path: Ids<GroupPath>, args: QueryArgs) -> Result<StatusCode, ApiError> {
+    let pause = match args.get("direction") {
+        None => Pause::All,
+        Some(name) => Pause::Only(Direction::parse(name).ok_or_else(|| {
+            ApiError::InvalidQueryArgument(format!(
+                "Invalid \"direction\" query argument: \"{name}\". Must be \"in\" or \"out\"; without it both are paused"
+            ))
+        })?),
+    };
+    set_pause(state, path, pause).await
 }
 
-/// `POST /v1.0/{tenant}/groups/{group}/resume`.
+/// `POST /v1.0/{tenant}/groups/{group}/resume`: both directions.
 pub async fn resume(state: State<AppState>, path: Ids<GroupPath>) -> Result<StatusCode, ApiError> {
-    set_paused(state, path, false).await
+    set_pause(state, path, Pause::Resume).await
 }
 
-async fn set_paused(
+async fn set_pause(
     State(state): State<AppState>,
     Ids(path): Ids<GroupPath>,
-    paused: bool,
+    pause: Pause,
 ) -> Result<StatusCode, ApiError> {
-    state.engine.set_paused(&path.tenant, &path.group, paused).await.map_err(|err| path.scope().error(err))?;
-    tracing::info!(tenant = %path.tenant, group = %path.group, paused, "group pause changed");
+    state.engine.set_pause(&path.tenant, &path.group, pause).await.map_err(|err| path.scope().error(err))?;
+    tracing::info!(tenant = %path.tenant, group = %path.group, ?pause, "group pause changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -136,6 +136,14 @@ pub async fn execute(State(state): State<AppState>, Ids(path): Ids<PolicyPath>) 
         Execution::Refused(Refusal::NotExecutable) => {
             Err(refusal("a metric policy is evaluated on its metric, never executed"))
         }
+        Execution::DirectionPaused(direction) => Err(ApiError::otter(
+            StatusCode::FORBIDDEN,
+            "GroupPausedError",
+            format!(
+                "Cannot execute policy {p} for group {g} for tenant {t} because scale-{} is paused",
+                direction.as_str()
+            ),
+        )),
         Execution::Paused => Err(ApiError::otter(
             StatusCode::FORBIDDEN,
             "GroupPausedError",

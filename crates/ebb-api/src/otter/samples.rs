@@ -53,16 +53,16 @@ pub struct BatchSample {
 }
 
 fn check(sample: &BatchSample, facts: &GroupFacts, now: Timestamp) -> Result<(), String> {
-    let Some(rules) = &facts.rules else {
-        return Err(format!("group {} has no metric rules (no policy defined)", sample.group));
-    };
-    if !rules.reads(&sample.metric) {
-        return Err(format!("metric {:?} is not read by any rule of group {}", sample.metric, sample.group));
+    if facts.rules.is_none() && facts.policy_metrics.is_empty() {
+        return Err(format!("group {} has no metric rules or metric policies (no policy defined)", sample.group));
     }
-    if sample.instance_index >= facts.desired {
+    if !facts.reads(&sample.metric) {
+        return Err(format!("metric {:?} is not read by any rule or policy of group {}", sample.metric, sample.group));
+    }
+    if sample.instance_index >= facts.state.desired {
         return Err(format!(
             "instance_index {} does not name a member slot of group {}: it has {}, numbered from 0",
-            sample.instance_index, sample.group, facts.desired
+            sample.instance_index, sample.group, facts.state.desired
         ));
     }
     if !sample.value.is_finite() {

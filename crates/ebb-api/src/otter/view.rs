@@ -28,6 +28,7 @@ pub fn state(links: &Links, group: &Group, observation: &Observation) -> wire::S
     wire::StateView {
         name: group.config.name.clone(),
         paused: group.state.paused,
+        paused_direction: group.state.paused_direction.map(|d| d.as_str()),
         status: group.state.status.as_str().to_string(),
         desired_capacity: desired,
         active_capacity,

@@ -16,7 +16,7 @@ use crate::group::GroupConfig;
 use crate::ids::{GroupId, PolicyId, WebhookId};
 use crate::policy::Policy;
 use crate::records::{
-    EventKind, Execution, Group, GroupEvent, GroupState, GroupWindows, HistoryEntry, PolicyRecord, Source,
+    Direction, EventKind, Execution, Group, GroupEvent, GroupState, GroupWindows, HistoryEntry, PolicyRecord, Source,
 };
 
 /// What a decision reads, as stored.
@@ -99,9 +99,14 @@ pub enum Rejection {
 /// The bounds desired capacity is kept within at `now`: those of the window in force, else
 /// the group's own.
 pub fn effective_bounds(group: &Group, now: Timestamp) -> Bounds {
-    match group.windows.as_ref().and_then(|w| w.windows.active_at(now)) {
+    bounds_in_force(group.windows.as_deref(), group.own_bounds(), now)
+}
+
+/// The bounds in force at `now` of a group with these windows and bounds of its own.
+pub fn bounds_in_force(windows: Option<&GroupWindows>, own: Bounds, now: Timestamp) -> Bounds {
+    match windows.and_then(|w| w.windows.active_at(now)) {
         Some(active) => active.clamp_bounds(),
-        None => group.own_bounds(),
+        None => own,
     }
 }
 
@@ -181,6 +186,13 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
         })
     });
     match executed {
+        Ok(to) if group.state.pause_refuses(from, to).is_some() => {
+            let direction = Direction::of(from, to).unwrap_or(Direction::Out);
+            let why = group.state.pause_refuses(from, to).unwrap_or_default();
+            let mut decision = Decision::nothing(Outcome::Execution(Execution::DirectionPaused(direction)));
+            decision.history.push(history(from, format!("policy {name:?} not executed: {why}")));
+            Ok(decision)
+        }
         Ok(to) => {
             let mut changed = group.clone();
             changed.state.desired = to;
@@ -233,6 +245,9 @@ pub fn fire_schedule(
             Execution::Refused(Refusal::NoChange) => (EventKind::Fired, "no change in servers".into()),
             Execution::Refused(Refusal::NotExecutable) => (EventKind::Fired, "a metric policy is not executed".into()),
             Execution::Paused => (EventKind::Skipped, "the group is paused".into()),
+            Execution::DirectionPaused(direction) => {
+                (EventKind::Skipped, format!("scale-{} is paused", direction.as_str()))
+            }
         };
         decision.outcome = Outcome::Schedule(Some(execution));
         (decision, kind, message)
@@ -351,10 +366,30 @@ pub fn remove_member(group: &Group, member: &str, replace: bool, now: Timestamp)
     Ok(decision)
 }
 
-/// Pauses or resumes a group.
-pub fn set_paused(group: &Group, paused: bool) -> Decision {
+/// What a pause request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    /// Resume: both directions again.
+    Resume,
+    /// Pause both directions.
+    All,
+    /// Pause one direction; with the other already paused, both are.
+    Only(Direction),
+}
+
+/// Pauses a group (in one direction or both) or resumes it.
+pub fn set_pause(group: &Group, pause: Pause) -> Decision {
     let mut changed = group.clone();
-    changed.state.paused = paused;
+    let state = &mut changed.state;
+    match pause {
+        Pause::Resume => (state.paused, state.paused_direction) = (false, None),
+        Pause::All => (state.paused, state.paused_direction) = (true, None),
+        Pause::Only(_) if state.paused => {}
+        Pause::Only(direction) if state.paused_direction.is_some_and(|d| d != direction) => {
+            (state.paused, state.paused_direction) = (true, None);
+        }
+        Pause::Only(direction) => state.paused_direction = Some(direction),
+    }
     let from = group.state.desired;
     let mut decision = Decision::nothing(Outcome::Capacity { from, to: from });
     decision.group = Some(changed);
@@ -379,8 +414,10 @@ pub fn delete_group(group: &Group, force: bool, now: Timestamp) -> Result<Decisi
     Ok(decision)
 }
 
+mod metric;
 mod rules;
 
+pub use metric::{Proposed, Verdict, scale_on_metric_policies};
 pub use rules::{
     Points, delete_rules_policy, detach_rules_policy, follow_default, paced, rules_of, scale_on_rules, set_rules_policy,
 };

@@ -133,6 +133,10 @@ pub fn scale_on_rules(group: &Group, points: &Points, now: Timestamp, time_scale
         return decision;
     }
     let (to, limited) = rule::new_count(rule, from, bounds);
+    if let Some(why) = group.state.pause_refuses(from, to) {
+        decision.history.push(ignored(why));
+        return decision;
+    }
     if to == from {
         let why = limited.unwrap_or_else(|| format!("desired capacity stays {from}"));
         decision.history.push(ignored(&why));

@@ -7,7 +7,7 @@ use super::*;
 use crate::group::Mode;
 use crate::ids::{GroupId, PolicyId, WebhookId};
 use crate::launch::LaunchConfig;
-use crate::records::{GroupStatus, GroupWindows};
+use crate::records::{Direction, GroupStatus, GroupWindows};
 
 fn t(text: &str) -> Timestamp {
     text.parse().unwrap()
@@ -44,7 +44,7 @@ pub(super) fn group(min: u32, max: u32, desired: u32, cooldown: u32) -> Group {
     }
 }
 
-fn policy(body: Value, touched: Option<Timestamp>) -> PolicyRecord {
+pub(super) fn policy(body: Value, touched: Option<Timestamp>) -> PolicyRecord {
     PolicyRecord {
         id: "p1".into(),
         group_id: "g1".into(),
@@ -58,7 +58,7 @@ fn change(n: i64, cooldown: f64) -> Value {
     json!({"name": "up", "type": "webhook", "cooldown": cooldown, "change": n})
 }
 
-fn snapshot(group: Group, policy: PolicyRecord) -> Snapshot {
+pub(super) fn snapshot(group: Group, policy: PolicyRecord) -> Snapshot {
     Snapshot { group, policy: Some(policy), webhook: None }
 }
 
@@ -124,6 +124,41 @@ fn cooldowns_and_pause_refuse_and_are_recorded() {
     assert_eq!(executed(&decision), Execution::Paused);
     assert!(decision.group.is_none());
     assert!(decision.history[0].reason.contains("paused"));
+}
+
+#[test]
+fn a_one_way_pause_refuses_only_its_direction() {
+    let mut in_paused = group(0, 10, 3, 0);
+    in_paused.state.paused_direction = Some(Direction::In);
+    let down = execute_policy(&snapshot(in_paused.clone(), policy(change(-1, 0.0), None)), Source::Api, now()).unwrap();
+    assert_eq!(executed(&down), Execution::DirectionPaused(Direction::In));
+    assert!(down.group.is_none() && down.history[0].reason.contains("scale-in is paused"));
+    let up = execute_policy(&snapshot(in_paused, policy(change(2, 0.0), None)), Source::Api, now()).unwrap();
+    assert_eq!(executed(&up), Execution::Scaled { from: 3, to: 5 });
+    let mut out_paused = group(0, 10, 3, 0);
+    out_paused.state.paused_direction = Some(Direction::Out);
+    let up = execute_policy(&snapshot(out_paused.clone(), policy(change(1, 0.0), None)), Source::Api, now()).unwrap();
+    assert_eq!(executed(&up), Execution::DirectionPaused(Direction::Out));
+    let down = execute_policy(&snapshot(out_paused, policy(change(-1, 0.0), None)), Source::Api, now()).unwrap();
+    assert_eq!(executed(&down), Execution::Scaled { from: 3, to: 2 });
+}
+
+#[test]
+fn pausing_one_direction_then_the_other_pauses_both_and_resuming_clears_all() {
+    let state = |decision: Decision| {
+        let state = decision.group.unwrap().state;
+        (state.paused, state.paused_direction)
+    };
+    let mut g = group(0, 5, 1, 0);
+    assert_eq!(state(set_pause(&g, Pause::Only(Direction::In))), (false, Some(Direction::In)));
+    g.state.paused_direction = Some(Direction::In);
+    assert_eq!(state(set_pause(&g, Pause::Only(Direction::In))), (false, Some(Direction::In)), "again: the same");
+    assert_eq!(state(set_pause(&g, Pause::Only(Direction::Out))), (true, None), "the other too: both");
+    assert_eq!(state(set_pause(&g, Pause::All)), (true, None));
+    assert_eq!(state(set_pause(&g, Pause::Resume)), (false, None));
+    g.state.paused = true;
+    g.state.paused_direction = None;
+    assert_eq!(state(set_pause(&g, Pause::Only(Direction::Out))), (true, None), "a full pause stays full");
 }
 
 #[test]
@@ -297,7 +332,7 @@ fn removing_a_member_without_replacement_respects_the_minimum_in_force() {
 fn creating_pausing_and_deleting() {
     let (state, entry) = create_group(&GroupId::new("g1"), &group(2, 5, 0, 0).config, now());
     assert_eq!((state.desired, entry.source, entry.from, entry.to), (2, Source::Create, 0, 2));
-    let paused = set_paused(&group(0, 5, 1, 0), true);
+    let paused = set_pause(&group(0, 5, 1, 0), Pause::All);
     assert!(paused.group.unwrap().state.paused && paused.history.is_empty());
     assert_eq!(delete_group(&group(0, 5, 1, 0), false, now()), Err(Rejection::GroupNotEmpty));
     let forced = delete_group(&group(0, 5, 1, 0), true, now()).unwrap();

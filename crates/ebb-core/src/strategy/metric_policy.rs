@@ -50,6 +50,17 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// How far back before `now` it reads samples, beyond how old a sample may be.
+    pub fn lookback(&self, stale_after: SignedDuration) -> SignedDuration {
+        match self {
+            Strategy::TargetTracking(_) | Strategy::Votes(_) => SignedDuration::ZERO,
+            Strategy::Step { policy, .. } => policy.evaluation,
+            Strategy::Threshold { policy, .. } => {
+                stale_after * i32::try_from(policy.history_length.max(1)).unwrap_or(i32::MAX)
+            }
+        }
+    }
+
     /// The metric it reads, if any (votes read none).
     pub fn metric(&self) -> Option<&str> {
         match self {

@@ -10,10 +10,12 @@
 //! - [`votes`]: RightScale's instance voting;
 //! - [`metric_policy`]: metric policies as the policy API takes them (type, args, dry run,
 //!   fallback);
-//! - [`combine`]: several policies' proposals made one, safety first, with fallbacks.
+//! - [`combine`]: several policies' proposals made one, safety first, with fallbacks;
+//! - [`evaluate`]: one evaluation of a group's metric policies, explained.
 
 pub mod behavior;
 pub mod combine;
+pub mod evaluate;
 pub mod metric_policy;
 pub mod replicas;
 pub mod step;

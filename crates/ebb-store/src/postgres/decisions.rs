@@ -4,7 +4,7 @@
 
 use deadpool_postgres::GenericClient;
 use ebb_core::decide::{Decision, Snapshot};
-use ebb_core::records::Group;
+use ebb_core::records::{Direction, Group};
 
 use super::policies::capability_target;
 use super::rows::*;
@@ -113,7 +113,7 @@ async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision
             client,
             "writing a decision",
             "UPDATE groups SET desired = $1, paused = $2, touched_at = $3, deleting = $4, window_active = $5, \
-             rules_cooldown_until = $6 WHERE id = $7",
+             rules_cooldown_until = $6, paused_direction = $7 WHERE id = $8",
             &[
                 &i64::from(changed.state.desired),
                 &changed.state.paused,
@@ -121,6 +121,7 @@ async fn write<C: GenericClient>(client: &C, before: &Group, decision: &Decision
                 &changed.state.deleting,
                 &changed.state.window,
                 &changed.state.rules_cooldown_until.map(millis),
+                &changed.state.paused_direction.map(Direction::as_str),
                 group,
             ],
         )

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_metric_credential.sql")),
     (5, include_str!("../../migrations/postgres/0005_metric_minutes.sql")),
     (6, include_str!("../../migrations/postgres/0006_service_broker.sql")),
+    (7, include_str!("../../migrations/postgres/0007_pause_direction.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

@@ -16,7 +16,7 @@ pub(crate) use crate::stored::{
 /// The start of every query that reads whole groups ([`group_from_row`]).
 pub const GROUP_SELECT: &str = "SELECT id, tenant_id, config, launch, desired, paused, status, error_reasons, \
                                 touched_at, created_at, deleting, windows, window_active, rules, \
-                                rules_cooldown_until, credential_username, credential_hash FROM groups";
+                                rules_cooldown_until, credential_username, credential_hash, paused_direction FROM groups";
 
 /// The columns [`policy_from_row`] reads.
 pub const POLICY_COLUMNS: &str = "id, group_id, body, touched_at";
@@ -92,6 +92,7 @@ pub fn group_from_row(row: &Row) -> Result<Group, StoreError> {
         launch: col(row, "launch")?,
         desired: col(row, "desired")?,
         paused: col(row, "paused")?,
+        paused_direction: col(row, "paused_direction")?,
         status: col(row, "status")?,
         error_reasons: col(row, "error_reasons")?,
         touched_at: col(row, "touched_at")?,

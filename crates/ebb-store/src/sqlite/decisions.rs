@@ -3,7 +3,7 @@
 //! what makes the read-modify-write atomic; nothing here decides anything.
 
 use ebb_core::decide::{Decision, Snapshot};
-use ebb_core::records::Group;
+use ebb_core::records::{Direction, Group};
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
@@ -103,6 +103,7 @@ fn capability_snapshot(conn: &Connection, hash: &str) -> Result<Option<(Group, P
          g.created_at AS created_at, g.deleting AS deleting, g.windows AS windows, g.window_active AS window_active, \
          g.rules AS rules, g.rules_cooldown_until AS rules_cooldown_until, \
          g.credential_username AS credential_username, g.credential_hash AS credential_hash, \
+         g.paused_direction AS paused_direction, \
          p.id AS policy_id, p.body AS policy_body, p.touched_at AS policy_touched_at, w.id AS webhook_id \
          FROM webhooks w JOIN policies p ON p.id = w.policy_id JOIN groups g ON g.id = p.group_id \
          WHERE w.capability_hash = ?1 AND g.deleting = 0",
@@ -129,7 +130,7 @@ fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), S
             conn,
             "writing a decision",
             "UPDATE groups SET desired = ?1, paused = ?2, touched_at = ?3, deleting = ?4, window_active = ?5, \
-             rules_cooldown_until = ?6 WHERE id = ?7",
+             rules_cooldown_until = ?6, paused_direction = ?7 WHERE id = ?8",
             params![
                 changed.state.desired,
                 changed.state.paused,
@@ -137,6 +138,7 @@ fn write(conn: &Connection, before: &Group, decision: &Decision) -> Result<(), S
                 changed.state.deleting,
                 changed.state.window,
                 changed.state.rules_cooldown_until.map(millis),
+                changed.state.paused_direction.map(Direction::as_str),
                 group
             ],
         )?;

@@ -60,6 +60,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0009_metric_credential.sql")),
     M::up(include_str!("../../migrations/sqlite/0010_metric_minutes.sql")),
     M::up(include_str!("../../migrations/sqlite/0011_service_broker.sql")),
+    M::up(include_str!("../../migrations/sqlite/0012_pause_direction.sql")),
 ];
 
 /// Ebb's store on an SQLite file.

@@ -82,8 +82,13 @@ pub enum GroupCommand {
         #[arg(short, long)]
         file: PathBuf,
     },
-    /// Pause a group: policies stop executing.
-    Pause { group: String },
+    /// Pause a group: policies stop scaling it (in one direction only with --direction).
+    Pause {
+        group: String,
+        /// `in` or `out`: pause only scaling in or only scaling out.
+        #[arg(long, value_parser = ["in", "out"])]
+        direction: Option<String>,
+    },
     /// Resume a paused group.
     Resume { group: String },
     /// Converge a group now.
@@ -453,9 +458,11 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
                 );
             }
         }
-        GroupCommand::Pause { group } => {
-            let (_, body) = client.call(Method::POST, &format!("{groups}/{}/pause", seg(&group)), None).await?;
-            out.done("group paused", &body)?;
+        GroupCommand::Pause { group, direction } => {
+            let query = direction.as_ref().map(|d| format!("?direction={d}")).unwrap_or_default();
+            let (_, body) = client.call(Method::POST, &format!("{groups}/{}/pause{query}", seg(&group)), None).await?;
+            let done = direction.map_or_else(|| "group paused".to_string(), |d| format!("scaling {d} paused"));
+            out.done(&done, &body)?;
         }
         GroupCommand::Resume { group } => {
             let (_, body) = client.call(Method::POST, &format!("{groups}/{}/resume", seg(&group)), None).await?;
