@@ -140,6 +140,23 @@ pub async fn require_tenant(State(state): State<AppState>, request: Request, nex
     Ok(next.run(request).await)
 }
 
+/// Middleware of what a group's members may call (`.../groups/{group}/members/{member}/vote`):
+/// the group's metric credential over HTTP Basic, or what [`require_tenant`] accepts.
+pub async fn require_member(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let Some((username, password)) = crate::cf::app::basic_credentials(request.headers()) else {
+        return require_tenant(State(state), request, next).await;
+    };
+    let mut segments = request.uri().path().split('/').skip(2);
+    let (tenant, group) = (TenantId::new(segments.next().unwrap_or_default()), segments.nth(1).unwrap_or_default());
+    let refused = || ApiError::Unauthorized("The group's metric credential was not accepted".to_string());
+    let facts = state.engine.metric_facts(&ebb_core::ids::GroupId::new(group)).await.map_err(|_| refused())?;
+    if facts.tenant != tenant || !crate::cf::app::credential_matches(&facts, &username, &password) {
+        return Err(refused());
+    }
+    state.rate_limits.app(group)?;
+    Ok(next.run(request).await)
+}
+
 /// Middleware of `/admin/v1/...`: only the operator.
 pub async fn require_operator(
     State(state): State<AppState>,

@@ -20,7 +20,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::ApiError;
-use crate::otter::{groups, history, limits, members, policies, samples, schedules, webhooks};
+use crate::otter::{explain, groups, history, limits, members, policies, samples, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
 use crate::{admin, auth, broker, cf, observe, ops};
@@ -40,6 +40,9 @@ pub enum Access {
     /// The service broker (`/v2`): the broker's own HTTP Basic credentials
     /// ([`crate::broker::require_broker`]).
     Broker,
+    /// What a group's members may call: the group's metric credential over HTTP Basic, or
+    /// what `Tenant` accepts ([`crate::auth::require_member`]).
+    Member,
 }
 
 /// Adds the schema of a type to a generator and returns a reference to it.
@@ -152,7 +155,7 @@ const PAGE: &[(&str, &str, &str)] = &[
 /// Every route of the API, one per line.
 #[rustfmt::skip]
 pub fn routes() -> Vec<Route> {
-    use Access::{App, Broker, Operator, Public, Tenant};
+    use Access::{App, Broker, Member, Operator, Public, Tenant};
     use Method as M;
     vec![
         route(M::GET, "/health", "Health of the service and its store", Public, 200, ops::health).returns::<wire::Health>(),
@@ -183,6 +186,8 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Not implemented", Tenant, 501, groups::servers_not_implemented),
         route(M::DELETE, "/v1.0/{tenant}/groups/{group}/servers/{server}", "Remove a member; ?replace= and ?purge=", Tenant, 202, groups::delete_server).query(&[("replace", "boolean", "A new member takes its place (default true)"), ("purge", "boolean", "Drain and stop it (default true); false leaves it running, unmanaged")]),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members", "List the group's members with their status", Tenant, 200, members::list).returns::<wire::MemberList>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/members/{member}/vote", "Cast a member's vote for the group's votes policies: grow, shrink, or null to abstain", Member, 204, explain::vote).json_body::<wire::VoteDocument>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/explain", "Why the group is at its size: each metric policy's inputs, proposal and limits, and which proposal won", Tenant, 200, explain::explain).returns::<wire::ExplainAnswer>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/members/{member}/logs", "A member's output; ?tail=N lines (200)", Tenant, 200, members::logs).returns::<wire::LogsAnswer>().query(&[("tail", "integer", "The last this many lines (200; at most 10000)")]),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/windows", "The group's time windows and the one in force", Tenant, 200, schedules::get_windows).returns::<wire::WindowsAnswer>(),
         route(M::PUT, "/v1.0/{tenant}/groups/{group}/windows", "Replace the group's time windows (Cloud Foundry schedules format; null removes)", Tenant, 200, schedules::put_windows).json_body::<Option<documents::WindowsDocument>>().returns::<wire::WindowsAnswer>(),
@@ -233,14 +238,17 @@ pub fn router(state: AppState) -> Router {
     let mut tenant = Router::new();
     let mut operator = Router::new();
     let mut brokered = Router::new();
+    let mut members = Router::new();
     for route in routes() {
         match route.access {
             Access::Public | Access::App => public = public.route(route.path, route.handler),
             Access::Tenant => tenant = tenant.route(route.path, route.handler),
             Access::Operator => operator = operator.route(route.path, route.handler),
             Access::Broker => brokered = brokered.route(route.path, route.handler),
+            Access::Member => members = members.route(route.path, route.handler),
         }
     }
+    let members = members.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_member));
     let brokered = brokered.route_layer(middleware::from_fn_with_state(state.clone(), broker::require_broker));
     let tenant = tenant.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_tenant));
     let operator = operator.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_operator));
@@ -248,6 +256,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tenant)
         .merge(operator)
         .merge(brokered)
+        .merge(members)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -323,6 +332,7 @@ pub fn openapi() -> Value {
             Access::Tenant | Access::App => operation["security"] = json!([{"bearer": []}, {"authToken": []}]),
             Access::Operator => operation["security"] = json!([{"bearer": []}]),
             Access::Broker => operation["security"] = json!([{"basic": []}]),
+            Access::Member => operation["security"] = json!([{"bearer": []}, {"authToken": []}, {"basic": []}]),
         }
         let item = paths.entry(route.path.to_string()).or_insert_with(|| Value::Object(Map::new()));
         item[route.method.as_str().to_ascii_lowercase()] = operation;

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ebb_core::capacity::{self, ExecutionInput, Refusal};
+use ebb_core::capacity::{self, Bounds, ExecutionInput, Refusal};
 use ebb_core::decide::{self, Proposed, Verdict};
 use ebb_core::ids::{GroupId, PolicyId, TenantId};
 use ebb_core::metrics::series::Sample;
@@ -90,6 +90,21 @@ impl Strategies {
     fn reads(&self, metric: &str) -> bool {
         self.policies.iter().any(|p| p.policy.strategy.metric() == Some(metric))
     }
+}
+
+/// A group's metric policies evaluated now, for `explain`.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The evaluation.
+    pub evaluation: Evaluation,
+    /// The policies evaluated, in the evaluation's order.
+    pub policies: Vec<PolicyFact>,
+    /// What the metric store knows of the group.
+    pub facts: Arc<GroupFacts>,
+    /// The bounds in force.
+    pub bounds: Bounds,
+    /// What keeps the winning proposal from being applied now, if anything does.
+    pub held: Option<String>,
 }
 
 /// Why a vote was not taken.
@@ -213,13 +228,25 @@ impl Engine {
     }
 
     /// The evaluation of a group's metric policies now, changing nothing; `None` when the
-    /// group has no entry in the metric store.
-    pub fn explain(&self, group: &GroupId) -> Option<(Evaluation, Arc<GroupFacts>)> {
+    /// group has no entry in the metric store (no metric rules nor metric policies).
+    pub fn explain(&self, group: &GroupId) -> Option<Explanation> {
         let entry = self.samples.get(group)?;
         let members = self.live_members(group);
         let entry = lock(&entry);
-        let evaluation = self.evaluation(&entry, &members, self.now(), false);
-        Some((evaluation, entry.facts.clone()))
+        let now = self.now();
+        let evaluation = self.evaluation(&entry, &members, now, false);
+        let held = evaluation.winner.and_then(|index| {
+            let winner = &evaluation.policies[index];
+            let to = winner.count()?;
+            self.held_by(&entry.facts, &entry.strategies.policies, &winner.policy, to, now)
+        });
+        Some(Explanation {
+            evaluation,
+            policies: entry.strategies.policies.clone(),
+            bounds: entry.facts.bounds_at(now),
+            facts: entry.facts.clone(),
+            held,
+        })
     }
 
     fn evaluation(&self, entry: &Entry, members: &[MemberView], now: Timestamp, periodic: bool) -> Evaluation {
@@ -286,7 +313,7 @@ impl Engine {
         }
         let live = evaluation.winner.map(|index| &evaluation.policies[index]).filter(|winner| {
             let Some(to) = winner.count() else { return false };
-            self.allowed(&entry.facts, &entry.strategies.policies, &winner.policy, to, now)
+            self.held_by(&entry.facts, &entry.strategies.policies, &winner.policy, to, now).is_none()
         });
         let mut dry_runs = Vec::new();
         for explained in evaluation.policies.iter().filter(|e| e.dry_run) {
@@ -313,14 +340,21 @@ impl Engine {
         self.decide_on_policies(group.clone(), entry.facts.tenant.clone(), verdict, now);
     }
 
-    /// Whether the group as the metric store knows it lets a policy scale it to `to` now: not
-    /// paused that way, out of cooldown (the store checks again on the group as stored).
-    fn allowed(&self, facts: &GroupFacts, policies: &[PolicyFact], policy: &PolicyId, to: u32, now: Timestamp) -> bool {
+    /// What keeps a policy from scaling the group, as the metric store knows it, to `to` now:
+    /// a pause that way, or a cooldown (the store checks again on the group as stored).
+    fn held_by(
+        &self,
+        facts: &GroupFacts,
+        policies: &[PolicyFact],
+        policy: &PolicyId,
+        to: u32,
+        now: Timestamp,
+    ) -> Option<String> {
         let from = facts.state.desired;
-        if facts.state.pause_refuses(from, to).is_some() {
-            return false;
+        if let Some(why) = facts.state.pause_refuses(from, to) {
+            return Some(why.to_string());
         }
-        let Some(policy) = policies.iter().find(|p| &p.id == policy) else { return false };
+        let policy = policies.iter().find(|p| &p.id == policy)?;
         let executed = capacity::execute(&ExecutionInput {
             desired: from,
             bounds: facts.bounds_at(now),
@@ -331,7 +365,11 @@ impl Engine {
             adjustment: Adjustment::DesiredCapacity(i64::from(to)),
             now,
         });
-        !matches!(executed, Err(Refusal::Cooldown | Refusal::NoChange))
+        match executed {
+            Err(Refusal::Cooldown) => Some("cooldowns not met".to_string()),
+            Err(Refusal::NoChange) => Some("no change within the bounds".to_string()),
+            Ok(_) | Err(Refusal::NotExecutable) => None,
+        }
     }
 
     /// Has the store commit a verdict on the group as stored.

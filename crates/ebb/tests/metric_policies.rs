@@ -82,3 +82,99 @@ async fn a_group_may_pace_each_direction_with_its_own_cooldown() {
         "launchConfiguration": group(0, 1)["launchConfiguration"].clone()});
     api.post(&api.t("/groups"), bad).await.error(400, "ValidationError");
 }
+
+fn basic(username: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
+}
+
+/// A group whose members no provider here runs: its member slots are `0..desired`, each a
+/// ready member named by its slot.
+#[tokio::test]
+async fn samples_scale_through_target_tracking_explain_says_why_and_slots_vote() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(2, 10)).await;
+    let policies = json!([
+        {"type": "target_tracking", "name": "queue", "cooldown": 0, "args": {"metric": "queue_length",
+            "target": {"type": "AverageValue", "averageValue": 10},
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}},
+        {"type": "target_tracking", "name": "eager", "cooldown": 0, "dry_run": true, "args": {"metric": "queue_length",
+            "target": {"type": "AverageValue", "averageValue": 1}}},
+        // A live votes policy without a majority proposes no change, which holds back any
+        // scale-down (safety first): here it only counts.
+        {"type": "votes", "name": "ballot", "cooldown": 0, "dry_run": true, "args": {"resize_calm_time": 0}}
+    ]);
+    api.post(&api.t(&format!("/groups/{g}/policies")), policies).await.ok(201);
+    let push = |value: f64, slots: u32| {
+        let samples: Vec<Value> = (0..slots)
+            .map(|slot| json!({"group": g, "metric": "queue_length", "instance_index": slot, "value": value}))
+            .collect();
+        let (api, path) = (&api, api.t("/metrics"));
+        async move { api.post(&path, json!({"samples": samples})).await }
+    };
+    // 30 jobs on each of 2 members, 10 wanted per member: 6 members at once.
+    let pushed = push(30.0, 2).await;
+    pushed.ok(200);
+    assert_eq!(pushed.body["accepted"], 2, "{}", pushed.text);
+    assert!(support::eventually(10, || async { api.desired(&g).await == 6 }).await, "scaled out on arrival");
+    let history = api.get(&api.t(&format!("/groups/{g}/history?source=metric"))).await;
+    let reasons: Vec<&str> =
+        history.body["history"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("policy \"queue\": value 30") && r.ends_with("2 to 6")),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.starts_with("dry run: policy \"eager\" would scale from 2 to 6")), "{reasons:?}");
+
+    let explained = api.get(&api.t(&format!("/groups/{g}/explain"))).await;
+    explained.ok(200);
+    let explain = &explained.body["explain"];
+    assert_eq!((explain["desiredCapacity"].as_u64(), explain["bounds"]["max"].as_u64()), (Some(6), Some(10)));
+    let queue = &explain["policies"][0];
+    assert_eq!((queue["name"].as_str(), queue["type"].as_str()), (Some("queue"), Some("target_tracking")));
+    assert_eq!(queue["metric"], "queue_length");
+    assert_eq!(queue["inputs"]["members"].as_array().unwrap().len(), 6, "{explain}");
+    assert_eq!(queue["inputs"]["members"][0]["value"], 30.0);
+    assert_eq!(queue["inputs"]["members"][5]["value"], Value::Null, "a slot without a sample");
+    assert_eq!(explain["policies"][1]["dryRun"], true);
+    assert_eq!(explain["policies"][2]["inputs"]["votes"]["live"], 6);
+    assert!(
+        ["hold", "scale"].contains(&explain["outcome"]["decision"].as_str().unwrap()),
+        "missing samples count at 0 on a scale-up: {explain}"
+    );
+
+    // Votes: with the group's metric credential, by member slot; bad votes are refused.
+    let credential = api.send(Method::PUT, &format!("/v1/apps/{g}/credential"), None).await;
+    let (user, password) =
+        (credential.body["username"].as_str().unwrap(), credential.body["password"].as_str().unwrap());
+    let anonymous = server.anonymous();
+    let vote = |member: &str, body: Value, auth: String| {
+        let path = api.t(&format!("/groups/{g}/members/{member}/vote"));
+        let (anonymous, body) = (&anonymous, body.to_string().into_bytes());
+        async move { anonymous.raw(Method::PUT, &path, Some(body), &[("authorization", auth.as_str())]).await }
+    };
+    vote("0", json!({"vote": "grow"}), basic(user, password)).await.ok(204);
+    vote("0", json!({"vote": "up"}), basic(user, password)).await.error(400, "ValidationError");
+    vote("0", json!({}), basic(user, password)).await.error(400, "ValidationError");
+    vote("0", json!({"vote": "grow"}), basic(user, "wrong")).await.error(401, "InvalidCredentials");
+    vote("99", json!({"vote": "grow"}), basic(user, password)).await.error(404, "ServerNotFoundError");
+    vote("1", json!({"vote": null}), basic(user, password)).await.ok(204);
+    let tallied = api.get(&api.t(&format!("/groups/{g}/explain"))).await;
+    assert_eq!(tallied.body["explain"]["policies"][2]["inputs"]["votes"]["grow"], 1);
+
+    // Scaling in paused alone: the queue drains, the group stays; resumed, it goes down.
+    api.post_empty(&api.t(&format!("/groups/{g}/pause?direction=sideways"))).await.error(400, "InvalidQueryArgument");
+    api.post_empty(&api.t(&format!("/groups/{g}/pause?direction=in"))).await.ok(204);
+    let state = api.get(&api.t(&format!("/groups/{g}/state"))).await;
+    assert_eq!(
+        (&state.body["group"]["paused"], &state.body["group"]["pausedDirection"]),
+        (&json!(false), &json!("in"))
+    );
+    push(0.0, 6).await.ok(200);
+    let held = api.get(&api.t(&format!("/groups/{g}/explain"))).await;
+    assert_eq!(held.body["explain"]["outcome"]["heldBy"], "scale-in is paused", "{}", held.text);
+    assert_eq!(api.desired(&g).await, 6);
+    api.post_empty(&api.t(&format!("/groups/{g}/resume"))).await.ok(204);
+    push(0.0, 6).await.ok(200);
+    assert!(support::eventually(10, || async { api.desired(&g).await < 6 }).await, "scaled in once resumed");
+}

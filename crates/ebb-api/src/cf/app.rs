@@ -49,6 +49,14 @@ fn unauthorized() -> ApiError {
     ApiError::cf(StatusCode::UNAUTHORIZED, "Unauthorized")
 }
 
+/// Whether `username` and `password` are the group's metric credential (in constant time).
+pub(crate) fn credential_matches(facts: &GroupFacts, username: &str, password: &str) -> bool {
+    facts.credential.as_ref().is_some_and(|c| {
+        let hash = ebb_core::secret::hash(password);
+        bool::from(c.username.as_bytes().ct_eq(username.as_bytes()) & c.password_hash.as_bytes().ct_eq(hash.as_bytes()))
+    })
+}
+
 /// `Authorization: Basic base64(user:password)`, if that is what was sent.
 pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
@@ -75,14 +83,7 @@ impl FromRequestParts<AppState> for CfApp {
                 StoreError::GroupNotFound => unauthorized(),
                 other => store_error(other),
             })?;
-            let matches = facts.credential.as_ref().is_some_and(|c| {
-                let hash = ebb_core::secret::hash(&password);
-                bool::from(
-                    c.username.as_bytes().ct_eq(username.as_bytes())
-                        & c.password_hash.as_bytes().ct_eq(hash.as_bytes()),
-                )
-            });
-            if !submits || !matches {
+            if !submits || !credential_matches(&facts, &username, &password) {
                 return Err(unauthorized());
             }
             state.rate_limits.app(group.as_str())?;

@@ -1,11 +1,13 @@
 //! The Auto Scale API v1.0 (Otter's), under `/v1.0`.
 //!
 //! Layout: [`groups`] (groups, their config, launch, state, pause/resume, converge, servers),
+//! [`explain`] (why a group is at its size, and members' votes),
 //! [`policies`] (policies and executing them), [`webhooks`] (webhooks and capability URLs),
 //! [`schedules`] (schedule policies and group events), [`history`] (every change of desired
 //! capacity), [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics), [`samples`]
 //! (many metric samples at once). [`view`] renders records in Otter's JSON shapes.
 
+pub mod explain;
 pub mod groups;
 pub mod history;
 pub mod limits;

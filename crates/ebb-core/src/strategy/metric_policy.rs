@@ -61,6 +61,16 @@ impl Strategy {
         }
     }
 
+    /// Its policy type, as the API names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Strategy::TargetTracking(_) => "target_tracking",
+            Strategy::Step { .. } => "step",
+            Strategy::Threshold { .. } => "threshold",
+            Strategy::Votes(_) => "votes",
+        }
+    }
+
     /// The metric it reads, if any (votes read none).
     pub fn metric(&self) -> Option<&str> {
         match self {

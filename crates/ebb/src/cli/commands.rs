@@ -93,6 +93,9 @@ pub enum GroupCommand {
     Resume { group: String },
     /// Converge a group now.
     Converge { group: String },
+    /// Why a group is at its size: each metric policy's inputs, proposal and limits, and
+    /// which proposal won.
+    Explain { group: String },
     /// Show the traffic statistics of a group's load balancers.
     Stats { group: String },
     /// Show a group's time windows and the one in force.
@@ -150,6 +153,14 @@ pub enum MemberCommand {
         /// How many of the last lines.
         #[arg(long, default_value_t = 200)]
         tail: usize,
+    },
+    /// Cast a member's vote for the group's `votes` policies.
+    Vote {
+        group: String,
+        member: String,
+        /// `grow`, `shrink`, or `none` to abstain.
+        #[arg(value_parser = ["grow", "shrink", "none"])]
+        vote: String,
     },
     /// Remove a member; by default a new one replaces it.
     Delete {
@@ -519,6 +530,12 @@ pub async fn group(command: GroupCommand, connection: &Connection) -> Result<(),
             ];
             out.rows(&body, &list(&body, "history"), &columns)?;
         }
+        GroupCommand::Explain { group } => {
+            let (_, body) = client.call(Method::GET, &format!("{groups}/{}/explain", seg(&group)), None).await?;
+            if !out.whole(&body)? {
+                print_explanation(&body["explain"]);
+            }
+        }
         GroupCommand::Stats { group } => {
             let (_, body) = client.call(Method::GET, &format!("{groups}/{}/stats", seg(&group)), None).await?;
             let mut rows = Vec::new();
@@ -642,6 +659,12 @@ pub async fn member(command: MemberCommand, connection: &Connection) -> Result<(
                 }
             }
         }
+        MemberCommand::Vote { group, member, vote } => {
+            let path = format!("{groups}/{}/members/{}/vote", seg(&group), seg(&member));
+            let ballot = if vote == "none" { Value::Null } else { json!(vote) };
+            let (_, body) = client.call(Method::PUT, &path, Some(&json!({ "vote": ballot }))).await?;
+            out.done(&format!("voted {vote}"), &body)?;
+        }
         MemberCommand::Delete { group, member, no_replace, disown } => {
             let path =
                 format!("{groups}/{}/servers/{}?replace={}&purge={}", seg(&group), seg(&member), !no_replace, !disown);
@@ -675,4 +698,68 @@ pub async fn schedule(command: ScheduleCommand, connection: &Connection) -> Resu
         }
     }
     Ok(())
+}
+
+/// Prints `GET .../explain` for people: the group, then each policy, then the outcome.
+fn print_explanation(explain: &Value) {
+    let text = |value: &Value| match value {
+        Value::Null => "-".to_string(),
+        Value::String(s) => output::escape_controls(s),
+        other => other.to_string(),
+    };
+    let paused = match (&explain["paused"], explain["pausedDirection"].as_str()) {
+        (Value::Bool(true), _) => ", paused".to_string(),
+        (_, Some(direction)) => format!(", scaling {direction} paused"),
+        _ => String::new(),
+    };
+    println!(
+        "desired capacity {} within {}..{}{paused}",
+        explain["desiredCapacity"], explain["bounds"]["min"], explain["bounds"]["max"]
+    );
+    for policy in explain["policies"].as_array().into_iter().flatten() {
+        let dry = if policy["dryRun"] == true { " (dry run)" } else { "" };
+        println!();
+        println!(
+            "{} {} [{}]{dry} on {}",
+            text(&policy["name"]),
+            text(&policy["id"]),
+            text(&policy["type"]),
+            text(&policy["metric"])
+        );
+        let inputs = &policy["inputs"];
+        let members: Vec<String> = inputs["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                format!("{}={}{}", m["slot"], text(&m["value"]), if m["counted"] == true { "" } else { " (left out)" })
+            })
+            .collect();
+        println!(
+            "  inputs: value {}, newest sample {} s old; members {}",
+            text(&inputs["value"]),
+            text(&inputs["newestSampleAgeSeconds"]),
+            members.join(", ")
+        );
+        if let Some(votes) = inputs.get("votes") {
+            println!("  votes: {} grow, {} shrink of {} live members", votes["grow"], votes["shrink"], votes["live"]);
+        }
+        println!("  proposal {}: {}", text(&policy["proposal"]), text(&policy["why"]));
+        println!(
+            "  stabilized {}, limited by {}, outcome {}, failed reads {}",
+            text(&policy["stabilized"]),
+            text(&policy["limitedBy"]),
+            text(&policy["outcome"]),
+            policy["failedReads"]
+        );
+    }
+    let outcome = &explain["outcome"];
+    println!();
+    println!(
+        "outcome: {} {} (winner {}){}",
+        text(&outcome["decision"]),
+        text(&outcome["to"]),
+        text(&outcome["winner"]),
+        outcome["heldBy"].as_str().map(|why| format!(", held: {why}")).unwrap_or_default()
+    );
 }
