@@ -56,6 +56,20 @@ async fn make_groups(api: &Api, app_base: &str, groups: usize, policy: &Value) -
     Ok(ids)
 }
 
+/// A group with one target-tracking policy: queue_length at 10 per member, scaling down at
+/// once (no stabilization window), 1 to 10 members.
+async fn make_tracked_group(api: &Api) -> anyhow::Result<String> {
+    let body = json!({
+        "groupConfiguration": {"name": "tracked", "cooldown": 0, "minEntities": 1, "maxEntities": 10},
+        "launchConfiguration": {"type": "launch_server", "args": {"server": {"flavorRef": "2", "imageRef": "i"}}},
+        "scalingPolicies": [{"name": "queue", "type": "target_tracking", "cooldown": 0, "args": {
+            "metric": "queue_length", "target": {"type": "AverageValue", "averageValue": 10},
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}}],
+    });
+    let group = api.call(Method::POST, "/groups", Some(body)).await?;
+    Ok(group["group"]["id"].as_str().context("group id")?.to_string())
+}
+
 /// `count` batches of `per_batch` samples, group after group, as request bodies.
 fn batches(groups: &[String], count: usize, per_batch: usize, value: f64) -> Vec<bytes::Bytes> {
     let mut next = 0;
@@ -188,6 +202,40 @@ pub async fn metrics(
     }
     let decisions = measured(trials, Duration::from_secs(1), latencies);
 
+    // (b) the same for a target-tracking policy (queue_length at 10 per member, no
+    // stabilization down): one batch with a sample of every member slot changes its proposal,
+    // alternately 20 per member (up to twice as many) and 5 (back to half).
+    let tracked = make_tracked_group(&api).await?;
+    let desired_of = |group: String| {
+        let api = &api;
+        async move {
+            let state = api.call(Method::GET, &format!("/groups/{group}/state"), None).await?;
+            state["group"]["desiredCapacity"].as_i64().context("desired")
+        }
+    };
+    let mut latencies = Vec::with_capacity(trials);
+    let mut current = desired_of(tracked.clone()).await?;
+    for trial in 0..trials {
+        let value = if current == 1 { 20.0 } else { 5.0 };
+        let samples: Vec<Value> = (0..current)
+            .map(|slot| json!({"group": tracked, "metric": "queue_length", "instance_index": slot, "value": value}))
+            .collect();
+        api.call(Method::POST, "/metrics", Some(json!({ "samples": samples }))).await?;
+        let answered = Instant::now();
+        loop {
+            let now = desired_of(tracked.clone()).await?;
+            if now != current {
+                latencies.push(answered.elapsed());
+                current = now;
+                break;
+            }
+            if answered.elapsed() > Duration::from_secs(5) {
+                bail!("target-tracking trial {trial}: no decision within 5 s");
+            }
+        }
+    }
+    let tracking = measured(trials, Duration::from_secs(1), latencies);
+
     let series = groups as f64;
     let samples_kept = (batch_requests * per_batch) as f64;
     println!("| measurement | Ebb | bare handler | ratio |");
@@ -209,6 +257,10 @@ pub async fn metrics(
         ebb_cf.p50, ebb_cf.p99, bare_cf.p50, bare_cf.p99
     );
     println!("| decision latency, p50 / p99 ms ({trials} trials) | {:.2} / {:.2} | | |", decisions.p50, decisions.p99);
+    println!(
+        "| target-tracking decision latency, p50 / p99 ms ({trials} trials) | {:.2} / {:.2} | | |",
+        tracking.p50, tracking.p99
+    );
     println!();
     println!("| memory (resident) | KiB |");
     println!("|---|---|");
