@@ -302,3 +302,45 @@ async fn the_readme_example_works_as_written() {
     let answer = reqwest::get(format!("http://127.0.0.1:{port}/")).await.unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+#[tokio::test]
+async fn the_cli_explains_a_group_pauses_one_direction_and_votes() {
+    let server = Server::start();
+    let api = server.tenant("acme").await;
+    let cli = Cli { url: server.url.clone(), token: api.token.clone().unwrap(), tenant: Some("acme".into()) };
+    let g = api.create_group(support::group(1, 5)).await;
+    let tracking = json!({"name": "queue", "type": "target_tracking", "cooldown": 0, "args": {"metric": "queue_length",
+        "target": {"type": "AverageValue", "averageValue": 10}}});
+    let votes = json!({"name": "ballot", "type": "votes", "cooldown": 0, "dry_run": true});
+    api.post(&api.t(&format!("/groups/{g}/policies")), json!([tracking, votes])).await.ok(201);
+    let sample = json!({"group": g, "metric": "queue_length", "instance_index": 0, "value": 30});
+    api.post(&api.t("/metrics"), json!({"samples": [sample]})).await.ok(200);
+    assert!(support::eventually(10, || async { api.desired(&g).await == 3 }).await);
+
+    let text = cli.ok(&["group", "explain", &g]);
+    assert!(text.starts_with("desired capacity 3 within 1..5"), "{text}");
+    assert!(text.contains("queue ") && text.contains("[target_tracking] on queue_length"), "{text}");
+    assert!(text.contains("outcome: hold 3"), "{text}");
+    let explained = cli.json(&["group", "explain", &g]);
+    assert_eq!(explained["explain"]["policies"][0]["inputs"]["members"][0]["value"], 30.0);
+
+    assert!(cli.ok(&["member", "vote", &g, "0", "grow"]).contains("voted grow"));
+    let tally = cli.json(&["group", "explain", &g]);
+    assert_eq!(tally["explain"]["policies"][1]["inputs"]["votes"]["grow"], 1);
+    let refused = cli.run(&["member", "vote", &g, "0", "maybe"]);
+    assert_eq!(refused.status.code(), Some(2), "not a vote");
+    let unknown = cli.run(&["member", "vote", &g, "42", "none"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+
+    assert!(cli.ok(&["group", "pause", &g, "--direction", "out"]).contains("scaling out paused"));
+    let state = api.get(&api.t(&format!("/groups/{g}/state"))).await;
+    assert_eq!(state.body["group"]["pausedDirection"], "out");
+    cli.ok(&["group", "resume", &g]);
+    let state = api.get(&api.t(&format!("/groups/{g}/state"))).await;
+    assert_eq!(state.body["group"].get("pausedDirection"), None);
+}

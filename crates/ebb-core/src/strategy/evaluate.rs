@@ -557,6 +557,32 @@ mod tests {
         assert_eq!(mean_series(&g, &data, &|_: &MemberInput| true, ago(60), 1), vec![(ago(10), 25.0)]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_metric_that_cannot_be_read_never_lowers_capacity(
+            current in 1u32..10,
+            values in proptest::collection::vec(0.0f64..100.0, 1..10),
+            periodic in proptest::bool::ANY,
+        ) {
+            let (a, b) = (PolicyId::new("a"), PolicyId::new("b"));
+            let (reading, silent) = (tracking(10.0), tracking(10.0));
+            let members = members(current);
+            let data: Vec<(u32, Vec<Sample>)> = values
+                .iter()
+                .enumerate()
+                .take(current as usize)
+                .map(|(slot, v)| (slot as u32, vec![Sample { at: ago(1), value: *v }]))
+                .collect();
+            let memory = Memory::default();
+            let inputs = [input(&a, &reading, &data, &memory), input(&b, &silent, &[], &memory)];
+            let evaluation = evaluate(&group(current, &members, periodic), &inputs);
+            if let Combined::Scale(to) = evaluation.combined {
+                proptest::prop_assert!(to >= current, "{to} < {current}");
+            }
+            proptest::prop_assert!(evaluation.winner.is_none_or(|w| evaluation.policies[w].count() > Some(current)));
+        }
+    }
+
     #[test]
     fn a_run_of_equal_proposals_is_remembered_as_its_newest() {
         let mut memory = Memory::default();
