@@ -56,6 +56,26 @@ async fn make_groups(api: &Api, app_base: &str, groups: usize, policy: &Value) -
     Ok(ids)
 }
 
+/// A group's desired capacity.
+async fn desired_of(api: &Api, group: &str) -> anyhow::Result<i64> {
+    let state = api.call(Method::GET, &format!("/groups/{group}/state"), None).await?;
+    state["group"]["desiredCapacity"].as_i64().context("desired")
+}
+
+/// Polls a group's state from `answered` until its desired capacity is no longer `current`:
+/// how long that took, and the new value.
+async fn until_changed(api: &Api, group: &str, current: i64, answered: Instant) -> anyhow::Result<(Duration, i64)> {
+    loop {
+        let now = desired_of(api, group).await?;
+        if now != current {
+            return Ok((answered.elapsed(), now));
+        }
+        if answered.elapsed() > Duration::from_secs(5) {
+            bail!("no decision within 5 s");
+        }
+    }
+}
+
 /// A group with one target-tracking policy: queue_length at 10 per member, scaling down at
 /// once (no stabilization window), 1 to 10 members.
 async fn make_tracked_group(api: &Api) -> anyhow::Result<String> {
@@ -174,12 +194,8 @@ pub async fn metrics(
             anyhow::Ok(())
         }
     };
-    let desired = || async {
-        let state = api.call(Method::GET, &format!("/groups/{trial_group}/state"), None).await?;
-        state["group"]["desiredCapacity"].as_i64().context("desired")
-    };
     let mut latencies = Vec::with_capacity(trials);
-    let mut current = desired().await?;
+    let mut current = desired_of(&api, &trial_group).await?;
     for trial in 0..trials {
         // Up from 1 to 2, then down again: a neutral value covers the window, then the
         // breaching one completes the breach.
@@ -187,18 +203,11 @@ pub async fn metrics(
         push(neutral).await?;
         tokio::time::sleep(Duration::from_millis(80)).await;
         push(breaching).await?;
-        let answered = Instant::now();
-        loop {
-            let now = desired().await?;
-            if now != current {
-                latencies.push(answered.elapsed());
-                current = now;
-                break;
-            }
-            if answered.elapsed() > Duration::from_secs(5) {
-                bail!("trial {trial}: no decision within 5 s");
-            }
-        }
+        let (took, now) = until_changed(&api, &trial_group, current, Instant::now())
+            .await
+            .with_context(|| format!("trial {trial}"))?;
+        latencies.push(took);
+        current = now;
     }
     let decisions = measured(trials, Duration::from_secs(1), latencies);
 
@@ -206,33 +215,18 @@ pub async fn metrics(
     // stabilization down): one batch with a sample of every member slot changes its proposal,
     // alternately 20 per member (up to twice as many) and 5 (back to half).
     let tracked = make_tracked_group(&api).await?;
-    let desired_of = |group: String| {
-        let api = &api;
-        async move {
-            let state = api.call(Method::GET, &format!("/groups/{group}/state"), None).await?;
-            state["group"]["desiredCapacity"].as_i64().context("desired")
-        }
-    };
     let mut latencies = Vec::with_capacity(trials);
-    let mut current = desired_of(tracked.clone()).await?;
+    let mut current = desired_of(&api, &tracked).await?;
     for trial in 0..trials {
         let value = if current == 1 { 20.0 } else { 5.0 };
         let samples: Vec<Value> = (0..current)
             .map(|slot| json!({"group": tracked, "metric": "queue_length", "instance_index": slot, "value": value}))
             .collect();
         api.call(Method::POST, "/metrics", Some(json!({ "samples": samples }))).await?;
-        let answered = Instant::now();
-        loop {
-            let now = desired_of(tracked.clone()).await?;
-            if now != current {
-                latencies.push(answered.elapsed());
-                current = now;
-                break;
-            }
-            if answered.elapsed() > Duration::from_secs(5) {
-                bail!("target-tracking trial {trial}: no decision within 5 s");
-            }
-        }
+        let (took, now) =
+            until_changed(&api, &tracked, current, Instant::now()).await.with_context(|| format!("trial {trial}"))?;
+        latencies.push(took);
+        current = now;
     }
     let tracking = measured(trials, Duration::from_secs(1), latencies);
 

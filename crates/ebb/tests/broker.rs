@@ -6,13 +6,9 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Api, Options, Reply, Server, group};
+use support::{Api, Options, Reply, Server, basic, group};
 
 const VERSION: (&str, &str) = ("x-broker-api-version", "2.17");
-
-fn basic(username: &str, password: &str) -> String {
-    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
-}
 
 /// A client of the broker, as a platform is: HTTP Basic and the API version on every request.
 struct Broker {

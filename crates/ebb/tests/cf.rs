@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Api, Reply, Server, eventually, group};
+use support::{Api, Reply, Server, basic, eventually, group};
 
 fn app(group: &str, rest: &str) -> String {
     format!("/v1/apps/{group}{rest}")
@@ -226,10 +226,6 @@ async fn a_burst_over_an_apps_budget_gets_429_with_retry_after() {
     let limited = limited.expect("the budget is 10 a second in bursts of 20");
     cf_error(&limited, 429, "Request-Limit-Exceeded", "Too many requests");
     assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
-}
-
-fn basic(username: &str, password: &str) -> String {
-    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Server, group};
+use support::{Server, basic, group};
 
 fn policies() -> Value {
     json!([
@@ -81,10 +81,6 @@ async fn a_group_may_pace_each_direction_with_its_own_cooldown() {
     let bad = json!({"groupConfiguration": {"name": "x", "cooldown": 0, "minEntities": 0, "scaleUpCooldown": -1},
         "launchConfiguration": group(0, 1)["launchConfiguration"].clone()});
     api.post(&api.t("/groups"), bad).await.error(400, "ValidationError");
-}
-
-fn basic(username: &str, password: &str) -> String {
-    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
 }
 
 /// A group whose members no provider here runs: its member slots are `0..desired`, each a

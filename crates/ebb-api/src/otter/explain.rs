@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ebb_core::ids::{GroupId, MemberId, TenantId};
 use ebb_core::json::{self, Obj};
 use ebb_core::strategy::behavior::Limit;
 use ebb_core::strategy::combine::Combined;
@@ -13,12 +12,11 @@ use ebb_core::strategy::evaluate::Explained;
 use ebb_core::strategy::votes::Ballot;
 use ebb_engine::policies::{Explanation, PolicyFact, VoteError};
 use ebb_store::StoreError;
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{GroupPath, Ids};
+use super::{GroupPath, Ids, MemberPath};
 use crate::body::JsonBody;
-use crate::error::{ApiError, Scope};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire;
 
@@ -103,27 +101,14 @@ fn policy_view(explained: &Explained, fact: &PolicyFact) -> wire::PolicyExplainV
     }
 }
 
-/// `.../members/{member}/vote`.
-#[derive(Debug, Deserialize)]
-pub struct VotePath {
-    tenant: TenantId,
-    group: GroupId,
-    member: MemberId,
-}
-
 /// `PUT /v1.0/{tenant}/groups/{group}/members/{member}/vote` with `{"vote": "grow"}`,
 /// `{"vote": "shrink"}` or `{"vote": null}` (abstain): 204.
 pub async fn vote(
     State(state): State<AppState>,
-    Ids(path): Ids<VotePath>,
+    Ids(path): Ids<MemberPath>,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
-    let scope = Scope {
-        tenant: path.tenant.as_str(),
-        group: path.group.as_str(),
-        member: path.member.as_str(),
-        ..Scope::default()
-    };
+    let scope = path.scope();
     let ballot = parse_vote(&body)?;
     let facts = state.engine.metric_facts(&path.group).await.map_err(|err| scope.error(err))?;
     if facts.tenant != path.tenant {

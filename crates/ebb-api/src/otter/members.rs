@@ -3,10 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use ebb_core::ids::{GroupId, MemberId, TenantId};
-use serde::Deserialize;
 
-use super::{GroupPath, Ids, view};
+use super::{GroupPath, Ids, MemberPath, view};
 use crate::body::QueryArgs;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,14 +15,6 @@ const MAX_LOG_LINES: usize = 10_000;
 
 /// The most bytes of a log one request reads, whatever `tail` says.
 pub const MAX_LOG_BYTES: u64 = 256 * 1024;
-
-/// `.../members/{member}`.
-#[derive(Debug, Deserialize)]
-pub struct MemberPath {
-    tenant: TenantId,
-    group: GroupId,
-    member: MemberId,
-}
 
 /// `GET .../groups/{group}/members`: every member with its status, as last observed.
 pub async fn list(
@@ -45,12 +35,7 @@ pub async fn logs(
     Ids(path): Ids<MemberPath>,
     args: QueryArgs,
 ) -> Result<Json<wire::LogsAnswer>, ApiError> {
-    let scope = crate::error::Scope {
-        tenant: path.tenant.as_str(),
-        group: path.group.as_str(),
-        member: path.member.as_str(),
-        ..Default::default()
-    };
+    let scope = path.scope();
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| scope.error(err))?;
     let tail = match args.get("tail") {
         None => 200,

@@ -122,3 +122,26 @@ pub struct ServerPath {
     /// The server (member).
     pub server: MemberId,
 }
+
+/// `/v1.0/{tenant}/groups/{group}/members/{member}/...`.
+#[derive(Debug, Deserialize)]
+pub struct MemberPath {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The group.
+    pub group: GroupId,
+    /// The member.
+    pub member: MemberId,
+}
+
+impl MemberPath {
+    /// The scope for error messages.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            tenant: self.tenant.as_str(),
+            group: self.group.as_str(),
+            member: self.member.as_str(),
+            ..Scope::default()
+        }
+    }
+}

@@ -2,8 +2,8 @@
 //! evaluates them (`strategy::evaluate`) on its copy of the group and brings the outcome here,
 //! where it is checked against the group as stored — pause, cooldowns, bounds — and recorded.
 
-use super::{Decision, Outcome, Snapshot, effective_bounds, entry};
-use crate::capacity::{self, ExecutionInput, Refusal};
+use super::{Decision, Outcome, Snapshot, effective_bounds, entry, execution_input, scaled};
+use crate::capacity::{self, Refusal};
 use crate::ids::PolicyId;
 use crate::policy::Adjustment;
 use crate::records::Source;
@@ -58,16 +58,8 @@ pub fn scale_on_metric_policies(snapshot: &Snapshot, verdict: &Verdict, now: Tim
         recorded.policy_id = Some(live.policy.clone());
         recorded
     };
-    let executed = capacity::execute(&ExecutionInput {
-        desired: from,
-        bounds,
-        group_cooldown: group.config.cooldowns(),
-        group_touched: group.state.touched_at,
-        policy_cooldown: record.policy.cooldown,
-        policy_touched: record.touched_at,
-        adjustment: Adjustment::DesiredCapacity(i64::from(live.to)),
-        now,
-    });
+    let adjustment = Adjustment::DesiredCapacity(i64::from(live.to));
+    let executed = capacity::execute(&execution_input(group, record, bounds, adjustment, now));
     let name = &live.name;
     match executed {
         Ok(to) => match group.state.pause_refuses(from, to) {
@@ -75,10 +67,7 @@ pub fn scale_on_metric_policies(snapshot: &Snapshot, verdict: &Verdict, now: Tim
             None => {
                 let reason = format!("policy {name:?}: {}: desired capacity {from} to {to}", live.because);
                 decision.history.push(record_entry(to, reason));
-                let mut changed = group.clone();
-                changed.state.desired = to;
-                changed.state.touched_at = Some(now);
-                decision.group = Some(changed);
+                decision.group = Some(scaled(group, to, now));
                 decision.policy_touched = Some((live.policy.clone(), now));
                 decision.outcome = Outcome::Capacity { from, to };
             }

@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::capacity::{self, Bounds, ExecutionInput, Refusal};
 use crate::group::GroupConfig;
 use crate::ids::{GroupId, PolicyId, WebhookId};
-use crate::policy::Policy;
+use crate::policy::{Adjustment, Policy};
 use crate::records::{
     Direction, EventKind, Execution, Group, GroupEvent, GroupState, GroupWindows, HistoryEntry, PolicyRecord, Source,
 };
@@ -134,6 +134,34 @@ pub fn arm_schedule(policy: &Policy, now: Timestamp) -> Option<Timestamp> {
     policy.schedule.as_ref().and_then(|schedule| schedule.next_after(now))
 }
 
+/// What executing `record`'s change on `group` within `bounds` looks at.
+fn execution_input(
+    group: &Group,
+    record: &PolicyRecord,
+    bounds: Bounds,
+    adjustment: Adjustment,
+    now: Timestamp,
+) -> ExecutionInput {
+    ExecutionInput {
+        desired: group.state.desired,
+        bounds,
+        group_cooldown: group.config.cooldowns(),
+        group_touched: group.state.touched_at,
+        policy_cooldown: record.policy.cooldown,
+        policy_touched: record.touched_at,
+        adjustment,
+        now,
+    }
+}
+
+/// `group` scaled to `to` by a policy at `now` (which starts the group's cooldown).
+fn scaled(group: &Group, to: u32, now: Timestamp) -> Group {
+    let mut changed = group.clone();
+    changed.state.desired = to;
+    changed.state.touched_at = Some(now);
+    changed
+}
+
 fn entry(group: &Group, now: Timestamp, source: Source, to: u32, bounds: Bounds, reason: String) -> HistoryEntry {
     HistoryEntry {
         group_id: group.id.clone(),
@@ -173,18 +201,11 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
     let record = snapshot.policy.as_ref().ok_or(Rejection::NoPolicy)?;
     let name = record.name();
     let history = |to: u32, reason: String| history(Some(&record.id), to, reason);
-    let executed = record.policy.adjustment().ok_or(Refusal::NotExecutable).and_then(|adjustment| {
-        capacity::execute(&ExecutionInput {
-            desired: from,
-            bounds,
-            group_cooldown: group.config.cooldowns(),
-            group_touched: group.state.touched_at,
-            policy_cooldown: record.policy.cooldown,
-            policy_touched: record.touched_at,
-            adjustment,
-            now,
-        })
-    });
+    let executed = record
+        .policy
+        .adjustment()
+        .ok_or(Refusal::NotExecutable)
+        .and_then(|adjustment| capacity::execute(&execution_input(group, record, bounds, adjustment, now)));
     match executed {
         Ok(to) if group.state.pause_refuses(from, to).is_some() => {
             let direction = Direction::of(from, to).unwrap_or(Direction::Out);
@@ -194,9 +215,7 @@ pub fn execute_policy(snapshot: &Snapshot, source: Source, now: Timestamp) -> Re
             Ok(decision)
         }
         Ok(to) => {
-            let mut changed = group.clone();
-            changed.state.desired = to;
-            changed.state.touched_at = Some(now);
+            let changed = scaled(group, to, now);
             let mut decision = Decision::nothing(Outcome::Execution(Execution::Scaled { from, to }));
             decision.history.push(history(to, format!("policy {name:?} executed: desired capacity {from} to {to}")));
             decision.group = Some(changed);

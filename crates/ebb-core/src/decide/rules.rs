@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Decision, Outcome, apply_windows, effective_bounds, entry};
+use super::{Decision, Outcome, apply_windows, effective_bounds, entry, scaled};
 use crate::cf_policy::{CfPolicy, MetricRules};
 use crate::metrics::rule::{self, Rule};
 use crate::records::{Group, GroupWindows, Source};
@@ -147,9 +147,7 @@ pub fn scale_on_rules(group: &Group, points: &Points, now: Timestamp, time_scale
         None => format!("{because}: desired capacity {from} to {to}"),
     };
     decision.history.push(entry(group, now, Source::Metric, to, bounds, reason));
-    let mut changed = group.clone();
-    changed.state.desired = to;
-    changed.state.touched_at = Some(now);
+    let mut changed = scaled(group, to, now);
     changed.state.rules_cooldown_until = Some(now + rule.cooldown);
     decision.group = Some(changed);
     decision.outcome = Outcome::Capacity { from, to };

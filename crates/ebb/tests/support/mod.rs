@@ -527,3 +527,8 @@ pub fn environment_of(pid: u32) -> Vec<String> {
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     environ.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect()
 }
+
+/// An `Authorization` header value for HTTP Basic.
+pub fn basic(username: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
+}
