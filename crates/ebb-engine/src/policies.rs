@@ -297,6 +297,12 @@ impl Engine {
     /// what they decide committed.
     fn evaluate_policies(self: &Arc<Self>, group: &GroupId, entry: &mut Entry, now: Timestamp, periodic: bool) {
         let members = self.live_members(group);
+        if periodic {
+            // Votes go with their member.
+            let live = member_inputs(&members, entry.facts.state.desired);
+            let voting = |id: &String| live.iter().any(|m| &m.id == id && m.readiness != Readiness::Gone);
+            entry.strategies.votes.retain(|member, _| voting(member));
+        }
         let evaluation = self.evaluation(entry, &members, now, periodic);
         for (explained, policy) in evaluation.policies.iter().zip(&entry.strategies.policies) {
             let memory = entry.strategies.memory.entry(explained.policy.clone()).or_default();

@@ -68,6 +68,12 @@ impl FakeProvider {
         member.killed = true;
         Some(id.clone())
     }
+
+    fn kill(&self, id: &str) {
+        if let Some(member) = self.members.lock().unwrap().get_mut(id) {
+            member.killed = true;
+        }
+    }
 }
 
 #[async_trait::async_trait]

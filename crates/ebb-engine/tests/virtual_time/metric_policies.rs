@@ -176,4 +176,13 @@ async fn members_vote_the_group_up_and_votes_go_with_their_member() {
     // 2 grow votes of 4 live members is 50 %: nothing more.
     tick_for(&h, &g, 10, None).await;
     assert_eq!(h.desired(&g).await, 4);
+    let grow = || h.engine.explain(&g).unwrap().evaluation.policies[0].inputs.tally.unwrap().grow;
+    assert_eq!(grow(), 2);
+    // A voter dies: its vote goes with it.
+    h.provider.kill(&members[0]);
+    h.until(Duration::from_secs(10), async || {
+        h.engine.tick_policies();
+        grow() < 2
+    })
+    .await;
 }
