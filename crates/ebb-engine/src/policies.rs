@@ -9,88 +9,22 @@
 //! outcome is committed by the store through `decide::scale_on_metric_policies`, on the group
 //! as stored, like every other decision.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use ebb_core::capacity::{self, Bounds, ExecutionInput, Refusal};
-use ebb_core::decide::{self, Proposed, Verdict};
-use ebb_core::ids::{GroupId, PolicyId, TenantId};
-use ebb_core::metrics::series::Sample;
-use ebb_core::policy::Adjustment;
-use ebb_core::records::{Group, PolicyRecord, Source};
-use ebb_core::strategy::behavior::ScaleEvent;
-use ebb_core::strategy::combine::Vote;
-use ebb_core::strategy::evaluate::{self, Evaluation, Explained, GroupInput, MemberInput, Memory, PolicyInput};
-use ebb_core::strategy::metric_policy::{MetricPolicy, Strategy};
+use ebb_core::capacity::Bounds;
+use ebb_core::decide::{self, Verdict};
+use ebb_core::ids::{GroupId, TenantId};
+use ebb_core::records::{Group, Source};
+use ebb_core::strategy::evaluate::{Evaluation, MemberInput};
 use ebb_core::strategy::replicas::Readiness;
+use ebb_core::strategy::state::{self, Context, PolicyFact};
 use ebb_core::strategy::votes::Ballot;
 use ebb_store::{Decide, StoreError, Subject};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::converger::MemberView;
 use crate::engine::Engine;
 use crate::samples::{Entry, GroupFacts, lock};
-
-/// How long scale events are kept: the longest period a rate policy may have.
-const EVENTS_KEPT: SignedDuration = SignedDuration::from_secs(ebb_core::strategy::target_tracking::MAX_PERIOD_SECS);
-
-/// A metric policy of a group, as the engine evaluates it.
-#[derive(Debug, Clone)]
-pub struct PolicyFact {
-    /// Its id.
-    pub id: PolicyId,
-    /// Its name.
-    pub name: String,
-    /// The policy.
-    pub policy: Arc<MetricPolicy>,
-    /// Its cooldown, in seconds.
-    pub cooldown: f64,
-    /// When it last scaled the group.
-    pub touched_at: Option<Timestamp>,
-}
-
-impl PolicyFact {
-    fn of(record: &PolicyRecord) -> Option<PolicyFact> {
-        Some(PolicyFact {
-            id: record.id.clone(),
-            name: record.name().to_string(),
-            policy: Arc::new(record.policy.metric()?.clone()),
-            cooldown: record.policy.cooldown,
-            touched_at: record.touched_at,
-        })
-    }
-}
-
-/// A group's metric policies and what they remember.
-#[derive(Debug, Default)]
-pub struct Strategies {
-    /// The policies, in the store's order.
-    pub policies: Vec<PolicyFact>,
-    /// What each remembers.
-    pub memory: HashMap<PolicyId, Memory>,
-    /// Changes of desired capacity, oldest first, for rate policies and calm times.
-    pub events: Vec<ScaleEvent>,
-    /// The newest vote of each member.
-    pub votes: HashMap<String, (Ballot, Timestamp)>,
-    /// The change each dry-run policy was last recorded as proposing (from, to).
-    pub recorded: HashMap<PolicyId, (u32, u32)>,
-    /// A decision of the policies is being committed.
-    pub deciding: bool,
-}
-
-impl Strategies {
-    /// Desired capacity went from `before` to `after` at `now`.
-    pub fn scaled(&mut self, before: u32, after: u32, now: Timestamp) {
-        if before != after {
-            self.events.push(ScaleEvent { at: now, change: i64::from(after) - i64::from(before) });
-        }
-        self.events.retain(|e| e.at + EVENTS_KEPT > now);
-    }
-
-    fn reads(&self, metric: &str) -> bool {
-        self.policies.iter().any(|p| p.policy.strategy.metric() == Some(metric))
-    }
-}
 
 /// A group's metric policies evaluated now, for `explain`.
 #[derive(Debug, Clone)]
@@ -123,9 +57,7 @@ pub enum VoteError {
 /// ready slot per desired member.
 pub(crate) fn member_inputs(members: &[MemberView], desired: u32) -> Vec<MemberInput> {
     if members.is_empty() {
-        return (0..desired)
-            .map(|slot| MemberInput { slot, id: slot.to_string(), readiness: Readiness::Ready, started_at: None })
-            .collect();
+        return MemberInput::slots(desired);
     }
     members
         .iter()
@@ -163,12 +95,9 @@ impl Engine {
             None => self.samples.get_or_insert(&self.store().get_group(tenant, group).await?),
         };
         let mut entry = lock(&entry);
-        let metrics = policies.iter().filter_map(|p| p.policy.strategy.metric().map(str::to_string)).collect();
+        entry.strategies.set_policies(policies);
+        let metrics = entry.strategies.metrics();
         entry.facts = Arc::new(GroupFacts { policy_metrics: metrics, ..(*entry.facts).clone() });
-        let kept: Vec<&PolicyId> = policies.iter().map(|p| &p.id).collect();
-        entry.strategies.memory.retain(|id, _| kept.contains(&id));
-        entry.strategies.recorded.retain(|id, _| kept.contains(&id));
-        entry.strategies.policies = policies;
         Ok(())
     }
 
@@ -237,8 +166,8 @@ impl Engine {
         let evaluation = self.evaluation(&entry, &members, now, false);
         let held = evaluation.winner.and_then(|index| {
             let winner = &evaluation.policies[index];
-            let to = winner.count()?;
-            self.held_by(&entry.facts, &entry.strategies.policies, &winner.policy, to, now)
+            let fact = entry.strategies.policies.iter().find(|p| p.id == winner.policy)?;
+            held_by(&entry.facts, fact, winner.count()?, now)
         });
         Some(Explanation {
             evaluation,
@@ -251,46 +180,16 @@ impl Engine {
 
     fn evaluation(&self, entry: &Entry, members: &[MemberView], now: Timestamp, periodic: bool) -> Evaluation {
         let facts = &entry.facts;
-        let stale_after = self.samples.settings().limits.stale_after;
         let members = member_inputs(members, facts.state.desired);
-        let votes: Vec<(String, Ballot, Timestamp)> =
-            entry.strategies.votes.iter().map(|(member, (ballot, at))| (member.clone(), *ballot, *at)).collect();
-        let group = GroupInput {
+        entry.strategies.evaluate(&Context {
+            metrics: &entry.metrics,
+            members: &members,
             current: facts.state.desired,
             bounds: facts.bounds_at(now),
-            members: &members,
-            events: &entry.strategies.events,
-            votes: &votes,
-            stale_after,
+            stale_after: self.samples.settings().limits.stale_after,
             periodic,
             now,
-        };
-        let samples: Vec<Vec<(u32, Vec<Sample>)>> = entry
-            .strategies
-            .policies
-            .iter()
-            .map(|p| match p.policy.strategy.metric() {
-                Some(metric) => {
-                    entry.metrics.per_slot(metric, now - stale_after - p.policy.strategy.lookback(stale_after))
-                }
-                None => Vec::new(),
-            })
-            .collect();
-        let empty = Memory::default();
-        let inputs: Vec<PolicyInput<'_>> = entry
-            .strategies
-            .policies
-            .iter()
-            .zip(&samples)
-            .map(|(p, samples)| PolicyInput {
-                id: &p.id,
-                name: &p.name,
-                policy: &p.policy,
-                samples,
-                memory: entry.strategies.memory.get(&p.id).unwrap_or(&empty),
-            })
-            .collect();
-        evaluate::evaluate(&group, &inputs)
+        })
     }
 
     /// Evaluates the group's metric policies at `now`, remembers what they proposed, and has
@@ -298,84 +197,19 @@ impl Engine {
     fn evaluate_policies(self: &Arc<Self>, group: &GroupId, entry: &mut Entry, now: Timestamp, periodic: bool) {
         let members = self.live_members(group);
         if periodic {
-            // Votes go with their member.
-            let live = member_inputs(&members, entry.facts.state.desired);
-            let voting = |id: &String| live.iter().any(|m| &m.id == id && m.readiness != Readiness::Gone);
-            entry.strategies.votes.retain(|member, _| voting(member));
+            entry.strategies.forget_votes_of_the_gone(&member_inputs(&members, entry.facts.state.desired));
         }
         let evaluation = self.evaluation(entry, &members, now, periodic);
-        for (explained, policy) in evaluation.policies.iter().zip(&entry.strategies.policies) {
-            let memory = entry.strategies.memory.entry(explained.policy.clone()).or_default();
-            memory.failures = explained.failures;
-            if let (Some(recommendation), Strategy::TargetTracking(tracking)) =
-                (explained.remember, &policy.policy.strategy)
-            {
-                let keep = tracking.behavior.up.stabilization.max(tracking.behavior.down.stabilization);
-                memory.remember(recommendation, keep);
-            }
-        }
-        if entry.strategies.deciding {
+        entry.strategies.remember(&evaluation);
+        if entry.policies_deciding {
             return;
         }
-        let live = evaluation.winner.map(|index| &evaluation.policies[index]).filter(|winner| {
-            let Some(to) = winner.count() else { return false };
-            self.held_by(&entry.facts, &entry.strategies.policies, &winner.policy, to, now).is_none()
-        });
-        let mut dry_runs = Vec::new();
-        for explained in evaluation.policies.iter().filter(|e| e.dry_run) {
-            match explained.count() {
-                Some(to) if to != evaluation.current => {
-                    if entry.strategies.recorded.get(&explained.policy) != Some(&(evaluation.current, to)) {
-                        dry_runs.push(proposed(explained, to));
-                    }
-                }
-                _ => {
-                    entry.strategies.recorded.remove(&explained.policy);
-                }
-            }
-        }
-        if live.is_none() && dry_runs.is_empty() {
+        let facts = entry.facts.clone();
+        let Some(verdict) = entry.strategies.verdict(&evaluation, |fact, to| held_by(&facts, fact, to, now)) else {
             return;
-        }
-        let verdict = Verdict {
-            from: evaluation.current,
-            live: live.and_then(|winner| winner.count().map(|to| proposed(winner, to))),
-            dry_runs,
         };
-        entry.strategies.deciding = true;
-        self.decide_on_policies(group.clone(), entry.facts.tenant.clone(), verdict, now);
-    }
-
-    /// What keeps a policy from scaling the group, as the metric store knows it, to `to` now:
-    /// a pause that way, or a cooldown (the store checks again on the group as stored).
-    fn held_by(
-        &self,
-        facts: &GroupFacts,
-        policies: &[PolicyFact],
-        policy: &PolicyId,
-        to: u32,
-        now: Timestamp,
-    ) -> Option<String> {
-        let from = facts.state.desired;
-        if let Some(why) = facts.state.pause_refuses(from, to) {
-            return Some(why.to_string());
-        }
-        let policy = policies.iter().find(|p| &p.id == policy)?;
-        let executed = capacity::execute(&ExecutionInput {
-            desired: from,
-            bounds: facts.bounds_at(now),
-            group_cooldown: facts.cooldowns,
-            group_touched: facts.state.touched_at,
-            policy_cooldown: policy.cooldown,
-            policy_touched: policy.touched_at,
-            adjustment: Adjustment::DesiredCapacity(i64::from(to)),
-            now,
-        });
-        match executed {
-            Err(Refusal::Cooldown) => Some("cooldowns not met".to_string()),
-            Err(Refusal::NoChange) => Some("no change within the bounds".to_string()),
-            Ok(_) | Err(Refusal::NotExecutable) => None,
-        }
+        entry.policies_deciding = true;
+        self.decide_on_policies(group.clone(), facts.tenant.clone(), verdict, now);
     }
 
     /// Has the store commit a verdict on the group as stored.
@@ -383,60 +217,35 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let winner = verdict.live.as_ref().map(|live| live.policy.clone());
-            let subject = Subject::Group { tenant, group: group.clone(), policy: winner.clone(), member: None };
-            let from = verdict.from;
-            let recorded: Vec<(PolicyId, (u32, u32))> =
-                verdict.dry_runs.iter().map(|d| (d.policy.clone(), (from, d.to))).collect();
+            let subject = Subject::Group { tenant, group: group.clone(), policy: winner, member: None };
+            let committed = verdict.clone();
             let decide: Decide =
-                Box::new(move |snapshot| Ok(decide::scale_on_metric_policies(snapshot, &verdict, now)));
+                Box::new(move |snapshot| Ok(decide::scale_on_metric_policies(snapshot, &committed, now)));
             let result = engine.commit(subject, Source::Metric, decide).await;
             let Some(entry) = engine.samples.get(&group) else { return };
             let mut entry = lock(&entry);
-            entry.strategies.deciding = false;
-            let Ok(Some(committed)) = result else {
-                if let Err(err) = result {
+            entry.policies_deciding = false;
+            match result {
+                Ok(Some(committed)) => {
+                    if let Some((policy, at)) = committed.decision.policy_touched {
+                        entry.strategies.touched(&policy, at);
+                    }
+                    if committed.decision.history.is_empty() {
+                        entry.strategies.unrecord(&verdict);
+                    }
+                }
+                Ok(None) => entry.strategies.unrecord(&verdict),
+                Err(err) => {
+                    entry.strategies.unrecord(&verdict);
                     tracing::warn!(group = %group, error = %err, "a metric policy's decision was not committed");
                 }
-                return;
-            };
-            if committed.decision.history.iter().any(|h| h.from != h.to || h.reason.starts_with("dry run")) {
-                entry.strategies.recorded.extend(recorded);
-            }
-            if let Some((policy, at)) = committed.decision.policy_touched
-                && let Some(fact) = entry.strategies.policies.iter_mut().find(|p| p.id == policy)
-            {
-                fact.touched_at = Some(at);
             }
         });
     }
 }
 
-fn proposed(explained: &Explained, to: u32) -> Proposed {
-    Proposed { policy: explained.policy.clone(), name: explained.name.clone(), to, because: because(explained) }
-}
-
-/// Why a policy proposes what it does, in one line.
-pub fn because(explained: &Explained) -> String {
-    let mut why = explained.why.clone();
-    if let Some(value) = explained.inputs.value {
-        why = format!("value {value}; {why}");
-    }
-    if let Some(normalized) = explained.normalized {
-        use ebb_core::strategy::behavior::Limit;
-        let limit = match normalized.limit {
-            Limit::WithinRange => None,
-            Limit::Stabilized => Some(format!("stabilized to {}", normalized.stabilized)),
-            Limit::ScaleUpLimit => Some("limited by the scale-up rate policies".to_string()),
-            Limit::ScaleDownLimit => Some("limited by the scale-down rate policies".to_string()),
-            Limit::TooMany => Some("held at the maximum".to_string()),
-            Limit::TooFew => Some("held at the minimum".to_string()),
-        };
-        if let Some(limit) = limit {
-            why = format!("{why}; {limit}");
-        }
-    }
-    if explained.vote == Vote::Failed {
-        why = format!("{why} ({} failed reads)", explained.failures);
-    }
-    why
+/// What keeps `policy` from scaling the group, as the metric store knows it, to `to` now
+/// (the store checks again on the group as stored).
+fn held_by(facts: &GroupFacts, policy: &PolicyFact, to: u32, now: Timestamp) -> Option<String> {
+    state::held_by(&facts.state, facts.cooldowns, facts.bounds_at(now), policy, to, now)
 }

@@ -17,7 +17,7 @@ use ebb_core::metrics::group::{GroupMetrics, Limits};
 use ebb_core::metrics::rule::Rule;
 use ebb_core::records::{Group, GroupState, GroupWindows, MetricCredential};
 
-use crate::policies::Strategies;
+use ebb_core::strategy::state::Strategies;
 use jiff::Timestamp;
 
 /// Settings of the metric store.
@@ -109,6 +109,8 @@ pub struct Entry {
     pub timer_generation: u64,
     /// Its metric policies and what they remember.
     pub strategies: Strategies,
+    /// A decision of its metric policies is being committed.
+    pub policies_deciding: bool,
 }
 
 /// Every group's entry.
@@ -147,6 +149,7 @@ impl Samples {
                     timer: None,
                     timer_generation: 0,
                     strategies: Strategies::default(),
+                    policies_deciding: false,
                 }))
             })
             .clone()

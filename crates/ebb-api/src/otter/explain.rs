@@ -9,8 +9,9 @@ use ebb_core::json::{self, Obj};
 use ebb_core::strategy::behavior::Limit;
 use ebb_core::strategy::combine::Combined;
 use ebb_core::strategy::evaluate::Explained;
+use ebb_core::strategy::state::PolicyFact;
 use ebb_core::strategy::votes::Ballot;
-use ebb_engine::policies::{Explanation, PolicyFact, VoteError};
+use ebb_engine::policies::{Explanation, VoteError};
 use ebb_store::StoreError;
 use serde_json::Value;
 

@@ -11,13 +11,16 @@
 //! - [`metric_policy`]: metric policies as the policy API takes them (type, args, dry run,
 //!   fallback);
 //! - [`combine`]: several policies' proposals made one, safety first, with fallbacks;
-//! - [`evaluate`]: one evaluation of a group's metric policies, explained.
+//! - [`evaluate`]: one evaluation of a group's metric policies, explained;
+//! - [`state`]: a group's metric policies with what they remember, and the steps around an
+//!   evaluation (its inputs from the group's samples, what to remember, what to commit).
 
 pub mod behavior;
 pub mod combine;
 pub mod evaluate;
 pub mod metric_policy;
 pub mod replicas;
+pub mod state;
 pub mod step;
 pub mod target_tracking;
 pub mod threshold;
