@@ -52,10 +52,8 @@ impl Trace {
                 .ok()
                 .filter(|r: &f64| r.is_finite() && *r >= 0.0)
                 .ok_or_else(|| error(format!("{:?} is not a count of requests", requests.trim())))?;
-            if let Some((previous, _, _)) = rows.last() {
-                if at <= *previous {
-                    return Err(error("timestamps must increase".to_string()));
-                }
+            if rows.last().is_some_and(|(previous, _, _)| at <= *previous) {
+                return Err(error("timestamps must increase".to_string()));
             }
             rows.push((at, requests, line_no));
         }
