@@ -7,8 +7,11 @@
 //! - [`run`]: one run on a virtual clock through the same decisions as `ebb serve`;
 //! - [`scores`]: the SPEC Research Group's elasticity metrics of a run (demand and supply
 //!   curves), instance-hours, cost ratios to the oracles and the SLO-violation share
-//!   (`elasticity-benchmark.md` §1).
+//!   (`elasticity-benchmark.md` §1);
+//! - [`compare`]: runs scored side by side with the peers' defaults, a fixed capacity and the
+//!   oracles.
 
+pub mod compare;
 pub mod model;
 pub mod run;
 pub mod scores;

@@ -74,6 +74,14 @@ impl Trace {
         }
         Ok(Trace { start, interval, rate, end: expected })
     }
+
+    /// The trace with its request rate multiplied by `factor`.
+    pub fn scaled(mut self, factor: f64) -> Trace {
+        for step in &mut self.rate {
+            step.value = step.value.map(|rate| rate * factor);
+        }
+        self
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod demo_app;
 mod serve;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run a demo HTTP service whose response time grows with load (a workload to scale).
     DemoApp(demo_app::DemoArgs),
+    /// Replay a request-rate trace through a policy on a virtual clock and score its decisions.
+    Simulate(simulate::SimulateArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Simulate(simulate_args) => simulate::run(simulate_args),
         Command::Client(command) => runtime.block_on(cli::run(command)),
     }
 }

@@ -8,7 +8,7 @@
 mod autoscaling;
 mod client;
 mod commands;
-mod input;
+pub mod input;
 mod output;
 
 use std::process::ExitCode;

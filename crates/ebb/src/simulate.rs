@@ -1,0 +1,230 @@
+//! `ebb simulate`: replays a request-rate trace through a policy on a virtual clock, with the
+//! decisions `ebb serve` takes, and prints the elasticity scores (`ebb-sim`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use comfy_table::{Table, presets};
+use ebb_sim::compare::{self, Bench, Scored};
+use ebb_sim::model::CapacityModel;
+use ebb_sim::trace::Trace;
+use jiff::SignedDuration;
+use serde_json::{Map, Value, json};
+
+use crate::cli::input::read_document;
+
+/// Replay a request-rate trace through a policy and score its decisions.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The trace: `timestamp,requests` per interval (CSV).
+    #[arg(long)]
+    trace: PathBuf,
+    /// The policy: the body of `POST /groups` or a Cloud Foundry policy, JSON or YAML.
+    #[arg(long)]
+    policy: PathBuf,
+    /// Also run the peers' defaults (hpa, cf, autoscalebot, step), a fixed capacity and the
+    /// oracles, and print them in one table.
+    #[arg(long)]
+    compare: bool,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Requests a second one member serves within the SLO.
+    #[arg(long, default_value_t = 10.0)]
+    member_rps: f64,
+    /// The SLO: mean response time, ms.
+    #[arg(long, default_value_t = 500.0)]
+    slo_ms: f64,
+    /// Seconds from the decision to add a member to its serving.
+    #[arg(long, default_value_t = 60.0)]
+    provisioning: f64,
+    /// Seconds from the decision to remove a member to its being gone.
+    #[arg(long, default_value_t = 30.0)]
+    deprovisioning: f64,
+    /// Seconds between members' metric reports (and evaluations).
+    #[arg(long, default_value_t = 15.0)]
+    report_interval: f64,
+    /// Relative noise of reported metrics (0.1 is 10 %).
+    #[arg(long, default_value_t = 0.0)]
+    noise: f64,
+    /// Seed of the noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiplies the trace's request rate (BUNGEE's calibration: a trace sized for the
+    /// service simulated).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Members of the fixed-capacity baseline (default: the mean demand, rounded up).
+    #[arg(long)]
+    fixed: Option<u32>,
+}
+
+/// Runs `ebb simulate`.
+pub fn run(args: SimulateArgs) -> ExitCode {
+    match simulate(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn seconds(value: f64, flag: &str) -> anyhow::Result<SignedDuration> {
+    anyhow::ensure!(value.is_finite() && (0.0..=86_400.0).contains(&value), "--{flag} must be 0 to 86400 seconds");
+    Ok(SignedDuration::from_secs_f64(value))
+}
+
+fn model(args: &SimulateArgs) -> anyhow::Result<CapacityModel> {
+    anyhow::ensure!(args.member_rps.is_finite() && args.member_rps > 0.0, "--member-rps must be positive");
+    anyhow::ensure!(args.slo_ms.is_finite() && args.slo_ms > 0.0, "--slo-ms must be positive");
+    anyhow::ensure!(args.noise.is_finite() && (0.0..=1.0).contains(&args.noise), "--noise must be 0 to 1");
+    let report_interval = seconds(args.report_interval, "report-interval")?;
+    anyhow::ensure!(report_interval.as_secs_f64() >= 1.0, "--report-interval must be at least 1 second");
+    Ok(CapacityModel {
+        member_rps: args.member_rps,
+        slo_ms: args.slo_ms,
+        provisioning: seconds(args.provisioning, "provisioning")?,
+        deprovisioning: seconds(args.deprovisioning, "deprovisioning")?,
+        report_interval,
+        noise: args.noise,
+    })
+}
+
+fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let model = model(args)?;
+    let text = std::fs::read_to_string(&args.trace).with_context(|| format!("cannot read {}", args.trace.display()))?;
+    anyhow::ensure!(args.scale.is_finite() && args.scale > 0.0, "--scale must be positive");
+    let trace =
+        Trace::parse(&text).with_context(|| format!("{} is not a trace", args.trace.display()))?.scaled(args.scale);
+    let document = read_document(&args.policy)?;
+    let fixed = args.fixed.unwrap_or_else(|| compare::mean_demand(&trace, &model));
+    let bench = Bench { trace: &trace, model: &model, seed: args.seed, fixed };
+    let mut contenders: Vec<(String, Value)> = vec![(policy_name(&args.policy), document)];
+    if args.compare {
+        let max = (compare::peak_demand(&trace, &model) * 2).max(10);
+        contenders.extend(compare::peers(max).into_iter().map(|(name, doc)| (name.to_string(), doc)));
+    }
+    let bar = progress(args.json, contenders.len());
+    let mut scored = Vec::with_capacity(contenders.len() + 3);
+    for (index, (name, document)) in contenders.iter().enumerate() {
+        bar.set_message(name.clone());
+        let mut tick = |share: f64| bar.set_position(index as u64 * 1000 + (share * 1000.0) as u64);
+        match bench.run(name, document, &mut tick) {
+            Ok(run) => scored.push(run),
+            Err(err) => {
+                bar.finish_and_clear();
+                eprintln!("error: {}: {err}", args.policy.display());
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if args.compare {
+        scored.extend(bench.references());
+    }
+    if args.json {
+        let rows: Vec<Value> = scored.iter().map(json_of).collect();
+        let out =
+            if args.compare { json!({ "policies": rows }) } else { rows.into_iter().next().unwrap_or(Value::Null) };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_table(&scored, &trace, &model, fixed);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_name(path: &std::path::Path) -> String {
+    path.file_stem().map_or_else(|| "policy".to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+fn progress(json: bool, runs: usize) -> indicatif::ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs as u64 * 1000);
+    let style = indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {percent:>3}%")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn round(value: f64) -> Value {
+    json!((value * 1000.0).round() / 1000.0)
+}
+
+fn json_of(run: &Scored) -> Value {
+    let s = &run.scores;
+    let mut object = Map::new();
+    object.insert("name".into(), json!(run.name));
+    for (key, value) in [
+        ("theta_u", s.theta_u),
+        ("theta_o", s.theta_o),
+        ("tau_u", s.tau_u),
+        ("tau_o", s.tau_o),
+        ("instability", s.instability),
+        ("instability_up", s.instability_up),
+        ("instability_down", s.instability_down),
+        ("jitter", s.jitter),
+        ("elastic_speedup", run.elastic_speedup),
+        ("deviation", s.deviation),
+        ("instance_hours", run.paid_hours),
+        ("serving_hours", s.instance_hours),
+        ("demand_hours", s.demand_hours),
+        ("cost_ratio_oracle", run.cost_ratio_oracle),
+        ("cost_ratio_reactive_oracle", run.cost_ratio_reactive_oracle),
+        ("slo_violation_share", compare::slo_violation_share(run)),
+    ] {
+        object.insert(key.into(), round(value));
+    }
+    Value::Object(object)
+}
+
+fn print_table(scored: &[Scored], trace: &Trace, model: &CapacityModel, fixed: u32) {
+    let hours = trace.end / 3600.0;
+    println!(
+        "{hours:.1} h of trace from {}; {} requests/s a member within a {} ms SLO, {} s to provision; fixed baseline {fixed} members",
+        trace.start,
+        model.member_rps,
+        model.slo_ms,
+        model.provisioning.as_secs_f64()
+    );
+    let mut table = Table::new();
+    table.load_style(if std::io::stdout().is_terminal() { presets::UTF8_FULL_CONDENSED } else { presets::NOTHING });
+    table.set_header([
+        "policy",
+        "θU %",
+        "θO %",
+        "τU %",
+        "τO %",
+        "υ %",
+        "jitter/min",
+        "speedup",
+        "σ",
+        "member-h",
+        "×oracle",
+        "×reactive",
+        "SLO viol. %",
+    ]);
+    for run in scored {
+        let s = &run.scores;
+        table.add_row([
+            run.name.clone(),
+            format!("{:.2}", s.theta_u),
+            format!("{:.2}", s.theta_o),
+            format!("{:.2}", s.tau_u),
+            format!("{:.2}", s.tau_o),
+            format!("{:.2}", s.instability),
+            format!("{:.3}", s.jitter),
+            format!("{:.2}", run.elastic_speedup),
+            format!("{:.1}", s.deviation),
+            format!("{:.0}", run.paid_hours),
+            format!("{:.2}", run.cost_ratio_oracle),
+            format!("{:.2}", run.cost_ratio_reactive_oracle),
+            format!("{:.2}", compare::slo_violation_share(run)),
+        ]);
+    }
+    println!("{table}");
+}
