@@ -789,7 +789,8 @@ pub struct PolicyExplainView {
     /// What limited the proposal last: `stabilization`, `scale_up_rate`, `scale_down_rate`,
     /// `maximum` or `minimum` (none when nothing did).
     pub limited_by: Option<&'static str>,
-    /// The count it asks for in the end; none when its metric could not be read.
+    /// The count it asks for in the end; none when its metric could not be read or it
+    /// abstains (no alarm, no decision, no majority).
     pub outcome: Option<u32>,
     /// Consecutive failed reads of its metric.
     pub failed_reads: u32,

@@ -14,7 +14,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use ebb_core::decide::{self, Decision, Points, Snapshot};
 use ebb_core::metrics::group::{GroupMetrics, Limits};
-use ebb_core::metrics::series::Sample;
 use ebb_core::records::{Group, PolicyRecord};
 use ebb_core::strategy::evaluate::MemberInput;
 use ebb_core::strategy::replicas::Readiness;
@@ -69,6 +68,12 @@ struct Simulation<'a> {
     noise: Noise,
     decisions: usize,
     desired: Vec<Step>,
+    /// The metrics reported: those the policies and rules read.
+    wanted: Vec<String>,
+    /// The live members as policies see them, until a member is added, leaves or starts
+    /// serving (`live_until`).
+    live: Vec<MemberInput>,
+    live_until: f64,
     /// Each member's contribution: (when, +1 or −1) to serving and to running.
     serving_changes: Vec<(f64, i64)>,
     running_changes: Vec<(f64, i64)>,
@@ -91,6 +96,12 @@ pub fn simulate(
         .enumerate()
         .filter_map(|(i, p)| Some((i, decide::arm_schedule(&p.policy, trace.start)?)))
         .collect();
+    let mut wanted = strategies.metrics();
+    if let Some(rules) = &setup.group.rules {
+        wanted.extend(rules.scaling_rules.iter().map(|r| r.rule().metric.clone()));
+    }
+    wanted.sort();
+    wanted.dedup();
     let mut sim = Simulation {
         model,
         start: trace.start,
@@ -104,6 +115,9 @@ pub fn simulate(
         noise: Noise::new(seed, model.noise),
         decisions: 0,
         desired: vec![Step::new(0.0, f64::from(setup.group.state.desired))],
+        wanted,
+        live: Vec::new(),
+        live_until: f64::NEG_INFINITY,
         serving_changes: Vec::new(),
         running_changes: Vec::new(),
     };
@@ -156,7 +170,12 @@ impl Simulation<'_> {
 
     fn step(&mut self, trace: &Trace, t: f64) {
         let now = self.now(t);
+        let before = self.members.len();
         self.members.retain(|m| m.leaving.is_none_or(|left| left + self.model.deprovisioning.as_secs_f64() > t));
+        if self.members.len() != before {
+            self.members_changed();
+            self.metrics.forget_slots_from(self.members.len() as u32);
+        }
         let rate = value_at(&trace.rate, t);
         if let Some(rate) = rate {
             self.report(rate, t, now);
@@ -170,7 +189,20 @@ impl Simulation<'_> {
     }
 
     /// Live members as the engine sees them: by id, starting ones not ready, leaving ones gone.
-    fn live(&self, t: f64) -> Vec<MemberInput> {
+    fn refresh_live(&mut self, t: f64) {
+        if t >= self.live_until {
+            self.live = self.members_now(t);
+            self.live_until =
+                self.members.iter().map(|m| m.serving_from).filter(|from| *from > t).fold(f64::INFINITY, f64::min);
+        }
+    }
+
+    /// Members were added, told to leave or removed: the live members are to be seen again.
+    fn members_changed(&mut self) {
+        self.live_until = f64::NEG_INFINITY;
+    }
+
+    fn members_now(&self, t: f64) -> Vec<MemberInput> {
         self.members
             .iter()
             .enumerate()
@@ -193,27 +225,23 @@ impl Simulation<'_> {
 
     /// Serving members report the metrics the policies and rules read.
     fn report(&mut self, rate: f64, t: f64, now: Timestamp) {
-        let mut wanted = self.strategies.metrics();
-        if let Some(rules) = &self.group.rules {
-            wanted.extend(rules.scaling_rules.iter().map(|r| r.rule().metric.clone()));
-        }
-        wanted.sort();
-        wanted.dedup();
-        if wanted.is_empty() {
+        if self.wanted.is_empty() {
             return;
         }
         let reported = self.model.report(rate, self.serving(t));
-        for (slot, member) in self.members.iter().enumerate() {
-            if member.leaving.is_some() || member.serving_from > t {
-                continue;
-            }
-            for metric in &wanted {
-                if let Some(value) = reported.get(metric) {
-                    let sample = Sample { at: now, value: self.noise.apply(value) };
-                    // A refused sample (over a bound) is left out, as the server leaves it.
-                    let _ = self.metrics.record(metric, slot as u32, sample);
-                }
-            }
+        let serving: Vec<u32> = (0..self.members.len())
+            .filter(|i| self.members[*i].leaving.is_none() && self.members[*i].serving_from <= t)
+            .map(|i| i as u32)
+            .collect();
+        for metric in &self.wanted {
+            let Some(value) = reported.get(metric) else { continue };
+            let values: Vec<(u32, f64)> = serving.iter().map(|slot| (*slot, self.noise.apply(value))).collect();
+            // A refused sample (over a bound) is left out, as the server leaves it.
+            let _ = self.metrics.record_instant(metric, now, &values);
+        }
+        // Per-minute aggregates are what the server archives; nothing here keeps them.
+        if t % 60.0 < self.model.report_interval.as_secs_f64().max(1.0) {
+            self.metrics.take_minutes(now);
         }
     }
 
@@ -222,12 +250,13 @@ impl Simulation<'_> {
             return;
         }
         let t = now.duration_since(self.start).as_secs_f64();
-        let members = self.live(t);
-        self.strategies.forget_votes_of_the_gone(&members);
+        self.refresh_live(t);
+        let members = &self.live;
+        self.strategies.forget_votes_of_the_gone(members);
         let bounds = decide::effective_bounds(&self.group, now);
         let evaluation = self.strategies.evaluate(&Context {
             metrics: &self.metrics,
-            members: &members,
+            members,
             current: self.group.state.desired,
             bounds,
             stale_after: Limits::default().stale_after,
@@ -305,6 +334,7 @@ impl Simulation<'_> {
         self.running_changes.push((t, 1));
         self.serving_changes.push((serving_from, 1));
         self.members.push(Member { id, started: t, serving_from, leaving: None });
+        self.members_changed();
     }
 
     /// Members toward desired capacity: new ones start; extra ones leave, those still
@@ -321,6 +351,7 @@ impl Simulation<'_> {
             let starting = self.members.iter().rposition(|m| m.leaving.is_none() && m.serving_from > t);
             let oldest = self.members.iter().position(|m| m.leaving.is_none());
             let Some(index) = starting.or(oldest) else { break };
+            self.live_until = f64::NEG_INFINITY;
             let member = &mut self.members[index];
             member.leaving = Some(t);
             if member.serving_from <= t {

@@ -108,20 +108,36 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         contenders.extend(compare::peers(max).into_iter().map(|(name, doc)| (name.to_string(), doc)));
     }
     let bar = progress(args.json, contenders.len());
+    // Each run is independent: they run side by side, one thread each.
+    let runs: Vec<Result<Scored, ebb_sim::setup::SetupError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = contenders
+            .iter()
+            .map(|(name, document)| {
+                let (bar, bench) = (bar.clone(), &bench);
+                scope.spawn(move || {
+                    let mut done = 0u64;
+                    let mut tick = |share: f64| {
+                        let now = (share * 1000.0) as u64;
+                        bar.inc(now.saturating_sub(done));
+                        done = done.max(now);
+                    };
+                    bench.run(name, document, &mut tick)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    bar.finish_and_clear();
     let mut scored = Vec::with_capacity(contenders.len() + 3);
-    for (index, (name, document)) in contenders.iter().enumerate() {
-        bar.set_message(name.clone());
-        let mut tick = |share: f64| bar.set_position(index as u64 * 1000 + (share * 1000.0) as u64);
-        match bench.run(name, document, &mut tick) {
+    for run in runs {
+        match run {
             Ok(run) => scored.push(run),
             Err(err) => {
-                bar.finish_and_clear();
                 eprintln!("error: {}: {err}", args.policy.display());
                 return Ok(ExitCode::from(2));
             }
         }
     }
-    bar.finish_and_clear();
     if args.compare {
         scored.extend(bench.references());
     }
@@ -145,7 +161,7 @@ fn progress(json: bool, runs: usize) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(runs as u64 * 1000);
-    let style = indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {percent:>3}%")
+    let style = indicatif::ProgressStyle::with_template("simulating [{bar:40}] {percent:>3}%")
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     bar

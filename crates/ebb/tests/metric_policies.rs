@@ -96,8 +96,7 @@ async fn samples_scale_through_target_tracking_explain_says_why_and_slots_vote()
             "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}},
         {"type": "target_tracking", "name": "eager", "cooldown": 0, "dry_run": true, "args": {"metric": "queue_length",
             "target": {"type": "AverageValue", "averageValue": 1}}},
-        // A live votes policy without a majority proposes no change, which holds back any
-        // scale-down (safety first): here it only counts.
+        // The ballot is only counted here (a dry run): its tally shows in explain.
         {"type": "votes", "name": "ballot", "cooldown": 0, "dry_run": true, "args": {"resize_calm_time": 0}}
     ]);
     api.post(&api.t(&format!("/groups/{g}/policies")), policies).await.ok(201);

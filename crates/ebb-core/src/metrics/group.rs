@@ -70,6 +70,47 @@ struct MetricSeries {
     minutes: Minutes,
 }
 
+/// Keeps a sample in its slot's series, counting a new series in `series`.
+fn offer(
+    state: &mut MetricSeries,
+    series: &mut usize,
+    limits: Limits,
+    slot: u32,
+    sample: Sample,
+) -> Result<(), Refused> {
+    if !sample.value.is_finite() {
+        return Err(Refused::NotANumber);
+    }
+    let exists = state.slots.contains_key(&slot);
+    if !exists && *series >= limits.series_per_group {
+        return Err(Refused::TooManySeries { limit: limits.series_per_group });
+    }
+    let kept = state.slots.entry(slot).or_insert_with(|| Series::new(limits.series));
+    match kept.offer(sample) {
+        Offered::Kept => {}
+        Offered::TooOld => return Err(Refused::TooOld),
+        Offered::NotANumber => return Err(Refused::NotANumber),
+    }
+    if !exists {
+        *series += 1;
+    }
+    state.minutes.add(Of::Slot(slot), sample.at, sample.value);
+    Ok(())
+}
+
+/// The group's point at `at`: the aggregate of every slot's newest fresh sample.
+fn make_point(state: &mut MetricSeries, stale_after: SignedDuration, at: Timestamp) {
+    let fresh_from = at - stale_after;
+    let newest = state.slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
+    if let Some(value) = aggregate(newest) {
+        let point = Sample { at, value: value as f64 };
+        state.points.offer_replacing(point);
+        if let Some(previous) = state.last_point.replace(point).filter(|p| p.at != point.at) {
+            state.minutes.add(Of::Group, previous.at, previous.value);
+        }
+    }
+}
+
 /// One group's samples.
 #[derive(Debug, Clone)]
 pub struct GroupMetrics {
@@ -89,13 +130,19 @@ impl GroupMetrics {
         if !sample.value.is_finite() {
             return Err(Refused::NotANumber);
         }
-        let exists = self.metrics.get(metric).is_some_and(|m| m.slots.contains_key(&slot));
-        if !exists && self.series >= self.limits.series_per_group {
-            return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
-        }
+        self.record_instant(metric, sample.at, &[(slot, sample.value)])
+    }
+
+    /// Records samples of `metric` of one instant for many slots, and the one point they make:
+    /// what [`GroupMetrics::record`] does for each, with one lookup of the metric and one
+    /// point. The first refusal is returned; the other samples are kept.
+    pub fn record_instant(&mut self, metric: &str, at: Timestamp, values: &[(u32, f64)]) -> Result<(), Refused> {
         let bounds = self.limits.series;
         // Looked up before inserting, so that a known metric costs no allocation.
         if !self.metrics.contains_key(metric) {
+            if values.iter().all(|(_, value)| !value.is_finite()) {
+                return Err(Refused::NotANumber);
+            }
             let fresh = MetricSeries {
                 slots: BTreeMap::new(),
                 points: Series::new(bounds),
@@ -105,26 +152,21 @@ impl GroupMetrics {
             self.metrics.insert(metric.to_string(), fresh);
         }
         let Some(state) = self.metrics.get_mut(metric) else { unreachable!("inserted just above") };
-        let series = state.slots.entry(slot).or_insert_with(|| Series::new(bounds));
-        match series.offer(sample) {
-            Offered::Kept => {}
-            Offered::TooOld => return Err(Refused::TooOld),
-            Offered::NotANumber => return Err(Refused::NotANumber),
-        }
-        if !exists {
-            self.series += 1;
-        }
-        state.minutes.add(Of::Slot(slot), sample.at, sample.value);
-        let fresh_from = sample.at - self.limits.stale_after;
-        let newest = state.slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
-        if let Some(value) = aggregate(newest) {
-            let point = Sample { at: sample.at, value: value as f64 };
-            state.points.offer_replacing(point);
-            if let Some(previous) = state.last_point.replace(point).filter(|p| p.at != point.at) {
-                state.minutes.add(Of::Group, previous.at, previous.value);
+        let mut refused = None;
+        let mut kept = false;
+        for (slot, value) in values {
+            let sample = Sample { at, value: *value };
+            match offer(state, &mut self.series, self.limits, *slot, sample) {
+                Ok(()) => kept = true,
+                Err(err) => {
+                    refused.get_or_insert(err);
+                }
             }
         }
-        Ok(())
+        if kept {
+            make_point(state, self.limits.stale_after, at);
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// The per-minute aggregates of every minute over by `now` (the group's points and each
@@ -153,11 +195,25 @@ impl GroupMetrics {
         self.metrics.get(metric)?.points.latest().map(|p| (p.at, p.value as i64))
     }
 
-    /// The samples of `metric` of each slot at or after `since`, oldest first.
-    pub fn per_slot(&self, metric: &str, since: Timestamp) -> Vec<(u32, Vec<Sample>)> {
-        self.metrics.get(metric).map_or_else(Vec::new, |m| {
-            m.slots.iter().map(|(slot, series)| (*slot, series.since(since).collect())).collect()
-        })
+    /// The samples of `metric` at or after `since`, at most the newest `most` of each slot,
+    /// with their slots: in slot order and, within a slot, oldest first. One allocation for
+    /// every slot.
+    pub fn recent(&self, metric: &str, since: Timestamp, most: usize) -> Vec<(u32, Sample)> {
+        let Some(state) = self.metrics.get(metric) else { return Vec::new() };
+        let mut all = Vec::with_capacity(state.slots.len());
+        for (slot, series) in &state.slots {
+            all.extend(series.recent(since, most).map(|sample| (*slot, sample)));
+        }
+        all
+    }
+
+    /// Forgets the series of slots `first` and above, of every metric: the group has fewer
+    /// members than that now, and their samples can only go stale.
+    pub fn forget_slots_from(&mut self, first: u32) {
+        for state in self.metrics.values_mut() {
+            let gone = state.slots.split_off(&first);
+            self.series -= gone.len();
+        }
     }
 
     /// How many series (metric × slot) it holds.
@@ -238,6 +294,10 @@ mod tests {
         assert_eq!(group.record("m", 0, sample(101, f64::NAN)), Err(Refused::NotANumber));
         assert_eq!(group.series_count(), 4);
         assert!(group.sample_count() <= 4 * 8 + 2 * 8);
-        assert_eq!(group.per_slot("m", at(0)).len(), 3);
+        let kept = group.recent("m", at(0), usize::MAX);
+        assert_eq!(group.recent("m", at(0), 1).len(), 3, "the newest of each slot");
+        let slots: Vec<u32> = kept.iter().map(|(slot, _)| *slot).collect();
+        assert!(slots.windows(2).all(|w| w[0] <= w[1]) && slots.first() == Some(&0) && slots.last() == Some(&2));
+        assert!(kept.chunk_by(|a, b| a.0 == b.0).all(|run| run.windows(2).all(|w| w[0].1.at <= w[1].1.at)));
     }
 }

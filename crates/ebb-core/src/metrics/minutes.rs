@@ -3,8 +3,6 @@
 //! ceiled as Cloud Foundry does. A minute is closed, and its aggregate emitted, once a later
 //! sample arrives or the minute is over.
 
-use std::collections::HashMap;
-
 use jiff::{SignedDuration, Timestamp};
 
 /// Whose values an aggregate is of.
@@ -41,7 +39,11 @@ struct Bucket {
 /// Open minutes of one metric, and the closed ones not yet taken.
 #[derive(Debug, Clone, Default)]
 pub struct Minutes {
-    open: HashMap<Of, Bucket>,
+    /// The group's open minute.
+    group: Option<Bucket>,
+    /// Each slot's open minute, by slot: slots are dense and below the group's desired
+    /// capacity (the API and the measurements keep them there), so no hashing per sample.
+    slots: Vec<Option<Bucket>>,
     closed: Vec<(Of, Bucket)>,
 }
 
@@ -66,7 +68,17 @@ impl Minutes {
     /// out: its minute may already be stored.
     pub fn add(&mut self, of: Of, at: Timestamp, value: f64) {
         let minute = minute_of(at);
-        match self.open.get_mut(&of) {
+        let open = match of {
+            Of::Group => &mut self.group,
+            Of::Slot(slot) => {
+                let index = slot as usize;
+                if self.slots.len() <= index {
+                    self.slots.resize(index + 1, None);
+                }
+                &mut self.slots[index]
+            }
+        };
+        match open {
             Some(bucket) if bucket.minute == minute => {
                 bucket.sum += value;
                 bucket.count += 1;
@@ -76,9 +88,7 @@ impl Minutes {
                 self.closed.push((of, *bucket));
                 *bucket = Bucket { minute, sum: value, count: 1 };
             }
-            None => {
-                self.open.insert(of, Bucket { minute, sum: value, count: 1 });
-            }
+            None => *open = Some(Bucket { minute, sum: value, count: 1 }),
         }
     }
 
@@ -88,19 +98,20 @@ impl Minutes {
         let current = minute_of(now);
         let mut taken: Vec<MinuteAggregate> =
             self.closed.drain(..).map(|(of, bucket)| aggregate(metric, of, bucket)).collect();
-        self.open.retain(|of, bucket| {
-            let over = bucket.minute + SignedDuration::from_secs(60) <= current;
-            if over {
-                taken.push(aggregate(metric, *of, *bucket));
+        let open = std::iter::once((Of::Group, &mut self.group))
+            .chain(self.slots.iter_mut().enumerate().map(|(slot, open)| (Of::Slot(slot as u32), open)));
+        for (of, open) in open {
+            if let Some(bucket) = open.filter(|b| b.minute + SignedDuration::from_secs(60) <= current) {
+                taken.push(aggregate(metric, of, bucket));
+                *open = None;
             }
-            !over
-        });
+        }
         taken
     }
 
     /// How many minutes are open or waiting to be taken.
     pub fn len(&self) -> usize {
-        self.open.len() + self.closed.len()
+        usize::from(self.group.is_some()) + self.slots.iter().flatten().count() + self.closed.len()
     }
 
     /// Whether none is.

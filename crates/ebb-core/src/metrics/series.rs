@@ -60,8 +60,12 @@ impl Series {
             return Offered::TooOld;
         }
         // Samples mostly arrive in order: the place is found from the back.
-        let place = self.samples.iter().rposition(|s| s.at <= sample.at).map_or(0, |i| i + 1);
-        self.samples.insert(place, sample);
+        if self.samples.back().is_none_or(|newest| newest.at <= sample.at) {
+            self.samples.push_back(sample);
+        } else {
+            let place = self.samples.iter().rposition(|s| s.at <= sample.at).map_or(0, |i| i + 1);
+            self.samples.insert(place, sample);
+        }
         self.trim();
         Offered::Kept
     }
@@ -91,10 +95,16 @@ impl Series {
         }
     }
 
-    /// The samples at or after `since`, oldest first.
+    /// The samples at or after `since`, oldest first. Found from the back: what is asked for
+    /// is mostly the newest few, and a series with nothing that recent costs one comparison.
     pub fn since(&self, since: Timestamp) -> impl Iterator<Item = Sample> + '_ {
-        let first = self.samples.partition_point(|s| s.at < since);
-        self.samples.range(first..).copied()
+        self.recent(since, usize::MAX)
+    }
+
+    /// The newest `most` samples at or after `since`, oldest first.
+    pub fn recent(&self, since: Timestamp, most: usize) -> impl Iterator<Item = Sample> + '_ {
+        let recent = self.samples.iter().rev().take(most).take_while(|s| s.at >= since).count();
+        self.samples.range(self.samples.len() - recent..).copied()
     }
 
     /// The newest sample.

@@ -9,6 +9,9 @@ pub enum Vote {
     Propose(u32),
     /// Its metric could not be read (no fresh samples, a failing collector): never read as 0.
     Failed,
+    /// It has no opinion now (a step policy without an alarm, autoscalebot within its band,
+    /// votes without a majority): it takes no part, and holds nothing back.
+    Abstain,
 }
 
 /// The combined outcome.
@@ -30,7 +33,7 @@ pub fn combine(current: u32, votes: &[Vote]) -> Combined {
         .iter()
         .filter_map(|vote| match vote {
             Vote::Propose(count) => Some(*count),
-            Vote::Failed => None,
+            Vote::Failed | Vote::Abstain => None,
         })
         .max();
     let failed = votes.contains(&Vote::Failed);
@@ -89,6 +92,11 @@ mod tests {
         // TestNoScaleDownOneMetricInvalid: CPU wants 3, the other is invalid: no scale-down.
         assert_eq!(combine(5, &[Vote::Propose(3), Vote::Failed]), Combined::ScaleDownBlocked);
         assert_eq!(combine(5, &[Vote::Failed, Vote::Failed]), Combined::NoProposal);
+        assert_eq!(
+            combine(5, &[Vote::Propose(3), Vote::Abstain]),
+            Combined::Scale(3),
+            "an abstention holds nothing back"
+        );
         assert_eq!(combine(5, &[]), Combined::NoProposal);
     }
 
@@ -111,7 +119,7 @@ mod tests {
     }
 
     fn vote() -> impl Strategy<Value = Vote> {
-        prop_oneof![Just(Vote::Failed), (0u32..50).prop_map(Vote::Propose)]
+        prop_oneof![Just(Vote::Failed), Just(Vote::Abstain), (0u32..50).prop_map(Vote::Propose)]
     }
 
     proptest! {

@@ -34,7 +34,7 @@ pub struct GroupInput<'a> {
     pub current: u32,
     /// The bounds in force.
     pub bounds: Bounds,
-    /// Its live members.
+    /// Its live members, in slot order.
     pub members: &'a [MemberInput],
     /// Recent changes of its desired capacity, oldest first.
     pub events: &'a [ScaleEvent],
@@ -80,8 +80,10 @@ pub struct PolicyInput<'a> {
     pub name: &'a str,
     /// The policy.
     pub policy: &'a MetricPolicy,
-    /// The samples of its metric, per slot, oldest first.
-    pub samples: &'a [(u32, Vec<Sample>)],
+    /// The samples of its metric with their slots, in slot order and, within a slot, oldest
+    /// first ([`GroupMetrics::recent`](crate::metrics::group::GroupMetrics::recent)): at least
+    /// the newest `samples_read` of each.
+    pub samples: &'a [(u32, Sample)],
     /// What it remembers.
     pub memory: &'a Memory,
 }
@@ -141,7 +143,7 @@ impl Explained {
     pub fn count(&self) -> Option<u32> {
         match self.vote {
             Vote::Propose(count) => Some(count),
-            Vote::Failed => None,
+            Vote::Failed | Vote::Abstain => None,
         }
     }
 }
@@ -203,7 +205,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             ) {
                 Ok(proposal) => {
                     let inputs = Inputs { value: Some(proposal.value), ..inputs };
-                    (inputs, Some((proposal.replicas, proposal.reason)))
+                    (inputs, Some((Some(proposal.replicas), proposal.reason)))
                 }
                 Err(_) => (inputs, None),
             }
@@ -218,8 +220,8 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             let inputs = series_inputs(group, input.samples, &warm, &points);
             let proposed =
                 fresh(group, &points).map(|_| match step.propose(&points, group.current, warming, group.now) {
-                    Some(to) => (to, format!("{warming} members warming up; the alarm holds: a step to {to}")),
-                    None => (group.current, "no alarm, or no step for the value".to_string()),
+                    Some(to) => (Some(to), format!("{warming} members warming up; the alarm holds: a step to {to}")),
+                    None => (None, "no alarm, or no step for the value: it abstains".to_string()),
                 });
             (inputs, proposed)
         }
@@ -231,9 +233,15 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             let last_scaled = group.events.last().map(|e| e.at);
             let proposed = fresh(group, &points).map(|_| {
                 match threshold.propose(&points, group.current, last_scaled, group.now) {
-                    Some(to) => (to, format!("the measurements left the band {}..{}", threshold.min, threshold.max)),
+                    Some(to) => {
+                        (Some(to), format!("the measurements left the band {}..{}", threshold.min, threshold.max))
+                    }
                     None => {
-                        (group.current, format!("within {}..{} or waiting after a scale", threshold.min, threshold.max))
+                        let why = format!(
+                            "within {}..{} or waiting after a scale: it abstains",
+                            threshold.min, threshold.max
+                        );
+                        (None, why)
                     }
                 }
             });
@@ -250,7 +258,8 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             let tally = votes.tally(live.len(), &cast, group.now);
             let last_resized = group.events.last().map(|e| e.at);
             let why = format!("{} of {} live members vote grow, {} shrink", tally.grow, tally.live, tally.shrink);
-            let to = votes.propose(group.current, tally, last_resized, group.now).unwrap_or(group.current);
+            let to = votes.propose(group.current, tally, last_resized, group.now);
+            let why = if to.is_some() { why } else { format!("{why}: no decision, it abstains") };
             (Inputs { tally: Some(tally), ..Inputs::default() }, Some((to, why)))
         }
     };
@@ -267,7 +276,11 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
         remember: None,
     };
     match proposed {
-        Some((raw, why)) => {
+        Some((None, why)) => {
+            explained.why = why;
+            explained.vote = Vote::Abstain;
+        }
+        Some((Some(raw), why)) => {
             explained.proposal = Some(raw);
             explained.why = why;
             explained.vote = Vote::Propose(match &policy.strategy {
@@ -298,7 +311,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
                         explained.why = format!("{}; the fallback applies", explained.why);
                         Vote::Propose(group.bounds.clamp(i128::from(count)))
                     }
-                    Vote::Failed => Vote::Failed,
+                    other => other,
                 };
             }
         }
@@ -309,7 +322,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
 /// Each live member's newest fresh sample and readiness, for target tracking.
 fn member_values(
     group: &GroupInput<'_>,
-    samples: &[(u32, Vec<Sample>)],
+    samples: &[(u32, Sample)],
     counts: impl Fn(&MemberInput) -> bool,
 ) -> (Inputs, Vec<(Readiness, Option<f64>)>) {
     let mut inputs = Inputs::default();
@@ -327,7 +340,7 @@ fn member_values(
 /// The inputs of a policy reading the mean of its counted members.
 fn series_inputs(
     group: &GroupInput<'_>,
-    samples: &[(u32, Vec<Sample>)],
+    samples: &[(u32, Sample)],
     counts: &impl Fn(&MemberInput) -> bool,
     points: &[(Timestamp, f64)],
 ) -> Inputs {
@@ -343,14 +356,22 @@ fn series_inputs(
 }
 
 /// A slot's newest sample, if it is fresh.
-fn newest(group: &GroupInput<'_>, samples: &[(u32, Vec<Sample>)], slot: u32) -> Option<Sample> {
-    let series = samples.iter().find(|(s, _)| *s == slot)?;
-    series.1.last().copied().filter(|s| s.at + group.stale_after >= group.now)
+fn newest(group: &GroupInput<'_>, samples: &[(u32, Sample)], slot: u32) -> Option<Sample> {
+    let end = samples.partition_point(|(s, _)| *s <= slot);
+    let (found, sample) = *samples.get(end.checked_sub(1)?)?;
+    (found == slot && sample.at + group.stale_after >= group.now).then_some(sample)
 }
 
-fn newest_age(group: &GroupInput<'_>, samples: &[(u32, Vec<Sample>)]) -> Option<SignedDuration> {
-    let members = |slot: u32| group.members.iter().any(|m| m.slot == slot);
-    let newest = samples.iter().filter(|(slot, _)| members(*slot)).filter_map(|(_, s)| s.last()).map(|s| s.at).max();
+/// The live member in `slot`, if any.
+fn member_in<'a>(group: &GroupInput<'a>, slot: u32) -> Option<&'a MemberInput> {
+    let index = group.members.binary_search_by_key(&slot, |m| m.slot).ok()?;
+    Some(&group.members[index])
+}
+
+fn newest_age(group: &GroupInput<'_>, samples: &[(u32, Sample)]) -> Option<SignedDuration> {
+    let live = |slot: u32| member_in(group, slot).is_some();
+    let newest =
+        samples.chunk_by(|a, b| a.0 == b.0).filter(|run| live(run[0].0)).map(|run| run[run.len() - 1].1.at).max();
     newest.map(|at| group.now.duration_since(at))
 }
 
@@ -364,35 +385,68 @@ fn fresh(group: &GroupInput<'_>, points: &[(Timestamp, f64)]) -> Option<f64> {
 /// if it is fresh then.
 pub fn mean_series(
     group: &GroupInput<'_>,
-    samples: &[(u32, Vec<Sample>)],
+    samples: &[(u32, Sample)],
     counts: &impl Fn(&MemberInput) -> bool,
     since: Timestamp,
     most: usize,
 ) -> Vec<(Timestamp, f64)> {
-    let counted: Vec<&Vec<Sample>> = samples
-        .iter()
-        .filter(|(slot, _)| group.members.iter().any(|m| m.slot == *slot && counts(m)))
-        .map(|(_, series)| series)
-        .collect();
-    let mut instants: Vec<Timestamp> =
-        counted.iter().flat_map(|series| series.iter().map(|s| s.at)).filter(|at| *at >= since).collect();
-    instants.sort_unstable();
-    instants.dedup();
+    let counted: Vec<&[(u32, Sample)]> =
+        samples.chunk_by(|a, b| a.0 == b.0).filter(|run| member_in(group, run[0].0).is_some_and(counts)).collect();
+    // The instants: each slot's times merged in (sorted runs, so a merge, not a sort; members
+    // reporting together make it a walk along one of them).
+    let mut instants: Vec<Timestamp> = Vec::new();
+    for run in &counted {
+        let times = run.iter().map(|(_, s)| s.at).filter(|at| *at >= since);
+        instants = merge(&instants, times);
+    }
     let instants = &instants[instants.len().saturating_sub(most)..];
-    instants
-        .iter()
-        .filter_map(|instant| {
-            let values: Vec<f64> = counted
-                .iter()
-                .filter_map(|series| {
-                    let upto = series.partition_point(|s| s.at <= *instant);
-                    upto.checked_sub(1).map(|i| series[i]).filter(|s| s.at + group.stale_after >= *instant)
-                })
-                .map(|s| s.value)
-                .collect();
-            (!values.is_empty()).then(|| (*instant, values.iter().sum::<f64>() / values.len() as f64))
-        })
-        .collect()
+    // Each slot's newest sample at each instant, found by walking forward with the instants.
+    let mut next = vec![0usize; counted.len()];
+    let mut means = Vec::with_capacity(instants.len());
+    for instant in instants {
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (run, next) in counted.iter().zip(next.iter_mut()) {
+            while *next < run.len() && run[*next].1.at <= *instant {
+                *next += 1;
+            }
+            if let Some((_, sample)) =
+                next.checked_sub(1).map(|i| run[i]).filter(|(_, s)| s.at + group.stale_after >= *instant)
+            {
+                sum += sample.value;
+                count += 1;
+            }
+        }
+        if count > 0 {
+            means.push((*instant, sum / count as f64));
+        }
+    }
+    means
+}
+
+/// `sorted` and `times` (ascending) merged, without duplicates.
+fn merge(sorted: &[Timestamp], times: impl Iterator<Item = Timestamp>) -> Vec<Timestamp> {
+    let mut merged = Vec::with_capacity(sorted.len());
+    let mut left = sorted.iter().copied().peekable();
+    let mut right = times.peekable();
+    loop {
+        let next = match (left.peek(), right.peek()) {
+            (Some(l), Some(r)) if l < r => left.next(),
+            (Some(l), Some(r)) if l > r => right.next(),
+            (Some(_), Some(_)) => {
+                right.next();
+                left.next()
+            }
+            (Some(_), None) => left.next(),
+            (None, Some(_)) => right.next(),
+            (None, None) => break,
+        };
+        if let Some(at) = next
+            && merged.last() != Some(&at)
+        {
+            merged.push(at);
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -438,22 +492,17 @@ mod tests {
         }
     }
 
-    fn samples(values: &[(u32, i64, f64)]) -> Vec<(u32, Vec<Sample>)> {
-        let mut slots: Vec<(u32, Vec<Sample>)> = Vec::new();
-        for (slot, secs, value) in values {
-            let sample = Sample { at: ago(*secs), value: *value };
-            match slots.iter_mut().find(|(s, _)| s == slot) {
-                Some((_, series)) => series.push(sample),
-                None => slots.push((*slot, vec![sample])),
-            }
-        }
-        slots
+    fn samples(values: &[(u32, i64, f64)]) -> Vec<(u32, Sample)> {
+        let mut flat: Vec<(u32, Sample)> =
+            values.iter().map(|(slot, secs, value)| (*slot, Sample { at: ago(*secs), value: *value })).collect();
+        flat.sort_by_key(|(slot, sample)| (*slot, sample.at));
+        flat
     }
 
     fn input<'a>(
         id: &'a PolicyId,
         policy: &'a MetricPolicy,
-        samples: &'a [(u32, Vec<Sample>)],
+        samples: &'a [(u32, Sample)],
         memory: &'a Memory,
     ) -> PolicyInput<'a> {
         PolicyInput { id, name: id.as_str(), policy, samples, memory }
@@ -567,11 +616,11 @@ mod tests {
             let (a, b) = (PolicyId::new("a"), PolicyId::new("b"));
             let (reading, silent) = (tracking(10.0), tracking(10.0));
             let members = members(current);
-            let data: Vec<(u32, Vec<Sample>)> = values
+            let data: Vec<(u32, Sample)> = values
                 .iter()
                 .enumerate()
                 .take(current as usize)
-                .map(|(slot, v)| (slot as u32, vec![Sample { at: ago(1), value: *v }]))
+                .map(|(slot, v)| (slot as u32, Sample { at: ago(1), value: *v }))
                 .collect();
             let memory = Memory::default();
             let inputs = [input(&a, &reading, &data, &memory), input(&b, &silent, &[], &memory)];

@@ -61,6 +61,15 @@ impl Strategy {
         }
     }
 
+    /// How many of each member's newest samples it reads at most.
+    pub fn samples_read(&self) -> usize {
+        match self {
+            Strategy::TargetTracking(_) | Strategy::Votes(_) => 1,
+            Strategy::Step { .. } => usize::MAX,
+            Strategy::Threshold { policy, .. } => policy.history_length.max(1) as usize,
+        }
+    }
+
     /// Its policy type, as the API names it.
     pub fn kind(&self) -> &'static str {
         match self {

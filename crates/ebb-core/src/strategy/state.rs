@@ -145,13 +145,14 @@ impl Strategies {
             periodic: context.periodic,
             now: context.now,
         };
-        let samples: Vec<Vec<(u32, Vec<Sample>)>> = self
+        let samples: Vec<Vec<(u32, Sample)>> = self
             .policies
             .iter()
             .map(|p| match p.policy.strategy.metric() {
                 Some(metric) => {
                     let lookback = p.policy.strategy.lookback(context.stale_after);
-                    context.metrics.per_slot(metric, context.now - context.stale_after - lookback)
+                    let since = context.now - context.stale_after - lookback;
+                    context.metrics.recent(metric, since, p.policy.strategy.samples_read())
                 }
                 None => Vec::new(),
             })
@@ -175,7 +176,10 @@ impl Strategies {
     /// Remembers what an evaluation's policies proposed and how often their metrics failed.
     pub fn remember(&mut self, evaluation: &Evaluation) {
         for (explained, policy) in evaluation.policies.iter().zip(&self.policies) {
-            let memory = self.memory.entry(explained.policy.clone()).or_default();
+            if !self.memory.contains_key(&explained.policy) {
+                self.memory.insert(explained.policy.clone(), Memory::default());
+            }
+            let Some(memory) = self.memory.get_mut(&explained.policy) else { continue };
             memory.failures = explained.failures;
             if let (Some(recommendation), Strategy::TargetTracking(tracking)) =
                 (explained.remember, &policy.policy.strategy)
