@@ -92,7 +92,7 @@ pub struct Bench<'a> {
 impl Bench<'_> {
     /// The demand curve.
     pub fn demand(&self) -> Vec<Step> {
-        self.trace.rate.iter().map(|s| Step { at: s.at, value: s.value.map(|r| self.model.demand(r)) }).collect()
+        self.model.demand_curve(&self.trace.rate)
     }
 
     /// The fixed capacity's scores: the baseline of every elastic speedup.
@@ -151,8 +151,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// The default fixed capacity: the mean demand, rounded up (what a static deployment sized
 /// for the average buys).
 pub fn mean_demand(trace: &Trace, model: &CapacityModel) -> u32 {
-    let demand: Vec<Step> =
-        trace.rate.iter().map(|s| Step { at: s.at, value: s.value.map(|r| model.demand(r)) }).collect();
+    let demand = model.demand_curve(&trace.rate);
     let scores = Scores::of(&demand, &demand, trace.end, trace.interval);
     (scores.demand_hours * 3600.0 / scores.seconds.max(1.0)).ceil() as u32
 }

@@ -9,6 +9,8 @@
 
 use jiff::SignedDuration;
 
+use crate::scores::Step;
+
 /// The model's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CapacityModel {
@@ -74,6 +76,11 @@ impl CapacityModel {
     /// The fewest members that meet the SLO at `rate` requests a second.
     pub fn demand(&self, rate: f64) -> f64 {
         (rate / self.member_rps).ceil().max(0.0)
+    }
+
+    /// The demand over time of a request-rate curve (holes stay holes).
+    pub fn demand_curve(&self, rate: &[Step]) -> Vec<Step> {
+        rate.iter().map(|s| Step { at: s.at, value: s.value.map(|r| self.demand(r)) }).collect()
     }
 
     /// What one of `serving` members reports when the group is offered `rate`.

@@ -136,7 +136,7 @@ pub fn simulate(
         }
     }
     progress(1.0);
-    let demand = trace.rate.iter().map(|s| Step { at: s.at, value: s.value.map(|r| model.demand(r)) }).collect();
+    let demand = model.demand_curve(&trace.rate);
     Outcome {
         demand,
         supply: curve(&mut sim.serving_changes),
