@@ -12,12 +12,18 @@
 //!   (3 measurements above 1,200 ms up, 5 below 400 ms down, 5 s wait);
 //! - `step`: AWS step scaling — +1, +2 or +3 members at 70, 80 and 90 % CPU held for 60 s,
 //!   −1 at 30 %, 300 s warm-up;
+//! - `kpa`: Knative's Pod Autoscaler with its defaults (2 s tick, 60 s stable and 6 s panic
+//!   windows, 200 % panic threshold), each member kept at 70 % of what it holds in flight at
+//!   its SLO capacity (Knative's 70 % utilization of a concurrency target);
 //! - `fixed`: a fixed capacity (no autoscaling), the elastic speedup's baseline;
 //! - `oracle`: supply equal to demand (the clairvoyant limit);
 //! - `reactive-oracle`: demand delayed by the provisioning delay (the limit of any purely
 //!   reactive controller).
 
+use jiff::SignedDuration;
 use serde_json::{Value, json};
+
+use crate::kpa::{self, Kpa};
 
 use crate::model::CapacityModel;
 use crate::run::{self, Outcome};
@@ -44,8 +50,45 @@ pub struct Scored {
     pub supply: Vec<Step>,
 }
 
-/// The peers' built-in policy documents, by name, for groups of at most `max` members.
-pub fn peers(max: u32) -> Vec<(&'static str, Value)> {
+/// What is simulated in a comparison.
+#[derive(Debug, Clone)]
+pub enum Contender {
+    /// A policy document (a `POST /groups` body or a Cloud Foundry policy).
+    Policy {
+        /// Its name.
+        name: String,
+        /// The document.
+        document: Value,
+    },
+    /// Knative's Pod Autoscaler, on a group of 1 to `max` members.
+    Kpa {
+        /// The most members.
+        max: u32,
+    },
+}
+
+impl Contender {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Contender::Policy { name, .. } => name,
+            Contender::Kpa { .. } => "kpa",
+        }
+    }
+}
+
+/// The peers, for groups of at most `max` members.
+pub fn peers(max: u32) -> Vec<Contender> {
+    let mut peers: Vec<Contender> = policy_peers(max)
+        .into_iter()
+        .map(|(name, document)| Contender::Policy { name: name.to_string(), document })
+        .collect();
+    peers.insert(1, Contender::Kpa { max });
+    peers
+}
+
+/// The peers that are policy documents, by name, for groups of at most `max` members.
+pub fn policy_peers(max: u32) -> Vec<(&'static str, Value)> {
     let group = |name: &str| json!({"name": name, "cooldown": 0, "minEntities": 1, "maxEntities": max});
     vec![
         (
@@ -123,11 +166,23 @@ impl Bench<'_> {
         }
     }
 
-    /// Simulates a policy document and scores it.
-    pub fn run(&self, name: &str, document: &Value, progress: &mut dyn FnMut(f64)) -> Result<Scored, SetupError> {
-        let setup = Setup::parse(document, self.trace.start)?;
-        let outcome: Outcome = run::simulate(self.trace, &setup, self.model, self.seed, progress);
-        Ok(self.score(name, outcome.supply, &outcome.running, &self.baseline(), self.reactive_hours()))
+    /// Simulates a contender and scores it.
+    pub fn run(&self, contender: &Contender, progress: &mut dyn FnMut(f64)) -> Result<Scored, SetupError> {
+        let outcome: Outcome = match contender {
+            Contender::Policy { document, .. } => {
+                let setup = Setup::parse(document, self.trace.start)?;
+                run::simulate(self.trace, &setup, self.model, self.seed, progress)
+            }
+            Contender::Kpa { max } => {
+                let group =
+                    json!({"groupConfiguration": {"name": "kpa", "cooldown": 0, "minEntities": 1, "maxEntities": max}});
+                let setup = Setup::parse(&group, self.trace.start)?;
+                let model = CapacityModel { report_interval: SignedDuration::from_secs_f64(kpa::TICK), ..*self.model };
+                let target = self.model.member_rps * self.model.slo_ms / 1000.0 * 0.7;
+                run::simulate_kpa(self.trace, &setup, &model, Kpa::new(target), progress)
+            }
+        };
+        Ok(self.score(contender.name(), outcome.supply, &outcome.running, &self.baseline(), self.reactive_hours()))
     }
 
     /// The fixed capacity and the two oracles, scored.
@@ -175,7 +230,7 @@ mod tests {
     #[test]
     fn every_peer_is_a_valid_policy_document() {
         let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        for (name, document) in peers(100) {
+        for (name, document) in policy_peers(100) {
             Setup::parse(&document, now).unwrap_or_else(|err| panic!("{name}: {err}"));
         }
     }

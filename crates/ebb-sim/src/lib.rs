@@ -8,10 +8,12 @@
 //! - [`scores`]: the SPEC Research Group's elasticity metrics of a run (demand and supply
 //!   curves), instance-hours, cost ratios to the oracles and the SLO-violation share
 //!   (`elasticity-benchmark.md` §1);
+//! - [`kpa`]: Knative's Pod Autoscaler, a baseline;
 //! - [`compare`]: runs scored side by side with the peers' defaults, a fixed capacity and the
 //!   oracles.
 
 pub mod compare;
+pub mod kpa;
 pub mod model;
 pub mod run;
 pub mod scores;

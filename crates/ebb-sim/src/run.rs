@@ -19,6 +19,7 @@ use ebb_core::strategy::evaluate::MemberInput;
 use ebb_core::strategy::replicas::Readiness;
 use ebb_core::strategy::state::{self, Context, PolicyFact, Strategies};
 
+use crate::kpa::Kpa;
 use crate::model::{CapacityModel, Noise};
 use crate::scores::{Step, value_at};
 use crate::setup::Setup;
@@ -74,6 +75,8 @@ struct Simulation<'a> {
     /// serving (`live_until`).
     live: Vec<MemberInput>,
     live_until: f64,
+    /// Knative's autoscaler in place of the group's policies (a baseline).
+    kpa: Option<Kpa>,
     /// Each member's contribution: (when, +1 or −1) to serving and to running.
     serving_changes: Vec<(f64, i64)>,
     running_changes: Vec<(f64, i64)>,
@@ -86,6 +89,29 @@ pub fn simulate(
     setup: &Setup,
     model: &CapacityModel,
     seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Outcome {
+    run(trace, setup, model, seed, None, progress)
+}
+
+/// Replays `trace` through the group of `setup` scaled by Knative's autoscaler instead of its
+/// policies, evaluated every report interval (set it to [`crate::kpa::TICK`]).
+pub fn simulate_kpa(
+    trace: &Trace,
+    setup: &Setup,
+    model: &CapacityModel,
+    kpa: Kpa,
+    progress: &mut dyn FnMut(f64),
+) -> Outcome {
+    run(trace, setup, model, 0, Some(kpa), progress)
+}
+
+fn run(
+    trace: &Trace,
+    setup: &Setup,
+    model: &CapacityModel,
+    seed: u64,
+    kpa: Option<Kpa>,
     progress: &mut dyn FnMut(f64),
 ) -> Outcome {
     let mut strategies = Strategies::default();
@@ -118,6 +144,7 @@ pub fn simulate(
         wanted,
         live: Vec::new(),
         live_until: f64::NEG_INFINITY,
+        kpa,
         serving_changes: Vec::new(),
         running_changes: Vec::new(),
     };
@@ -179,6 +206,7 @@ impl Simulation<'_> {
         let rate = value_at(&trace.rate, t);
         if let Some(rate) = rate {
             self.report(rate, t, now);
+            self.scale_as_knative(rate, t, now);
         }
         self.evaluate_policies(now);
         self.evaluate_rules(now);
@@ -243,6 +271,18 @@ impl Simulation<'_> {
         if t % 60.0 < self.model.report_interval.as_secs_f64().max(1.0) {
             self.metrics.take_minutes(now);
         }
+    }
+
+    /// The KPA's decision, if it scales this group: on the requests in flight in the group.
+    fn scale_as_knative(&mut self, rate: f64, t: f64, now: Timestamp) {
+        let Some(kpa) = self.kpa.as_mut() else { return };
+        let serving = self.members.iter().filter(|m| m.leaving.is_none() && m.serving_from <= t).count() as u32;
+        let concurrency = self.model.report(rate, serving).inflight * f64::from(serving.max(1));
+        let bounds = decide::effective_bounds(&self.group, now);
+        let to = kpa.desired(t, concurrency, serving, self.group.state.desired, bounds);
+        let mut changed = self.group.clone();
+        changed.state.desired = to;
+        self.changed(changed, now);
     }
 
     fn evaluate_policies(&mut self, now: Timestamp) {
@@ -316,7 +356,13 @@ impl Simulation<'_> {
                 record.touched_at = Some(*at);
             }
         }
-        let Some(changed) = decision.group else { return };
+        if let Some(changed) = decision.group {
+            self.changed(changed, now);
+        }
+    }
+
+    /// The group as a decision left it.
+    fn changed(&mut self, changed: Group, now: Timestamp) {
         let (before, after) = (self.group.state.desired, changed.state.desired);
         self.group = changed;
         if before != after {
@@ -409,6 +455,23 @@ mod tests {
         let scores = Scores::of(&outcome.demand, &outcome.supply, outcome.end, 60.0);
         assert!(scores.tau_u < 15.0, "{scores:?}");
         assert!(outcome.decisions >= 2);
+    }
+
+    #[test]
+    fn knative_scales_on_requests_in_flight_every_two_seconds() {
+        // 50/s for 20 minutes on a group starting at 1: the KPA panics at once (one member
+        // saturated) and asks for many more within its first tick.
+        let trace = trace(&[50.0; 20]);
+        let mut setup = tracking(60.0);
+        setup.policies.clear();
+        let model = CapacityModel { report_interval: SignedDuration::from_secs(2), ..CapacityModel::default() };
+        let outcome = simulate_kpa(&trace, &setup, &model, Kpa::new(3.5), &mut |_| {});
+        assert_eq!(outcome.desired[1].at, 0.0, "decided on the first tick");
+        assert!(outcome.desired[1].value.unwrap() >= 5.0, "{:?}", &outcome.desired[..3]);
+        assert!(outcome.desired.windows(2).all(|w| w[1].at - w[0].at >= 0.0));
+        let changes: Vec<f64> =
+            outcome.desired.windows(2).map(|w| w[1].at - w[0].at).filter(|gap| *gap > 0.0).collect();
+        assert!(changes.iter().all(|gap| gap % 2.0 == 0.0), "on its 2 s ticks: {changes:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use comfy_table::{Table, presets};
-use ebb_sim::compare::{self, Bench, Scored};
+use ebb_sim::compare::{self, Bench, Contender, Scored};
 use ebb_sim::model::CapacityModel;
 use ebb_sim::trace::Trace;
 use jiff::SignedDuration;
@@ -102,17 +102,17 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let document = read_document(&args.policy)?;
     let fixed = args.fixed.unwrap_or_else(|| compare::mean_demand(&trace, &model));
     let bench = Bench { trace: &trace, model: &model, seed: args.seed, fixed };
-    let mut contenders: Vec<(String, Value)> = vec![(policy_name(&args.policy), document)];
+    let mut contenders = vec![Contender::Policy { name: policy_name(&args.policy), document }];
     if args.compare {
-        let max = (compare::peak_demand(&trace, &model) * 2).max(10);
-        contenders.extend(compare::peers(max).into_iter().map(|(name, doc)| (name.to_string(), doc)));
+        let max = (compare::peak_demand(&trace, &model) * 2).clamp(10, 1000);
+        contenders.extend(compare::peers(max));
     }
     let bar = progress(args.json, contenders.len());
     // Each run is independent: they run side by side, one thread each.
     let runs: Vec<Result<Scored, ebb_sim::setup::SetupError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = contenders
             .iter()
-            .map(|(name, document)| {
+            .map(|contender| {
                 let (bar, bench) = (bar.clone(), &bench);
                 scope.spawn(move || {
                     let mut done = 0u64;
@@ -121,7 +121,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
                         bar.inc(now.saturating_sub(done));
                         done = done.max(now);
                     };
-                    bench.run(name, document, &mut tick)
+                    bench.run(contender, &mut tick)
                 })
             })
             .collect();

@@ -94,7 +94,7 @@ fn compare_runs_the_peers_and_the_references_on_the_same_trace() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let all: Value = serde_json::from_slice(&output.stdout).unwrap();
     let names: Vec<&str> = all["policies"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for peer in ["rules", "hpa", "cf", "autoscalebot", "step", "fixed", "oracle", "reactive-oracle"] {
+    for peer in ["rules", "hpa", "kpa", "cf", "autoscalebot", "step", "fixed", "oracle", "reactive-oracle"] {
         assert!(names.iter().any(|n| n.contains(peer)), "{peer} in {names:?}");
     }
     let oracle = all["policies"].as_array().unwrap().iter().find(|p| p["name"] == "oracle").unwrap();
