@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod demo;
 mod demo_app;
+mod plot;
 mod serve;
 mod simulate;
 

@@ -31,6 +31,9 @@ pub struct SimulateArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
+    /// Draw demand, supply and SLO violations over time into this .svg or .png file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Requests a second one member serves within the SLO.
     #[arg(long, default_value_t = 10.0)]
     member_rps: f64,
@@ -137,6 +140,10 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         }
+    }
+    if let Some(path) = &args.plot {
+        let policies: Vec<&Scored> = scored.iter().collect();
+        crate::plot::draw(path, &bench.demand(), &policies, trace.end)?;
     }
     if args.compare {
         scored.extend(bench.references());

@@ -128,3 +128,39 @@ fn bad_files_and_options_are_refused_with_exit_code_2() {
         assert!(stderr.contains(says), "{args:?} says {says:?}: {stderr}");
     }
 }
+
+#[test]
+fn plots_are_drawn_as_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, policy) = (surge(dir.path()), write(dir.path(), "tracking.yaml", TRACKING));
+    let (svg, png) = (dir.path().join("run.svg"), dir.path().join("runs.png"));
+    let alone = simulate(&[
+        "--trace",
+        trace.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(alone.status.success(), "{}", String::from_utf8_lossy(&alone.stderr));
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.starts_with("<svg") && drawn.contains("demand") && drawn.contains("tracking"), "{}", &drawn[..200]);
+    let args = [
+        "--trace",
+        trace.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--compare",
+        "--plot",
+        png.to_str().unwrap(),
+    ];
+    let compared = simulate(&args);
+    assert!(compared.status.success(), "{}", String::from_utf8_lossy(&compared.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 10_000, "a picture, not an empty canvas: {} bytes", bytes.len());
+    let refused =
+        simulate(&["--trace", trace.to_str().unwrap(), "--policy", policy.to_str().unwrap(), "--plot", "plot.gif"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(".svg or .png"));
+}
