@@ -397,7 +397,9 @@ pub fn mean_series(
     let mut instants: Vec<Timestamp> = Vec::new();
     for run in &counted {
         let times = run.iter().map(|(_, s)| s.at).filter(|at| *at >= since);
-        instants = merge(&instants, times);
+        if !within(&instants, times.clone()) {
+            instants = merge(&instants, times);
+        }
     }
     let instants = &instants[instants.len().saturating_sub(most)..];
     // Each slot's newest sample at each instant, found by walking forward with the instants.
@@ -421,6 +423,19 @@ pub fn mean_series(
         }
     }
     means
+}
+
+/// Whether every one of `times` (ascending) is in `sorted` already.
+fn within(sorted: &[Timestamp], times: impl Iterator<Item = Timestamp>) -> bool {
+    let mut rest = sorted;
+    for at in times {
+        let Some(found) = rest.iter().position(|s| *s >= at) else { return false };
+        if rest[found] != at {
+            return false;
+        }
+        rest = &rest[found + 1..];
+    }
+    true
 }
 
 /// `sorted` and `times` (ascending) merged, without duplicates.

@@ -83,6 +83,9 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
+/// What a policy reads: a metric, since when, and at most how many samples of each member.
+type Read<'a> = (&'a str, Timestamp, usize);
+
 /// A group's metric policies and what they remember.
 #[derive(Debug, Default, Clone)]
 pub struct Strategies {
@@ -145,28 +148,33 @@ impl Strategies {
             periodic: context.periodic,
             now: context.now,
         };
-        let samples: Vec<Vec<(u32, Sample)>> = self
-            .policies
-            .iter()
-            .map(|p| match p.policy.strategy.metric() {
-                Some(metric) => {
-                    let lookback = p.policy.strategy.lookback(context.stale_after);
-                    let since = context.now - context.stale_after - lookback;
-                    context.metrics.recent(metric, since, p.policy.strategy.samples_read())
-                }
-                None => Vec::new(),
-            })
-            .collect();
+        // What each policy reads; policies reading the same (AWS's scale-out and scale-in step
+        // policies on one metric) share one read.
+        let mut reads: Vec<(Read<'_>, Vec<(u32, Sample)>)> = Vec::new();
+        let mut read_of = Vec::with_capacity(self.policies.len());
+        for policy in &self.policies {
+            let Some(metric) = policy.policy.strategy.metric() else {
+                read_of.push(None);
+                continue;
+            };
+            let lookback = policy.policy.strategy.lookback(context.stale_after);
+            let key = (metric, context.now - context.stale_after - lookback, policy.policy.strategy.samples_read());
+            let index = reads.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                reads.push((key, context.metrics.recent(key.0, key.1, key.2)));
+                reads.len() - 1
+            });
+            read_of.push(Some(index));
+        }
         let empty = Memory::default();
         let inputs: Vec<PolicyInput<'_>> = self
             .policies
             .iter()
-            .zip(&samples)
-            .map(|(p, samples)| PolicyInput {
+            .zip(&read_of)
+            .map(|(p, read)| PolicyInput {
                 id: &p.id,
                 name: &p.name,
                 policy: &p.policy,
-                samples,
+                samples: read.map_or(&[][..], |index| reads[index].1.as_slice()),
                 memory: self.memory.get(&p.id).unwrap_or(&empty),
             })
             .collect();
