@@ -127,8 +127,13 @@ impl Engine {
         let entry = self.samples.get(group).ok_or(RecordError::NoGroup)?;
         let mut entry = lock(&entry);
         let mut refused = None;
-        for s in samples {
-            if let Err(err) = entry.metrics.record(&s.metric, s.slot, s.sample) {
+        // Samples of one metric and instant (a measurement of every member) are taken together,
+        // making the group's point once rather than once a member.
+        let mut ordered: Vec<&SlotSample> = samples.iter().collect();
+        ordered.sort_by(|a, b| a.metric.cmp(&b.metric).then(a.sample.at.cmp(&b.sample.at)));
+        for instant in ordered.chunk_by(|a, b| a.metric == b.metric && a.sample.at == b.sample.at) {
+            let values: Vec<(u32, f64)> = instant.iter().map(|s| (s.slot, s.sample.value)).collect();
+            if let Err(err) = entry.metrics.record_instant(&instant[0].metric, instant[0].sample.at, &values) {
                 refused.get_or_insert(err);
             }
         }
