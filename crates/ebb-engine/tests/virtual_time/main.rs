@@ -442,3 +442,4 @@ async fn a_group_without_a_provider_says_so_instead_of_reporting_itself_settled(
 
 mod metric_policies;
 mod metric_rules;
+mod same_decisions;
