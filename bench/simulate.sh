@@ -33,3 +33,6 @@ echo "== NASA-HTTP 1995, scaled ×25 (about 7 members at the mean), noise 10 %"
 "$ebb" simulate --trace "$nasa" --policy "$policy" --compare --scale 25 --noise 0.1
 echo "== WorldCup98, 10 requests/s a member, noise 10 %"
 "$ebb" simulate --trace "$worldcup" --policy "$policy" --compare --noise 0.1
+echo "== the recommended policy (docs/simulate.md) on both traces"
+"$ebb" simulate --trace "$nasa" --policy bench/simulate/recommended.yaml --scale 25 --noise 0.1
+"$ebb" simulate --trace "$worldcup" --policy bench/simulate/recommended.yaml --noise 0.1
