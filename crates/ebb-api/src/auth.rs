@@ -149,7 +149,10 @@ pub async fn require_member(State(state): State<AppState>, request: Request, nex
     let mut segments = request.uri().path().split('/').skip(2);
     let (tenant, group) = (TenantId::new(segments.next().unwrap_or_default()), segments.nth(1).unwrap_or_default());
     let refused = || ApiError::Unauthorized("The group's metric credential was not accepted".to_string());
-    let facts = state.engine.metric_facts(&ebb_core::ids::GroupId::new(group)).await.map_err(|_| refused())?;
+    let facts = state.engine.metric_facts(&ebb_core::ids::GroupId::new(group)).await.map_err(|err| match err {
+        ebb_store::StoreError::GroupNotFound => refused(),
+        other => crate::error::Scope::default().error(other),
+    })?;
     if facts.tenant != tenant || !crate::cf::app::credential_matches(&facts, &username, &password) {
         return Err(refused());
     }

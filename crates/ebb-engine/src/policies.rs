@@ -41,17 +41,6 @@ pub struct Explanation {
     pub held: Option<String>,
 }
 
-/// Why a vote was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VoteError {
-    /// No such group.
-    #[error("no such group")]
-    NoGroup,
-    /// The group has no such live member.
-    #[error("no such member")]
-    NoMember,
-}
-
 /// How a group's live members look to its policies: not exited, by id (their slots, as
 /// the built-in metrics number them); a group whose members no provider here runs has one
 /// ready slot per desired member.
@@ -138,14 +127,14 @@ impl Engine {
         group: &GroupId,
         member: &str,
         ballot: Option<Ballot>,
-    ) -> Result<(), VoteError> {
-        self.metric_facts(group).await.map_err(|_| VoteError::NoGroup)?;
-        let entry = self.samples.get(group).ok_or(VoteError::NoGroup)?;
+    ) -> Result<(), StoreError> {
+        self.metric_facts(group).await?;
+        let entry = self.samples.get(group).ok_or(StoreError::GroupNotFound)?;
         let members = self.live_members(group);
         let mut entry = lock(&entry);
         let live = member_inputs(&members, entry.facts.state.desired);
         if !live.iter().any(|m| m.id == member && m.readiness != Readiness::Gone) {
-            return Err(VoteError::NoMember);
+            return Err(StoreError::MemberNotFound);
         }
         let now = self.now();
         match ballot {

@@ -11,7 +11,7 @@ use ebb_core::strategy::combine::Combined;
 use ebb_core::strategy::evaluate::Explained;
 use ebb_core::strategy::state::PolicyFact;
 use ebb_core::strategy::votes::Ballot;
-use ebb_engine::policies::{Explanation, VoteError};
+use ebb_engine::policies::Explanation;
 use ebb_store::StoreError;
 use serde_json::Value;
 
@@ -115,10 +115,7 @@ pub async fn vote(
     if facts.tenant != path.tenant {
         return Err(scope.error(StoreError::GroupNotFound));
     }
-    state.engine.vote(&path.group, path.member.as_str(), ballot).await.map_err(|err| match err {
-        VoteError::NoGroup => scope.error(StoreError::GroupNotFound),
-        VoteError::NoMember => scope.error(StoreError::MemberNotFound),
-    })?;
+    state.engine.vote(&path.group, path.member.as_str(), ballot).await.map_err(|err| scope.error(err))?;
     tracing::info!(tenant = %path.tenant, group = %path.group, member = %path.member, ?ballot, "vote cast");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -143,6 +143,10 @@ impl GroupMetrics {
             if values.iter().all(|(_, value)| !value.is_finite()) {
                 return Err(Refused::NotANumber);
             }
+            // A new metric is a new series: none is made past the limit.
+            if self.series >= self.limits.series_per_group {
+                return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
+            }
             let fresh = MetricSeries {
                 slots: BTreeMap::new(),
                 points: Series::new(bounds),
