@@ -47,8 +47,9 @@ impl Kpa {
     }
 
     fn average(&self, t: f64, window: f64) -> f64 {
-        let within: Vec<f64> = self.observed.iter().filter(|(at, _)| *at > t - window).map(|(_, c)| *c).collect();
-        if within.is_empty() { 0.0 } else { within.iter().sum::<f64>() / within.len() as f64 }
+        let within = self.observed.iter().rev().take_while(|(at, _)| *at > t - window);
+        let (sum, count) = within.fold((0.0, 0usize), |(sum, count), (_, c)| (sum + c, count + 1));
+        if count == 0 { 0.0 } else { sum / count as f64 }
     }
 
     /// The desired count at `t`, having observed `concurrency` requests in flight in the group,

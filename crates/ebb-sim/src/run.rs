@@ -21,7 +21,7 @@ use ebb_core::strategy::state::{self, Context, PolicyFact, Strategies};
 
 use crate::kpa::Kpa;
 use crate::model::{CapacityModel, Noise};
-use crate::scores::{Step, value_at};
+use crate::scores::{Step, Walk};
 use crate::setup::Setup;
 use crate::trace::Trace;
 
@@ -71,15 +71,15 @@ struct Simulation<'a> {
     desired: Vec<Step>,
     /// The metrics reported: those the policies and rules read.
     wanted: Vec<String>,
-    /// The live members as policies see them, until a member is added, leaves or starts
-    /// serving (`live_until`).
-    live: Vec<MemberInput>,
-    live_until: f64,
+    /// The members counted, until one is added, leaves, starts serving or is gone.
+    census: Census,
     /// Knative's autoscaler in place of the group's policies (a baseline).
     kpa: Option<Kpa>,
     /// Each member's contribution: (when, +1 or −1) to serving and to running.
     serving_changes: Vec<(f64, i64)>,
     running_changes: Vec<(f64, i64)>,
+    /// The samples of one report, kept to be refilled.
+    reported: Vec<(u32, f64)>,
 }
 
 /// Replays `trace` through the group of `setup` under `model`; `progress` is told the share
@@ -142,11 +142,11 @@ fn run(
         decisions: 0,
         desired: vec![Step::new(0.0, f64::from(setup.group.state.desired))],
         wanted,
-        live: Vec::new(),
-        live_until: f64::NEG_INFINITY,
+        census: Census::default(),
         kpa,
         serving_changes: Vec::new(),
         running_changes: Vec::new(),
+        reported: Vec::new(),
     };
     // The group starts converged at its initial size.
     for _ in 0..sim.group.state.desired {
@@ -155,9 +155,10 @@ fn run(
     let tick = model.report_interval.as_secs_f64().max(1.0);
     let ticks = (trace.end / tick).ceil() as u64;
     let every = (ticks / 100).max(1);
+    let mut rate = Walk::new(&trace.rate);
     for i in 0..ticks {
         let t = i as f64 * tick;
-        sim.step(trace, t);
+        sim.step(rate.at(t), t);
         if i % every == 0 {
             progress(t / trace.end);
         }
@@ -176,7 +177,8 @@ fn run(
 
 /// A step curve from +1/−1 changes.
 fn curve(changes: &mut [(f64, i64)]) -> Vec<Step> {
-    changes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Changes at one time make one step, whatever their order: no need for a stable sort.
+    changes.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut steps = vec![Step::new(0.0, 0.0)];
     let mut count = 0i64;
     for (at, change) in changes.iter() {
@@ -190,20 +192,41 @@ fn curve(changes: &mut [(f64, i64)]) -> Vec<Step> {
     steps
 }
 
+/// Where the members stand, as counted at one time and true until `until`: members change
+/// only when one is added or told to leave (which recounts) or when one starts serving or is
+/// gone (`until`).
+#[derive(Debug, Default)]
+struct Census {
+    /// Members serving.
+    serving: u32,
+    /// Members not told to leave.
+    staying: u32,
+    /// The live members as policies see them (only when the group has policies).
+    live: Vec<MemberInput>,
+    /// When the first member starts serving or is gone.
+    until: f64,
+    /// When the first member told to leave is gone.
+    next_gone: f64,
+    /// It counts what is there now.
+    current: bool,
+}
+
 impl Simulation<'_> {
     fn now(&self, t: f64) -> Timestamp {
         self.start + SignedDuration::from_secs_f64(t)
     }
 
-    fn step(&mut self, trace: &Trace, t: f64) {
+    /// One report interval at `t`, under `rate` (none in a hole of the trace).
+    fn step(&mut self, rate: Option<f64>, t: f64) {
         let now = self.now(t);
-        let before = self.members.len();
-        self.members.retain(|m| m.leaving.is_none_or(|left| left + self.model.deprovisioning.as_secs_f64() > t));
-        if self.members.len() != before {
+        self.count(t);
+        if t >= self.census.next_gone {
+            let gone = self.model.deprovisioning.as_secs_f64();
+            self.members.retain(|m| m.leaving.is_none_or(|left| left + gone > t));
             self.members_changed();
             self.metrics.forget_slots_from(self.members.len() as u32);
+            self.count(t);
         }
-        let rate = value_at(&trace.rate, t);
         if let Some(rate) = rate {
             self.report(rate, t, now);
             self.scale_as_knative(rate, t, now);
@@ -216,20 +239,35 @@ impl Simulation<'_> {
         self.converge(t);
     }
 
-    /// Live members as the engine sees them: by id, starting ones not ready, leaving ones gone.
-    fn refresh_live(&mut self, t: f64) {
-        if t >= self.live_until {
-            self.live = self.members_now(t);
-            self.live_until =
-                self.members.iter().map(|m| m.serving_from).filter(|from| *from > t).fold(f64::INFINITY, f64::min);
+    /// Counts the members again if they may have changed since they were last counted.
+    fn count(&mut self, t: f64) {
+        if self.census.current && t < self.census.until {
+            return;
+        }
+        let gone = self.model.deprovisioning.as_secs_f64();
+        let census = &mut self.census;
+        (census.serving, census.staying, census.until, census.next_gone) = (0, 0, f64::INFINITY, f64::INFINITY);
+        for m in &self.members {
+            match m.leaving {
+                Some(left) => census.next_gone = census.next_gone.min(left + gone),
+                None if m.serving_from <= t => census.serving += 1,
+                None => census.until = census.until.min(m.serving_from),
+            }
+            census.staying += u32::from(m.leaving.is_none());
+        }
+        census.until = census.until.min(census.next_gone);
+        census.current = true;
+        if !self.strategies.policies.is_empty() {
+            self.census.live = self.members_now(t);
         }
     }
 
-    /// Members were added, told to leave or removed: the live members are to be seen again.
+    /// Members were added or told to leave: they are to be counted again.
     fn members_changed(&mut self) {
-        self.live_until = f64::NEG_INFINITY;
+        self.census.current = false;
     }
 
+    /// Live members as the engine sees them: by id, starting ones not ready, leaving ones gone.
     fn members_now(&self, t: f64) -> Vec<MemberInput> {
         self.members
             .iter()
@@ -247,42 +285,40 @@ impl Simulation<'_> {
             .collect()
     }
 
-    fn serving(&self, t: f64) -> u32 {
-        self.members.iter().filter(|m| m.leaving.is_none() && m.serving_from <= t).count() as u32
-    }
-
     /// Serving members report the metrics the policies and rules read.
     fn report(&mut self, rate: f64, t: f64, now: Timestamp) {
         if self.wanted.is_empty() {
             return;
         }
-        let reported = self.model.report(rate, self.serving(t));
-        let serving: Vec<u32> = (0..self.members.len())
-            .filter(|i| self.members[*i].leaving.is_none() && self.members[*i].serving_from <= t)
-            .map(|i| i as u32)
-            .collect();
+        let reported = self.model.report(rate, self.census.serving);
+        let serving = |m: &Member| m.leaving.is_none() && m.serving_from <= t;
         for metric in &self.wanted {
             let Some(value) = reported.get(metric) else { continue };
-            let values: Vec<(u32, f64)> = serving.iter().map(|slot| (*slot, self.noise.apply(value))).collect();
+            self.reported.clear();
+            for (slot, _) in self.members.iter().enumerate().filter(|(_, m)| serving(m)) {
+                self.reported.push((slot as u32, self.noise.apply(value)));
+            }
             // A refused sample (over a bound) is left out, as the server leaves it.
-            let _ = self.metrics.record_instant(metric, now, &values);
+            let _ = self.metrics.record_instant(metric, now, &self.reported);
         }
         // Per-minute aggregates are what the server archives; nothing here keeps them.
         if t % 60.0 < self.model.report_interval.as_secs_f64().max(1.0) {
-            self.metrics.take_minutes(now);
+            self.metrics.discard_minutes(now);
         }
     }
 
     /// The KPA's decision, if it scales this group: on the requests in flight in the group.
     fn scale_as_knative(&mut self, rate: f64, t: f64, now: Timestamp) {
         let Some(kpa) = self.kpa.as_mut() else { return };
-        let serving = self.members.iter().filter(|m| m.leaving.is_none() && m.serving_from <= t).count() as u32;
+        let serving = self.census.serving;
         let concurrency = self.model.report(rate, serving).inflight * f64::from(serving.max(1));
         let bounds = decide::effective_bounds(&self.group, now);
         let to = kpa.desired(t, concurrency, serving, self.group.state.desired, bounds);
-        let mut changed = self.group.clone();
-        changed.state.desired = to;
-        self.changed(changed, now);
+        if to != self.group.state.desired {
+            let mut changed = self.group.clone();
+            changed.state.desired = to;
+            self.changed(changed, now);
+        }
     }
 
     fn evaluate_policies(&mut self, now: Timestamp) {
@@ -290,8 +326,8 @@ impl Simulation<'_> {
             return;
         }
         let t = now.duration_since(self.start).as_secs_f64();
-        self.refresh_live(t);
-        let members = &self.live;
+        self.count(t);
+        let members = &self.census.live;
         self.strategies.forget_votes_of_the_gone(members);
         let bounds = decide::effective_bounds(&self.group, now);
         let evaluation = self.strategies.evaluate(&Context {
@@ -304,8 +340,8 @@ impl Simulation<'_> {
             now,
         });
         self.strategies.remember(&evaluation);
-        let (state, cooldowns) = (self.group.state.clone(), self.group.config.cooldowns());
-        let held = |fact: &PolicyFact, to: u32| state::held_by(&state, cooldowns, bounds, fact, to, now);
+        let (state, cooldowns) = (&self.group.state, self.group.config.cooldowns());
+        let held = |fact: &PolicyFact, to: u32| state::held_by(state, cooldowns, bounds, fact, to, now);
         let Some(verdict) = self.strategies.verdict(&evaluation, held) else { return };
         let policy = verdict.live.as_ref().and_then(|live| self.policies.iter().find(|p| p.id == live.policy)).cloned();
         let snapshot = Snapshot { group: self.group.clone(), policy, webhook: None };
@@ -386,18 +422,24 @@ impl Simulation<'_> {
     /// Members toward desired capacity: new ones start; extra ones leave, those still
     /// starting first (newest first), then the oldest.
     fn converge(&mut self, t: f64) {
-        let staying = self.members.iter().filter(|m| m.leaving.is_none()).count() as u32;
+        self.count(t);
+        let staying = self.census.staying;
         let desired = self.group.state.desired;
         for _ in staying..desired {
             self.add_member(t);
         }
-        let mut extra = staying.saturating_sub(desired);
+        let extra = staying.saturating_sub(desired) as usize;
+        if extra == 0 {
+            return;
+        }
         let gone = self.model.deprovisioning.as_secs_f64();
-        while extra > 0 {
-            let starting = self.members.iter().rposition(|m| m.leaving.is_none() && m.serving_from > t);
-            let oldest = self.members.iter().position(|m| m.leaving.is_none());
-            let Some(index) = starting.or(oldest) else { break };
-            self.live_until = f64::NEG_INFINITY;
+        // Members are kept in the order they started.
+        let staying = |m: &&Member| m.leaving.is_none();
+        let starting = self.members.iter().enumerate().rev().filter(|(_, m)| staying(m) && m.serving_from > t);
+        let serving = self.members.iter().enumerate().filter(|(_, m)| staying(m) && m.serving_from <= t);
+        let leaving: Vec<usize> = starting.chain(serving).map(|(index, _)| index).take(extra).collect();
+        self.members_changed();
+        for index in leaving {
             let member = &mut self.members[index];
             member.leaving = Some(t);
             if member.serving_from <= t {
@@ -410,7 +452,6 @@ impl Simulation<'_> {
                 }
             }
             self.running_changes.push((t + gone, -1));
-            extra -= 1;
         }
     }
 }
@@ -420,7 +461,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scores::Scores;
+    use crate::scores::{Scores, value_at};
 
     fn trace(rates: &[f64]) -> Trace {
         let mut text = String::from("timestamp,requests\n");

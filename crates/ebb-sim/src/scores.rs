@@ -40,6 +40,28 @@ pub fn value_at(curve: &Curve, t: f64) -> Option<f64> {
     index.checked_sub(1).and_then(|i| curve[i].value)
 }
 
+/// A curve read at times that only increase: a walk along it, not a search each time.
+#[derive(Debug, Clone)]
+pub struct Walk<'a> {
+    curve: &'a Curve,
+    next: usize,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk from the start of `curve`.
+    pub fn new(curve: &'a Curve) -> Self {
+        Walk { curve, next: 0 }
+    }
+
+    /// [`value_at`] `t`, no earlier than the last time asked.
+    pub fn at(&mut self, t: f64) -> Option<f64> {
+        while self.curve.get(self.next).is_some_and(|s| s.at <= t) {
+            self.next += 1;
+        }
+        self.next.checked_sub(1).and_then(|i| self.curve[i].value)
+    }
+}
+
 /// A stretch on which demand and supply are both constant and known.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Segment {
@@ -53,11 +75,12 @@ struct Segment {
 fn segments(demand: &Curve, supply: &Curve, end: f64) -> Vec<Segment> {
     let mut cuts: Vec<f64> = demand.iter().chain(supply).map(|s| s.at).filter(|at| *at < end).collect();
     cuts.push(end);
-    cuts.sort_by(f64::total_cmp);
+    cuts.sort_unstable_by(f64::total_cmp);
     cuts.dedup();
+    let (mut demand, mut supply) = (Walk::new(demand), Walk::new(supply));
     cuts.windows(2)
         .filter_map(|w| {
-            let (demand, supply) = (value_at(demand, w[0])?, value_at(supply, w[0])?);
+            let (demand, supply) = (demand.at(w[0])?, supply.at(w[0])?);
             Some(Segment { length: w[1] - w[0], demand, supply })
         })
         .filter(|s| s.length > 0.0)
@@ -214,6 +237,16 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_walk_reads_what_value_at_reads() {
+        let curve =
+            vec![Step::new(0.0, 1.0), Step { at: 10.0, value: None }, Step::new(20.0, 3.0), Step::new(25.0, 4.0)];
+        let mut walk = Walk::new(&curve);
+        for t in [-1.0, 0.0, 5.0, 10.0, 15.0, 20.0, 24.9, 25.0, 99.0] {
+            assert_eq!(walk.at(t), value_at(&curve, t), "at {t}");
+        }
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn policy_view(explained: &Explained, fact: &PolicyFact) -> wire::PolicyExplainV
             votes: inputs.tally.map(|t| wire::ExplainVotes { live: t.live, grow: t.grow, shrink: t.shrink }),
         },
         proposal: explained.proposal,
-        why: explained.why.clone(),
+        why: explained.why.to_string(),
         stabilized: explained.normalized.map(|n| n.stabilized),
         limited_by,
         outcome: explained.count(),

@@ -10,7 +10,7 @@
 //! 40 s (`cf-app-autoscaler.md` §2.3): Ebb's point follows the newest value of each member, and
 //! is there as soon as the sample is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -39,6 +39,25 @@ impl Default for Limits {
     }
 }
 
+/// Which of each slot's samples a reader takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Samples at or after this.
+    pub since: Timestamp,
+    /// At most the newest this many of each slot.
+    pub most: usize,
+    /// Each slot's newest sample before `since` too, if it is at or after this: the slot's
+    /// value at `since`.
+    pub carry_from: Option<Timestamp>,
+}
+
+impl Window {
+    /// The newest `most` samples of each slot at or after `since`.
+    pub fn recent(since: Timestamp, most: usize) -> Window {
+        Window { since, most, carry_from: None }
+    }
+}
+
 /// Why a sample was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
@@ -56,18 +75,32 @@ pub enum Refused {
     NotANumber,
 }
 
-/// One group's samples.
 /// Everything kept of one metric of a group: one map entry, so that a sample costs one lookup.
 #[derive(Debug, Clone)]
 struct MetricSeries {
-    /// Each slot's samples.
-    slots: BTreeMap<u32, Series>,
+    /// Each slot's samples, by slot: slots are dense and below the group's desired capacity
+    /// (the API and the measurements keep them there), so a sample costs an index, not a
+    /// search.
+    slots: Vec<Option<Series>>,
+    /// Each slot's newest sample, beside one another: what points and most policies read,
+    /// without a visit to every series.
+    newest: Vec<Option<Sample>>,
     /// The group's points.
     points: Series,
     /// The newest point, counted into its minute once no sample of its instant can change it.
     last_point: Option<Sample>,
     /// Per-minute aggregates not yet taken.
     minutes: Minutes,
+}
+
+impl MetricSeries {
+    /// Counts the newest point into its minute if no sample of its instant can come by `now`.
+    fn count_last_point(&mut self, now: Timestamp) {
+        if let Some(point) = self.last_point.filter(|p| p.at < now) {
+            self.minutes.add(Of::Group, point.at, point.value);
+            self.last_point = None;
+        }
+    }
 }
 
 /// Keeps a sample in its slot's series, counting a new series in `series`.
@@ -81,16 +114,22 @@ fn offer(
     if !sample.value.is_finite() {
         return Err(Refused::NotANumber);
     }
-    let exists = state.slots.contains_key(&slot);
+    let index = slot as usize;
+    if state.slots.len() <= index {
+        state.slots.resize(index + 1, None);
+        state.newest.resize(index + 1, None);
+    }
+    let exists = state.slots[index].is_some();
     if !exists && *series >= limits.series_per_group {
         return Err(Refused::TooManySeries { limit: limits.series_per_group });
     }
-    let kept = state.slots.entry(slot).or_insert_with(|| Series::new(limits.series));
+    let kept = state.slots[index].get_or_insert_with(|| Series::new(limits.series));
     match kept.offer(sample) {
         Offered::Kept => {}
         Offered::TooOld => return Err(Refused::TooOld),
         Offered::NotANumber => return Err(Refused::NotANumber),
     }
+    state.newest[index] = kept.latest();
     if !exists {
         *series += 1;
     }
@@ -101,7 +140,7 @@ fn offer(
 /// The group's point at `at`: the aggregate of every slot's newest fresh sample.
 fn make_point(state: &mut MetricSeries, stale_after: SignedDuration, at: Timestamp) {
     let fresh_from = at - stale_after;
-    let newest = state.slots.values().filter_map(Series::latest).filter(|s| s.at >= fresh_from).map(|s| s.value);
+    let newest = state.newest.iter().flatten().filter(|s| s.at >= fresh_from).map(|s| s.value);
     if let Some(value) = aggregate(newest) {
         let point = Sample { at, value: value as f64 };
         state.points.offer_replacing(point);
@@ -148,7 +187,8 @@ impl GroupMetrics {
                 return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
             }
             let fresh = MetricSeries {
-                slots: BTreeMap::new(),
+                slots: Vec::new(),
+                newest: Vec::new(),
                 points: Series::new(bounds),
                 last_point: None,
                 minutes: Minutes::default(),
@@ -178,13 +218,19 @@ impl GroupMetrics {
     pub fn take_minutes(&mut self, now: Timestamp) -> Vec<MinuteAggregate> {
         let mut taken = Vec::new();
         for (metric, state) in &mut self.metrics {
-            if let Some(point) = state.last_point.filter(|p| p.at < now) {
-                state.minutes.add(Of::Group, point.at, point.value);
-                state.last_point = None;
-            }
+            state.count_last_point(now);
             taken.extend(state.minutes.take(metric, now));
         }
         taken
+    }
+
+    /// Forgets the per-minute aggregates of every minute over by `now`, without making them:
+    /// [`GroupMetrics::take_minutes`] for a caller that archives nothing.
+    pub fn discard_minutes(&mut self, now: Timestamp) {
+        for state in self.metrics.values_mut() {
+            state.count_last_point(now);
+            state.minutes.discard(now);
+        }
     }
 
     /// The group's points of `metric` at or after `since`, oldest first.
@@ -199,14 +245,21 @@ impl GroupMetrics {
         self.metrics.get(metric)?.points.latest().map(|p| (p.at, p.value as i64))
     }
 
-    /// The samples of `metric` at or after `since`, at most the newest `most` of each slot,
-    /// with their slots: in slot order and, within a slot, oldest first. One allocation for
-    /// every slot.
-    pub fn recent(&self, metric: &str, since: Timestamp, most: usize) -> Vec<(u32, Sample)> {
+    /// The samples of `metric` in `window`, with their slots: in slot order and, within a slot,
+    /// oldest first. One allocation for every slot.
+    pub fn recent(&self, metric: &str, window: Window) -> Vec<(u32, Sample)> {
         let Some(state) = self.metrics.get(metric) else { return Vec::new() };
         let mut all = Vec::with_capacity(state.slots.len());
-        for (slot, series) in &state.slots {
-            all.extend(series.recent(since, most).map(|sample| (*slot, sample)));
+        if window.most == 1 && window.carry_from.is_none() {
+            let newest = state.newest.iter().enumerate().filter_map(|(slot, s)| Some((slot as u32, (*s)?)));
+            all.extend(newest.filter(|(_, s)| s.at >= window.since));
+            return all;
+        }
+        for (slot, series) in state.slots.iter().enumerate() {
+            if let Some(series) = series {
+                let samples = series.window(window.since, window.most, window.carry_from);
+                all.extend(samples.map(|sample| (slot as u32, sample)));
+            }
         }
         all
     }
@@ -215,8 +268,9 @@ impl GroupMetrics {
     /// members than that now, and their samples can only go stale.
     pub fn forget_slots_from(&mut self, first: u32) {
         for state in self.metrics.values_mut() {
-            let gone = state.slots.split_off(&first);
-            self.series -= gone.len();
+            let first = (first as usize).min(state.slots.len());
+            self.series -= state.slots.drain(first..).flatten().count();
+            state.newest.truncate(first);
         }
     }
 
@@ -227,7 +281,7 @@ impl GroupMetrics {
 
     /// How many samples it holds, aggregated points included.
     pub fn sample_count(&self) -> usize {
-        self.metrics.values().map(|m| m.slots.values().map(Series::len).sum::<usize>() + m.points.len()).sum()
+        self.metrics.values().map(|m| m.slots.iter().flatten().map(Series::len).sum::<usize>() + m.points.len()).sum()
     }
 }
 
@@ -273,6 +327,19 @@ mod tests {
     }
 
     #[test]
+    fn discarded_minutes_are_gone_as_taken_ones_are() {
+        let mut taken = GroupMetrics::new(Limits::default());
+        for (slot, secs, value) in [(0, 60, 300.0), (1, 60, 100.0), (0, 90, 400.0), (0, 130, 50.0)] {
+            taken.record("rt", slot, sample(secs, value)).unwrap();
+        }
+        let mut discarded = taken.clone();
+        assert!(!taken.take_minutes(at(200)).is_empty());
+        discarded.discard_minutes(at(200));
+        assert_eq!(discarded.take_minutes(at(400)), taken.take_minutes(at(400)), "the same minutes are left");
+        assert!(discarded.take_minutes(at(500)).is_empty());
+    }
+
+    #[test]
     fn samples_of_one_instant_make_one_point() {
         let mut group = GroupMetrics::new(Limits::default());
         for (slot, value) in [(0, 300.0), (1, 100.0), (2, 200.0)] {
@@ -298,8 +365,8 @@ mod tests {
         assert_eq!(group.record("m", 0, sample(101, f64::NAN)), Err(Refused::NotANumber));
         assert_eq!(group.series_count(), 4);
         assert!(group.sample_count() <= 4 * 8 + 2 * 8);
-        let kept = group.recent("m", at(0), usize::MAX);
-        assert_eq!(group.recent("m", at(0), 1).len(), 3, "the newest of each slot");
+        let kept = group.recent("m", Window::recent(at(0), usize::MAX));
+        assert_eq!(group.recent("m", Window::recent(at(0), 1)).len(), 3, "the newest of each slot");
         let slots: Vec<u32> = kept.iter().map(|(slot, _)| *slot).collect();
         assert!(slots.windows(2).all(|w| w[0] <= w[1]) && slots.first() == Some(&0) && slots.last() == Some(&2));
         assert!(kept.chunk_by(|a, b| a.0 == b.0).all(|run| run.windows(2).all(|w| w[0].1.at <= w[1].1.at)));

@@ -3,7 +3,7 @@
 //! ceiled as Cloud Foundry does. A minute is closed, and its aggregate emitted, once a later
 //! sample arrives or the minute is over.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 /// Whose values an aggregate is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,7 +31,8 @@ pub struct MinuteAggregate {
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    minute: Timestamp,
+    /// The minute's first second (whole seconds compare cheaper than timestamps).
+    minute: i64,
     sum: f64,
     count: u32,
 }
@@ -49,15 +50,19 @@ pub struct Minutes {
 
 /// The start of the minute `at` is in.
 pub fn minute_of(at: Timestamp) -> Timestamp {
-    let second = at.as_second().div_euclid(60) * 60;
-    Timestamp::from_second(second).unwrap_or(at)
+    Timestamp::from_second(first_second(at)).unwrap_or(at)
+}
+
+/// The first second of the minute `at` is in.
+fn first_second(at: Timestamp) -> i64 {
+    at.as_second().div_euclid(60) * 60
 }
 
 fn aggregate(metric: &str, of: Of, bucket: Bucket) -> MinuteAggregate {
     MinuteAggregate {
         metric: metric.to_string(),
         of,
-        minute: bucket.minute,
+        minute: Timestamp::from_second(bucket.minute).unwrap_or(Timestamp::MIN),
         value: (bucket.sum / f64::from(bucket.count)).ceil() as i64,
         count: bucket.count,
     }
@@ -67,7 +72,7 @@ impl Minutes {
     /// Adds a value at `at`. A value of a minute before the open one (a late sample) is left
     /// out: its minute may already be stored.
     pub fn add(&mut self, of: Of, at: Timestamp, value: f64) {
-        let minute = minute_of(at);
+        let minute = first_second(at);
         let open = match of {
             Of::Group => &mut self.group,
             Of::Slot(slot) => {
@@ -95,18 +100,31 @@ impl Minutes {
     /// The aggregates of `metric` of every minute over by `now`, closed ones first; those
     /// minutes are forgotten.
     pub fn take(&mut self, metric: &str, now: Timestamp) -> Vec<MinuteAggregate> {
-        let current = minute_of(now);
-        let mut taken: Vec<MinuteAggregate> =
-            self.closed.drain(..).map(|(of, bucket)| aggregate(metric, of, bucket)).collect();
+        let mut taken = Vec::new();
+        self.finish(now, |of, bucket| taken.push(aggregate(metric, of, bucket)));
+        taken
+    }
+
+    /// Forgets every minute over by `now`, as [`Minutes::take`] does, without making their
+    /// aggregates.
+    pub fn discard(&mut self, now: Timestamp) {
+        self.finish(now, |_, _| {});
+    }
+
+    /// Hands `each` the closed minutes and the open ones over by `now`, and forgets them.
+    fn finish(&mut self, now: Timestamp, mut each: impl FnMut(Of, Bucket)) {
+        let current = first_second(now);
+        for (of, bucket) in self.closed.drain(..) {
+            each(of, bucket);
+        }
         let open = std::iter::once((Of::Group, &mut self.group))
             .chain(self.slots.iter_mut().enumerate().map(|(slot, open)| (Of::Slot(slot as u32), open)));
         for (of, open) in open {
-            if let Some(bucket) = open.filter(|b| b.minute + SignedDuration::from_secs(60) <= current) {
-                taken.push(aggregate(metric, of, bucket));
+            if let Some(bucket) = open.filter(|b| b.minute + 60 <= current) {
+                each(of, bucket);
                 *open = None;
             }
         }
-        taken
     }
 
     /// How many minutes are open or waiting to be taken.

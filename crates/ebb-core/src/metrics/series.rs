@@ -54,17 +54,15 @@ impl Series {
         if !sample.value.is_finite() {
             return Offered::NotANumber;
         }
-        if let Some(newest) = self.samples.back()
-            && sample.at < newest.at - self.bounds.retention
-        {
-            return Offered::TooOld;
-        }
         // Samples mostly arrive in order: the place is found from the back.
-        if self.samples.back().is_none_or(|newest| newest.at <= sample.at) {
-            self.samples.push_back(sample);
-        } else {
-            let place = self.samples.iter().rposition(|s| s.at <= sample.at).map_or(0, |i| i + 1);
-            self.samples.insert(place, sample);
+        match self.samples.back() {
+            None => self.samples.push_back(sample),
+            Some(newest) if newest.at <= sample.at => self.samples.push_back(sample),
+            Some(newest) if sample.at < newest.at - self.bounds.retention => return Offered::TooOld,
+            Some(_) => {
+                let place = self.samples.iter().rposition(|s| s.at <= sample.at).map_or(0, |i| i + 1);
+                self.samples.insert(place, sample);
+            }
         }
         self.trim();
         Offered::Kept
@@ -107,6 +105,26 @@ impl Series {
         self.samples.range(self.samples.len() - recent..).copied()
     }
 
+    /// The newest `most` samples at or after `since`, led by the newest one before `since` if
+    /// it is at or after `carry_from` (the series' value at `since`), oldest first.
+    pub fn window(
+        &self,
+        since: Timestamp,
+        most: usize,
+        carry_from: Option<Timestamp>,
+    ) -> impl Iterator<Item = Sample> + '_ {
+        let recent = self.samples.iter().rev().take(most).take_while(|s| s.at >= since).count();
+        let mut first = self.samples.len() - recent;
+        if let Some(from) = carry_from
+            && first > 0
+            && self.samples[first - 1].at < since
+            && self.samples[first - 1].at >= from
+        {
+            first -= 1;
+        }
+        self.samples.range(first..).copied()
+    }
+
     /// The newest sample.
     pub fn latest(&self) -> Option<Sample> {
         self.samples.back().copied()
@@ -139,6 +157,24 @@ mod tests {
 
     fn values(series: &Series) -> Vec<f64> {
         series.since(Timestamp::MIN).map(|s| s.value).collect()
+    }
+
+    #[test]
+    fn a_window_is_led_by_the_value_at_its_start_when_that_is_recent_enough() {
+        let mut s = series(100, 3600);
+        for i in [0, 10, 20, 30] {
+            s.offer(Sample { at: at(i), value: i as f64 });
+        }
+        let values = |w: Vec<Sample>| w.iter().map(|s| s.value).collect::<Vec<_>>();
+        assert_eq!(values(s.window(at(15), usize::MAX, Some(at(5))).collect()), [10.0, 20.0, 30.0]);
+        assert_eq!(values(s.window(at(15), usize::MAX, Some(at(11))).collect()), [20.0, 30.0], "10 is too old");
+        assert_eq!(
+            values(s.window(at(20), usize::MAX, Some(at(0))).collect()),
+            [10.0, 20.0, 30.0],
+            "20 is at the start"
+        );
+        assert_eq!(values(s.window(at(15), usize::MAX, None).collect()), [20.0, 30.0]);
+        assert_eq!(values(s.window(at(40), usize::MAX, Some(at(0))).collect()), [30.0], "only the value at the start");
     }
 
     #[test]

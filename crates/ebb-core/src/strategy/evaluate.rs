@@ -10,6 +10,7 @@ use super::combine::{self, Combined, Vote};
 use super::metric_policy::{MetricPolicy, Strategy};
 use super::replicas::{self, Member, Readiness, Target};
 use super::votes::{Ballot, Tally};
+use super::why::Why;
 use crate::capacity::Bounds;
 use crate::ids::PolicyId;
 use crate::metrics::series::Sample;
@@ -82,7 +83,7 @@ pub struct PolicyInput<'a> {
     pub policy: &'a MetricPolicy,
     /// The samples of its metric with their slots, in slot order and, within a slot, oldest
     /// first ([`GroupMetrics::recent`](crate::metrics::group::GroupMetrics::recent)): at least
-    /// the newest `samples_read` of each.
+    /// those of its strategy's `window`.
     pub samples: &'a [(u32, Sample)],
     /// What it remembers.
     pub memory: &'a Memory,
@@ -126,8 +127,8 @@ pub struct Explained {
     pub inputs: Inputs,
     /// The count it proposed before stabilization, rate policies and bounds.
     pub proposal: Option<u32>,
-    /// Why, in words.
-    pub why: String,
+    /// Why (in words when shown).
+    pub why: Why,
     /// What stabilization and rate policies made of it (target tracking).
     pub normalized: Option<Normalized>,
     /// What it says in the combination: a count within the bounds, or that it failed.
@@ -192,8 +193,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
                     capacity: if matches!(tracking.target, Target::Utilization(_)) { 100.0 } else { 1.0 },
                 })
                 .collect();
-            let values: Vec<f64> = members.iter().filter_map(|m| m.value).collect();
-            let total = (!values.is_empty()).then(|| values.iter().sum());
+            let total = members.iter().filter_map(|m| m.value).reduce(|a, b| a + b);
             let target = tracking.target;
             match replicas::propose(
                 group.current,
@@ -205,7 +205,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             ) {
                 Ok(proposal) => {
                     let inputs = Inputs { value: Some(proposal.value), ..inputs };
-                    (inputs, Some((Some(proposal.replicas), proposal.reason)))
+                    (inputs, Some((Some(proposal.replicas), Why::Tracking(proposal.reason))))
                 }
                 Err(_) => (inputs, None),
             }
@@ -215,35 +215,24 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
                 m.readiness == Readiness::Ready && m.started_at.is_none_or(|at| at + *warmup <= group.now)
             };
             let warming = group.members.iter().filter(|m| m.readiness != Readiness::Gone && !warm(m)).count() as u32;
-            let since = group.now - group.stale_after - policy.strategy.lookback(group.stale_after);
+            let since = policy.strategy.window(group.now, group.stale_after).since;
             let points = mean_series(group, input.samples, &warm, since, usize::MAX);
             let inputs = series_inputs(group, input.samples, &warm, &points);
-            let proposed =
-                fresh(group, &points).map(|_| match step.propose(&points, group.current, warming, group.now) {
-                    Some(to) => (Some(to), format!("{warming} members warming up; the alarm holds: a step to {to}")),
-                    None => (None, "no alarm, or no step for the value: it abstains".to_string()),
-                });
+            let proposed = fresh(group, &points).map(|_| {
+                let to = step.propose(&points, group.current, warming, group.now);
+                (to, Why::Step { warming, to })
+            });
             (inputs, proposed)
         }
         Strategy::Threshold { policy: threshold, .. } => {
             let ready = |m: &MemberInput| m.readiness == Readiness::Ready;
-            let since = group.now - group.stale_after - policy.strategy.lookback(group.stale_after);
+            let since = policy.strategy.window(group.now, group.stale_after).since;
             let points = mean_series(group, input.samples, &ready, since, threshold.history_length.max(1) as usize);
             let inputs = series_inputs(group, input.samples, &ready, &points);
             let last_scaled = group.events.last().map(|e| e.at);
             let proposed = fresh(group, &points).map(|_| {
-                match threshold.propose(&points, group.current, last_scaled, group.now) {
-                    Some(to) => {
-                        (Some(to), format!("the measurements left the band {}..{}", threshold.min, threshold.max))
-                    }
-                    None => {
-                        let why = format!(
-                            "within {}..{} or waiting after a scale: it abstains",
-                            threshold.min, threshold.max
-                        );
-                        (None, why)
-                    }
-                }
+                let to = threshold.propose(&points, group.current, last_scaled, group.now);
+                (to, Why::Threshold { min: threshold.min, max: threshold.max, left: to.is_some() })
             });
             (inputs, proposed)
         }
@@ -257,10 +246,11 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
                 .collect();
             let tally = votes.tally(live.len(), &cast, group.now);
             let last_resized = group.events.last().map(|e| e.at);
-            let why = format!("{} of {} live members vote grow, {} shrink", tally.grow, tally.live, tally.shrink);
             let to = votes.propose(group.current, tally, last_resized, group.now);
-            let why = if to.is_some() { why } else { format!("{why}: no decision, it abstains") };
-            (Inputs { tally: Some(tally), ..Inputs::default() }, Some((to, why)))
+            (
+                Inputs { tally: Some(tally), ..Inputs::default() },
+                Some((to, Why::Votes { tally, decided: to.is_some() })),
+            )
         }
     };
     let mut explained = Explained {
@@ -269,7 +259,7 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
         dry_run: policy.dry_run,
         inputs,
         proposal: None,
-        why: String::new(),
+        why: Why::NoSamples { fallback: false },
         normalized: None,
         vote: Vote::Failed,
         failures: 0,
@@ -304,11 +294,10 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
         }
         None => {
             explained.failures = input.memory.failures + u32::from(group.periodic);
-            explained.why = "its metric has no fresh samples of the members that count".to_string();
             if let Some(fallback) = policy.fallback {
                 explained.vote = match fallback.vote(group.current, explained.failures) {
                     Vote::Propose(count) => {
-                        explained.why = format!("{}; the fallback applies", explained.why);
+                        explained.why = Why::NoSamples { fallback: true };
                         Vote::Propose(group.bounds.clamp(i128::from(count)))
                     }
                     other => other,
@@ -325,15 +314,14 @@ fn member_values(
     samples: &[(u32, Sample)],
     counts: impl Fn(&MemberInput) -> bool,
 ) -> (Inputs, Vec<(Readiness, Option<f64>)>) {
-    let mut inputs = Inputs::default();
+    let newest = Newest::of(group, samples);
+    let mut inputs = Inputs { newest_age: newest.age(group), ..Inputs::default() };
     let mut members = Vec::with_capacity(group.members.len());
-    for member in group.members {
-        let value = newest(group, samples, member.slot);
+    for (member, value) in group.members.iter().zip(newest.fresh(group)) {
         let counted = counts(member) && member.readiness != Readiness::Gone && value.is_some();
-        inputs.members.push(MemberValue { slot: member.slot, value: value.map(|s| s.value), counted });
-        members.push((member.readiness, value.map(|s| s.value)));
+        inputs.members.push(MemberValue { slot: member.slot, value, counted });
+        members.push((member.readiness, value));
     }
-    inputs.newest_age = newest_age(group, samples);
     (inputs, members)
 }
 
@@ -344,35 +332,48 @@ fn series_inputs(
     counts: &impl Fn(&MemberInput) -> bool,
     points: &[(Timestamp, f64)],
 ) -> Inputs {
+    let newest = Newest::of(group, samples);
     let members = group
         .members
         .iter()
-        .map(|member| {
-            let value = newest(group, samples, member.slot).map(|s| s.value);
-            MemberValue { slot: member.slot, value, counted: counts(member) && value.is_some() }
-        })
+        .zip(newest.fresh(group))
+        .map(|(member, value)| MemberValue { slot: member.slot, value, counted: counts(member) && value.is_some() })
         .collect();
-    Inputs { members, value: points.last().map(|p| p.1), newest_age: newest_age(group, samples), tally: None }
+    Inputs { members, value: points.last().map(|p| p.1), newest_age: newest.age(group), tally: None }
 }
 
-/// A slot's newest sample, if it is fresh.
-fn newest(group: &GroupInput<'_>, samples: &[(u32, Sample)], slot: u32) -> Option<Sample> {
-    let end = samples.partition_point(|(s, _)| *s <= slot);
-    let (found, sample) = *samples.get(end.checked_sub(1)?)?;
-    (found == slot && sample.at + group.stale_after >= group.now).then_some(sample)
-}
+/// Each live member's newest sample, in the members' order, found in one walk of both (they
+/// are in slot order).
+struct Newest(Vec<Option<Sample>>);
 
-/// The live member in `slot`, if any.
-fn member_in<'a>(group: &GroupInput<'a>, slot: u32) -> Option<&'a MemberInput> {
-    let index = group.members.binary_search_by_key(&slot, |m| m.slot).ok()?;
-    Some(&group.members[index])
-}
+impl Newest {
+    fn of(group: &GroupInput<'_>, samples: &[(u32, Sample)]) -> Newest {
+        let mut next = samples.iter().peekable();
+        let newest = group
+            .members
+            .iter()
+            .map(|member| {
+                while next.next_if(|(slot, _)| *slot < member.slot).is_some() {}
+                let mut newest = None;
+                while let Some((_, sample)) = next.next_if(|(slot, _)| *slot == member.slot) {
+                    newest = Some(*sample);
+                }
+                newest
+            })
+            .collect();
+        Newest(newest)
+    }
 
-fn newest_age(group: &GroupInput<'_>, samples: &[(u32, Sample)]) -> Option<SignedDuration> {
-    let live = |slot: u32| member_in(group, slot).is_some();
-    let newest =
-        samples.chunk_by(|a, b| a.0 == b.0).filter(|run| live(run[0].0)).map(|run| run[run.len() - 1].1.at).max();
-    newest.map(|at| group.now.duration_since(at))
+    /// Each member's newest sample if it is fresh.
+    fn fresh<'a>(&'a self, group: &'a GroupInput<'_>) -> impl Iterator<Item = Option<f64>> + 'a {
+        let fresh = move |s: &Sample| s.at + group.stale_after >= group.now;
+        self.0.iter().map(move |newest| newest.filter(fresh).map(|s| s.value))
+    }
+
+    /// How old the newest sample of any live member is.
+    fn age(&self, group: &GroupInput<'_>) -> Option<SignedDuration> {
+        self.0.iter().flatten().map(|s| s.at).max().map(|at| group.now.duration_since(at))
+    }
 }
 
 /// Whether the newest point is fresh.
@@ -380,9 +381,9 @@ fn fresh(group: &GroupInput<'_>, points: &[(Timestamp, f64)]) -> Option<f64> {
     points.last().filter(|(at, _)| *at + group.stale_after >= group.now).map(|(_, value)| *value)
 }
 
-/// The mean of the counted members at each instant one of them sampled since `since` (the
-/// last `most` instants at most), oldest first: each member's newest sample at that instant,
-/// if it is fresh then.
+/// The mean of the counted members at each instant one of them sampled, from the newest
+/// instant at or before `since` (the last `most` instants at most), oldest first: each
+/// member's newest sample at that instant, if it is fresh then.
 pub fn mean_series(
     group: &GroupInput<'_>,
     samples: &[(u32, Sample)],
@@ -390,30 +391,37 @@ pub fn mean_series(
     since: Timestamp,
     most: usize,
 ) -> Vec<(Timestamp, f64)> {
-    let counted: Vec<&[(u32, Sample)]> =
-        samples.chunk_by(|a, b| a.0 == b.0).filter(|run| member_in(group, run[0].0).is_some_and(counts)).collect();
+    // Runs and members are both in slot order: one walk along both.
+    let mut members = group.members.iter().peekable();
+    let counted: Vec<&[(u32, Sample)]> = samples
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| {
+            while members.next_if(|m| m.slot < run[0].0).is_some() {}
+            members.peek().is_some_and(|m| m.slot == run[0].0 && counts(m))
+        })
+        .collect();
     // The instants: each slot's times merged in (sorted runs, so a merge, not a sort; members
     // reporting together make it a walk along one of them).
     let mut instants: Vec<Timestamp> = Vec::new();
     for run in &counted {
-        let times = run.iter().map(|(_, s)| s.at).filter(|at| *at >= since);
+        let times = run.iter().map(|(_, s)| s.at);
         if !within(&instants, times.clone()) {
             instants = merge(&instants, times);
         }
     }
-    let instants = &instants[instants.len().saturating_sub(most)..];
+    let first = instants.partition_point(|at| *at <= since).saturating_sub(1);
+    let instants = &instants[first.max(instants.len().saturating_sub(most))..];
     // Each slot's newest sample at each instant, found by walking forward with the instants.
     let mut next = vec![0usize; counted.len()];
     let mut means = Vec::with_capacity(instants.len());
     for instant in instants {
         let (mut sum, mut count) = (0.0, 0usize);
+        let fresh_from = *instant - group.stale_after;
         for (run, next) in counted.iter().zip(next.iter_mut()) {
             while *next < run.len() && run[*next].1.at <= *instant {
                 *next += 1;
             }
-            if let Some((_, sample)) =
-                next.checked_sub(1).map(|i| run[i]).filter(|(_, s)| s.at + group.stale_after >= *instant)
-            {
+            if let Some((_, sample)) = next.checked_sub(1).map(|i| run[i]).filter(|(_, s)| s.at >= fresh_from) {
                 sum += sample.value;
                 count += 1;
             }
@@ -571,7 +579,30 @@ mod tests {
         let memory = Memory { failures: 2, ..Memory::default() };
         let evaluation = evaluate(&group(2, &members, true), &[input(&id, &fallback, &[], &memory)]);
         assert_eq!((evaluation.policies[0].vote, evaluation.combined), (Vote::Propose(6), Combined::Scale(6)));
-        assert!(evaluation.policies[0].why.contains("fallback"));
+        assert!(evaluation.policies[0].why.to_string().contains("fallback"));
+    }
+
+    #[test]
+    fn a_step_alarm_reads_each_members_value_when_its_period_began() {
+        use crate::metrics::group::{GroupMetrics, Limits};
+        let step = policy(json!({"type": "step", "args": {"metric": "m", "threshold": 50, "comparison": ">=",
+            "evaluationSeconds": 60, "steps": [{"lower": 0, "change": 1}]}}));
+        let mut metrics = GroupMetrics::new(Limits::default());
+        // Member 0 breaches from 70 s ago, member 1 from 65 s: both values at the period's start
+        // are read, though older than it; a sample from before the stale window is not.
+        for (slot, secs, value) in [(0, 200, 0.0), (0, 70, 80.0), (1, 65, 90.0), (0, 5, 80.0), (1, 5, 90.0)] {
+            metrics.record("m", slot, Sample { at: ago(secs), value }).unwrap();
+        }
+        let window = step.strategy.window(now(), SignedDuration::from_secs(120));
+        let read = metrics.recent("m", window);
+        let times: Vec<(u32, Timestamp)> = read.iter().map(|(slot, s)| (*slot, s.at)).collect();
+        assert_eq!(times, [(0, ago(70)), (0, ago(5)), (1, ago(65)), (1, ago(5))]);
+        let members = members(2);
+        let points = mean_series(&group(2, &members, false), &read, &|_: &MemberInput| true, window.since, usize::MAX);
+        assert_eq!(points, [(ago(65), 85.0), (ago(5), 85.0)], "from the newest instant at or before the period");
+        let (id, memory) = (PolicyId::new("s"), Memory::default());
+        let evaluation = evaluate(&group(2, &members, false), &[input(&id, &step, &read, &memory)]);
+        assert_eq!(evaluation.policies[0].count(), Some(3), "breaching for 65 s: the alarm holds");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! {"type": "votes", "args": {"decision_threshold": 51}}
 //! ```
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use super::combine::{Fallback, FallbackAction};
@@ -18,6 +18,7 @@ use super::threshold::{Decision, ThresholdPolicy};
 use super::votes::VotesPolicy;
 use crate::Invalid;
 use crate::json::{self, Obj};
+use crate::metrics::group::Window;
 
 /// The longest of the durations a metric policy sets, in seconds (a day).
 pub const MAX_SECONDS: i64 = 86_400;
@@ -50,23 +51,21 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// How far back before `now` it reads samples, beyond how old a sample may be.
-    pub fn lookback(&self, stale_after: SignedDuration) -> SignedDuration {
+    /// Which of each member's samples it reads at `now`, samples counting for `stale_after`:
+    /// the newest of target tracking, the last `history_length` of a threshold, and for a step
+    /// alarm those of its evaluation period with each member's value when it began.
+    pub fn window(&self, now: Timestamp, stale_after: SignedDuration) -> Window {
         match self {
-            Strategy::TargetTracking(_) | Strategy::Votes(_) => SignedDuration::ZERO,
-            Strategy::Step { policy, .. } => policy.evaluation,
-            Strategy::Threshold { policy, .. } => {
-                stale_after * i32::try_from(policy.history_length.max(1)).unwrap_or(i32::MAX)
+            Strategy::TargetTracking(_) | Strategy::Votes(_) => Window::recent(now - stale_after, 1),
+            Strategy::Step { policy, .. } => {
+                let since = now - policy.evaluation;
+                Window { since, most: usize::MAX, carry_from: Some(since - stale_after) }
             }
-        }
-    }
-
-    /// How many of each member's newest samples it reads at most.
-    pub fn samples_read(&self) -> usize {
-        match self {
-            Strategy::TargetTracking(_) | Strategy::Votes(_) => 1,
-            Strategy::Step { .. } => usize::MAX,
-            Strategy::Threshold { policy, .. } => policy.history_length.max(1) as usize,
+            Strategy::Threshold { policy, .. } => {
+                let history = policy.history_length.max(1);
+                let lookback = stale_after * i32::try_from(history).unwrap_or(i32::MAX);
+                Window::recent(now - stale_after - lookback, history as usize)
+            }
         }
     }
 

@@ -25,6 +25,7 @@ pub mod step;
 pub mod target_tracking;
 pub mod threshold;
 pub mod votes;
+pub mod why;
 
 #[cfg(test)]
 mod tests;

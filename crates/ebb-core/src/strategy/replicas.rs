@@ -81,8 +81,105 @@ pub struct Proposal {
     pub ratio: f64,
     /// The metric's value it compared (the utilization in percent, the mean, or the total).
     pub value: f64,
-    /// Why, in words.
-    pub reason: String,
+    /// Why: put in words only when shown ([`std::fmt::Display`]), as most evaluations are
+    /// never shown.
+    pub reason: Reason,
+}
+
+/// Why the calculation proposes what it does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reason {
+    /// No change, at this ratio.
+    Hold {
+        /// The ratio decided on.
+        ratio: f64,
+        /// Why not.
+        why: Hold,
+    },
+    /// A new count from the ratio.
+    Scale {
+        /// The ratio decided on.
+        ratio: f64,
+        /// The count.
+        replicas: u32,
+        /// The values the ratio came from.
+        from: Basis,
+    },
+}
+
+/// Why the calculation holds the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The ratio is within the tolerance.
+    WithinTolerance,
+    /// Within the tolerance once members without samples are counted.
+    WithinToleranceCountingMissing,
+    /// The direction flips once members without samples are counted.
+    FlipsDirection,
+    /// The count would move against the metric.
+    AgainstTheMetric,
+}
+
+/// The values a new count came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Basis {
+    /// A group-wide total against a total target, scaled by the ready members.
+    Total {
+        /// The total.
+        total: f64,
+        /// The target.
+        target: f64,
+        /// Ready members.
+        ready: f64,
+    },
+    /// A group-wide total at a target per member.
+    TotalPerMember {
+        /// The total.
+        total: f64,
+        /// The target per member.
+        target: f64,
+    },
+    /// Members' samples.
+    Members {
+        /// The utilization or mean.
+        value: f64,
+        /// Members counted.
+        counted: usize,
+        /// Members without samples were counted in the second pass.
+        with_missing: bool,
+    },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Hold { ratio, why } => {
+                let why = match why {
+                    Hold::WithinTolerance => "within tolerance",
+                    Hold::WithinToleranceCountingMissing => "within tolerance once members without samples are counted",
+                    Hold::FlipsDirection => "flips direction once members without samples are counted",
+                    Hold::AgainstTheMetric => "would move against the metric",
+                };
+                write!(f, "no change: ratio {ratio:.3} {why}")
+            }
+            Reason::Scale { ratio, replicas, from } => {
+                write!(f, "ratio {ratio:.3} (")?;
+                match from {
+                    Basis::Total { total, target, ready } => {
+                        write!(f, "{total} against {target} × {ready} ready members")?
+                    }
+                    Basis::TotalPerMember { total, target } => write!(f, "{total} at {target} per member")?,
+                    Basis::Members { value, counted, with_missing: false } => {
+                        write!(f, "{value} over {counted} members")?
+                    }
+                    Basis::Members { value, counted, with_missing: true } => {
+                        write!(f, "{value} over {counted} members, those without samples counted")?
+                    }
+                }
+                write!(f, "): {replicas} members")
+            }
+        }
+    }
 }
 
 /// Why there is no proposal.
@@ -122,32 +219,32 @@ pub fn propose(
             let replicas = if current == 0 {
                 ratio.ceil()
             } else if tolerance.within(ratio) {
-                return Ok(hold(current, ratio, total, "within tolerance"));
+                return Ok(hold(current, ratio, total, Hold::WithinTolerance));
             } else {
                 (ratio * ready).ceil()
             };
-            Ok(proposal(replicas, ratio, total, format!("{total} against {t} × {ready} ready members")))
+            Ok(proposal(replicas, ratio, total, Basis::Total { total, target: t, ready }))
         }
         Target::TotalPerMember(t) if t > 0.0 => {
             let total = total.ok_or(NoProposal::NoSamples)?;
             let ratio = milli(total) as f64 / (milli(t) as f64 * f64::from(current));
             if current > 0 && tolerance.within(ratio) {
-                return Ok(hold(current, ratio, total, "within tolerance"));
+                return Ok(hold(current, ratio, total, Hold::WithinTolerance));
             }
             let replicas = (milli(total) as f64 / milli(t) as f64).ceil();
-            Ok(proposal(replicas, ratio, total, format!("{total} at {t} per member")))
+            Ok(proposal(replicas, ratio, total, Basis::TotalPerMember { total, target: t }))
         }
         _ => Err(NoProposal::BadTarget),
     }
 }
 
-fn hold(current: u32, ratio: f64, value: f64, why: &str) -> Proposal {
-    Proposal { replicas: current, ratio, value, reason: format!("no change: ratio {ratio:.3} {why}") }
+fn hold(current: u32, ratio: f64, value: f64, why: Hold) -> Proposal {
+    Proposal { replicas: current, ratio, value, reason: Reason::Hold { ratio, why } }
 }
 
-fn proposal(replicas: f64, ratio: f64, value: f64, how: String) -> Proposal {
+fn proposal(replicas: f64, ratio: f64, value: f64, from: Basis) -> Proposal {
     let replicas = replicas.clamp(0.0, f64::from(u32::MAX)) as u32;
-    Proposal { replicas, ratio, value, reason: format!("ratio {ratio:.3} ({how}): {replicas} members") }
+    Proposal { replicas, ratio, value, reason: Reason::Scale { ratio, replicas, from } }
 }
 
 /// A sample in thousandths, with its member's capacity in thousandths.
@@ -187,7 +284,7 @@ fn per_member(
     tolerance: Tolerance,
     readiness_matters: bool,
 ) -> Result<Proposal, NoProposal> {
-    let mut counted = Vec::new();
+    let mut counted = Vec::with_capacity(members.len());
     let (mut unready, mut missing) = (Vec::new(), Vec::new());
     for member in members {
         let capacity = milli(member.capacity);
@@ -207,9 +304,10 @@ fn per_member(
     let up_with_unready = !unready.is_empty() && ratio > 1.0;
     if !up_with_unready && missing.is_empty() {
         if tolerance.within(ratio) {
-            return Ok(hold(current, ratio, value, "within tolerance"));
+            return Ok(hold(current, ratio, value, Hold::WithinTolerance));
         }
-        return Ok(proposal((ratio * ready).ceil(), ratio, value, format!("{value} over {ready} members")));
+        let from = Basis::Members { value, counted: counted.len(), with_missing: false };
+        return Ok(proposal((ratio * ready).ceil(), ratio, value, from));
     }
     // The second pass: missing samples at the target on a scale-down (at least all of the
     // capacity for utilization), at 0 on a scale-up; unready members at 0 on a scale-up.
@@ -226,15 +324,15 @@ fn per_member(
     }
     let (new_ratio, new_value) = usage_ratio(&counted, target);
     if tolerance.within(new_ratio) {
-        return Ok(hold(current, new_ratio, new_value, "within tolerance once members without samples are counted"));
+        return Ok(hold(current, new_ratio, new_value, Hold::WithinToleranceCountingMissing));
     }
     if (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0) {
-        return Ok(hold(current, new_ratio, new_value, "flips direction once members without samples are counted"));
+        return Ok(hold(current, new_ratio, new_value, Hold::FlipsDirection));
     }
     let replicas = (new_ratio * counted.len() as f64).ceil();
     if (new_ratio < 1.0 && replicas > f64::from(current)) || (new_ratio > 1.0 && replicas < f64::from(current)) {
-        return Ok(hold(current, new_ratio, new_value, "would move against the metric"));
+        return Ok(hold(current, new_ratio, new_value, Hold::AgainstTheMetric));
     }
-    let how = format!("{new_value} over {} members, those without samples counted", counted.len());
-    Ok(proposal(replicas, new_ratio, new_value, how))
+    let from = Basis::Members { value: new_value, counted: counted.len(), with_missing: true };
+    Ok(proposal(replicas, new_ratio, new_value, from))
 }

@@ -18,7 +18,7 @@ use super::votes::Ballot;
 use crate::capacity::{self, Bounds, ExecutionInput, GroupCooldown, Refusal};
 use crate::decide::{Proposed, Verdict};
 use crate::ids::PolicyId;
-use crate::metrics::group::GroupMetrics;
+use crate::metrics::group::{GroupMetrics, Window};
 use crate::metrics::series::Sample;
 use crate::policy::Adjustment;
 use crate::records::{GroupState, PolicyRecord};
@@ -83,8 +83,8 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
-/// What a policy reads: a metric, since when, and at most how many samples of each member.
-type Read<'a> = (&'a str, Timestamp, usize);
+/// What a policy reads: a metric and which of each member's samples.
+type Read<'a> = (&'a str, Window);
 
 /// A group's metric policies and what they remember.
 #[derive(Debug, Default, Clone)]
@@ -157,10 +157,9 @@ impl Strategies {
                 read_of.push(None);
                 continue;
             };
-            let lookback = policy.policy.strategy.lookback(context.stale_after);
-            let key = (metric, context.now - context.stale_after - lookback, policy.policy.strategy.samples_read());
+            let key = (metric, policy.policy.strategy.window(context.now, context.stale_after));
             let index = reads.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
-                reads.push((key, context.metrics.recent(key.0, key.1, key.2)));
+                reads.push((key, context.metrics.recent(key.0, key.1)));
                 reads.len() - 1
             });
             read_of.push(Some(index));
@@ -283,7 +282,7 @@ fn proposed(explained: &Explained, to: u32) -> Proposed {
 pub fn because(explained: &Explained) -> String {
     use super::behavior::Limit;
     use super::combine::Vote;
-    let mut why = explained.why.clone();
+    let mut why = explained.why.to_string();
     if let Some(value) = explained.inputs.value {
         why = format!("value {value}; {why}");
     }
