@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use crate::kpa::{self, Kpa};
 
 use crate::model::CapacityModel;
+use crate::recorded;
 use crate::run::{self, Outcome};
 use crate::scores::{self, Scores, Step, reactive_oracle};
 use crate::setup::{Setup, SetupError};
@@ -130,6 +131,9 @@ pub struct Bench<'a> {
     pub seed: u64,
     /// The fixed capacity of the baseline (members).
     pub fixed: u32,
+    /// The members every run starts with, within its bounds (a replay: the live group's);
+    /// `None`: its minimum.
+    pub initial: Option<u32>,
 }
 
 impl Bench<'_> {
@@ -166,23 +170,37 @@ impl Bench<'_> {
         }
     }
 
+    fn starting(&self, setup: Setup) -> Setup {
+        match self.initial {
+            Some(members) => setup.starting_at(members),
+            None => setup,
+        }
+    }
+
     /// Simulates a contender and scores it.
     pub fn run(&self, contender: &Contender, progress: &mut dyn FnMut(f64)) -> Result<Scored, SetupError> {
         let outcome: Outcome = match contender {
             Contender::Policy { document, .. } => {
-                let setup = Setup::parse(document, self.trace.start)?;
+                let setup = self.starting(Setup::parse(document, self.trace.start)?);
                 run::simulate(self.trace, &setup, self.model, self.seed, progress)
             }
             Contender::Kpa { max } => {
                 let group =
                     json!({"groupConfiguration": {"name": "kpa", "cooldown": 0, "minEntities": 1, "maxEntities": max}});
-                let setup = Setup::parse(&group, self.trace.start)?;
+                let setup = self.starting(Setup::parse(&group, self.trace.start)?);
                 let model = CapacityModel { report_interval: SignedDuration::from_secs_f64(kpa::TICK), ..*self.model };
                 let target = self.model.member_rps * self.model.slo_ms / 1000.0 * 0.7;
                 run::simulate_kpa(self.trace, &setup, &model, Kpa::new(target), progress)
             }
         };
         Ok(self.score(contender.name(), outcome.supply, &outcome.running, &self.baseline(), self.reactive_hours()))
+    }
+
+    /// A live group's recorded decisions (its desired capacity over the trace), played
+    /// through the capacity model as a simulated group's are, and scored.
+    pub fn live(&self, name: &str, desired: &[Step]) -> Scored {
+        let (supply, running) = recorded::supply_of(desired, self.model);
+        self.score(name, supply, &running, &self.baseline(), self.reactive_hours())
     }
 
     /// The fixed capacity and the two oracles, scored.
@@ -240,7 +258,7 @@ mod tests {
         let text = "timestamp,requests\n2026-01-01T00:00:00Z,600\n2026-01-01T00:01:00Z,6000\n2026-01-01T00:02:00Z,600\n2026-01-01T00:03:00Z,600\n";
         let trace = Trace::parse(text).unwrap();
         let model = CapacityModel::default();
-        let bench = Bench { trace: &trace, model: &model, seed: 1, fixed: mean_demand(&trace, &model) };
+        let bench = Bench { trace: &trace, model: &model, seed: 1, fixed: mean_demand(&trace, &model), initial: None };
         assert_eq!((bench.fixed, peak_demand(&trace, &model)), (4, 10), "demand 1, 10, 1, 1");
         let references = bench.references();
         let oracle = &references[1];

@@ -8,6 +8,8 @@
 //! - [`scores`]: the SPEC Research Group's elasticity metrics of a run (demand and supply
 //!   curves), instance-hours, cost ratios to the oracles and the SLO-violation share
 //!   (`elasticity-benchmark.md` §1);
+//! - [`recorded`]: a live group's recorded requests and decisions, as a trace to replay and
+//!   the supply it had;
 //! - [`kpa`]: Knative's Pod Autoscaler, a baseline;
 //! - [`compare`]: runs scored side by side with the peers' defaults, a fixed capacity and the
 //!   oracles.
@@ -15,6 +17,7 @@
 pub mod compare;
 pub mod kpa;
 pub mod model;
+pub mod recorded;
 pub mod run;
 pub mod scores;
 pub mod setup;

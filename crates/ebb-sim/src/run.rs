@@ -176,7 +176,7 @@ fn run(
 }
 
 /// A step curve from +1/−1 changes.
-fn curve(changes: &mut [(f64, i64)]) -> Vec<Step> {
+pub(crate) fn curve(changes: &mut [(f64, i64)]) -> Vec<Step> {
     // Changes at one time make one step, whatever their order: no need for a stable sort.
     changes.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut steps = vec![Step::new(0.0, 0.0)];

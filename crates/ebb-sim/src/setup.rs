@@ -44,6 +44,14 @@ impl Setup {
         ))
     }
 
+    /// The same group starting at `desired` members, within its bounds (a replay starts where
+    /// the live group was).
+    pub fn starting_at(mut self, desired: u32) -> Setup {
+        let config = &self.group.config;
+        self.group.state.desired = desired.clamp(config.min_entities, config.max_entities);
+        self
+    }
+
     fn otter(document: &Value, now: Timestamp) -> Result<Setup, SetupError> {
         let invalid = |err: ebb_core::Invalid| SetupError(err.message);
         let config =
@@ -129,6 +137,8 @@ mod tests {
         let setup = Setup::parse(&cf, now()).unwrap();
         assert!(setup.group.rules.is_some());
         assert_eq!(setup.group.config.max_entities, 5);
+        assert_eq!(setup.clone().starting_at(3).group.state.desired, 3);
+        assert_eq!(setup.starting_at(9).group.state.desired, 5, "within its bounds");
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Simulate(simulate_args) => simulate::run(simulate_args),
+        Command::Simulate(simulate_args) => simulate::run(simulate_args, &runtime),
         Command::Client(command) => runtime.block_on(cli::run(command)),
     }
 }

@@ -1,5 +1,8 @@
-//! `ebb simulate`: replays a request-rate trace through a policy on a virtual clock, with the
-//! decisions `ebb serve` takes, and prints the elasticity scores (`ebb-sim`).
+//! `ebb simulate`: replays a request-rate trace — a file, or a live group's recorded stretch
+//! ([`live`]) — through a policy on a virtual clock, with the decisions `ebb serve` takes, and
+//! prints the elasticity scores (`ebb-sim`).
+
+mod live;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,18 +12,36 @@ use anyhow::Context;
 use comfy_table::{Table, presets};
 use ebb_sim::compare::{self, Bench, Contender, Scored};
 use ebb_sim::model::CapacityModel;
+use ebb_sim::scores::Step;
 use ebb_sim::trace::Trace;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::cli::input::read_document;
+use crate::cli::{Connection, Failure, Output};
 
 /// Replay a request-rate trace through a policy and score its decisions.
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// The trace: `timestamp,requests` per interval (CSV).
-    #[arg(long)]
-    trace: PathBuf,
+    #[arg(long, required_unless_present = "group", conflicts_with = "group")]
+    trace: Option<PathBuf>,
+    /// Replay this live group instead: the requests its members served (its recorded
+    /// `throughput`) and its own decisions, read from a running server (--url, --token).
+    #[arg(long, requires = "since")]
+    group: Option<String>,
+    /// With --group: from this time (RFC 3339, or a duration ago such as 6h or 90m).
+    #[arg(long, requires = "group")]
+    since: Option<String>,
+    /// With --group: until this time (RFC 3339, or a duration ago; default: now).
+    #[arg(long, requires = "group")]
+    until: Option<String>,
+    /// With --group: the server's base URL.
+    #[arg(long, env = "EBB_URL", default_value = "http://127.0.0.1:9000")]
+    url: String,
+    /// With --group: an API token of the group's tenant.
+    #[arg(long, env = "EBB_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// The policy: the body of `POST /groups` or a Cloud Foundry policy, JSON or YAML.
     #[arg(long)]
     policy: PathBuf,
@@ -64,15 +85,41 @@ pub struct SimulateArgs {
     fixed: Option<u32>,
 }
 
-/// Runs `ebb simulate`.
-pub fn run(args: SimulateArgs) -> ExitCode {
-    match simulate(&args) {
+/// Runs `ebb simulate`; `runtime` reads a live group's history.
+pub fn run(args: SimulateArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    match simulate(&args, runtime) {
         Ok(code) => code,
-        Err(err) => {
+        Err(Failure::Api { line, .. }) => {
+            eprintln!("error: {line}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// What is replayed: a trace file's requests, or a live group's with its own decisions.
+fn source(args: &SimulateArgs, runtime: &tokio::runtime::Runtime) -> Result<(Trace, Option<Vec<Step>>), Failure> {
+    if let Some(path) = &args.trace {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let trace = Trace::parse(&text).with_context(|| format!("{} is not a trace", path.display()))?;
+        return Ok((trace, None));
+    }
+    let Some(group) = &args.group else {
+        return Err(Failure::Usage(anyhow::anyhow!("--trace FILE or --group ID says what to replay")));
+    };
+    let now = Timestamp::now();
+    let Some(since) = &args.since else {
+        return Err(Failure::Usage(anyhow::anyhow!("--group needs --since: from when to replay")));
+    };
+    let since = live::when(since, now, "since")?;
+    let until = args.until.as_deref().map_or(Ok(now), |text| live::when(text, now, "until"))?;
+    let connection =
+        Connection { url: args.url.clone(), token: args.token.clone(), tenant: None, output: Output::Table, get: None };
+    let recorded = runtime.block_on(live::fetch(&connection, group, since, until))?;
+    Ok((recorded.trace, Some(recorded.desired)))
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<SignedDuration> {
@@ -96,15 +143,18 @@ fn model(args: &SimulateArgs) -> anyhow::Result<CapacityModel> {
     })
 }
 
-fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+fn simulate(args: &SimulateArgs, runtime: &tokio::runtime::Runtime) -> Result<ExitCode, Failure> {
     let model = model(args)?;
-    let text = std::fs::read_to_string(&args.trace).with_context(|| format!("cannot read {}", args.trace.display()))?;
-    anyhow::ensure!(args.scale.is_finite() && args.scale > 0.0, "--scale must be positive");
-    let trace =
-        Trace::parse(&text).with_context(|| format!("{} is not a trace", args.trace.display()))?.scaled(args.scale);
+    if !(args.scale.is_finite() && args.scale > 0.0) {
+        return Err(Failure::Usage(anyhow::anyhow!("--scale must be positive")));
+    }
     let document = read_document(&args.policy)?;
+    let (trace, live) = source(args, runtime)?;
+    let trace = trace.scaled(args.scale);
     let fixed = args.fixed.unwrap_or_else(|| compare::mean_demand(&trace, &model));
-    let bench = Bench { trace: &trace, model: &model, seed: args.seed, fixed };
+    // A replay starts every run where the live group was.
+    let initial = live.as_ref().and_then(|desired| desired.first()?.value).map(|members| members as u32);
+    let bench = Bench { trace: &trace, model: &model, seed: args.seed, fixed, initial };
     let mut contenders = vec![Contender::Policy { name: policy_name(&args.policy), document }];
     if args.compare {
         let max = (compare::peak_demand(&trace, &model) * 2).clamp(10, 1000);
@@ -141,6 +191,9 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(desired) = &live {
+        scored.insert(1, bench.live("live", desired));
+    }
     if let Some(path) = &args.plot {
         let policies: Vec<&Scored> = scored.iter().collect();
         crate::plot::draw(path, &bench.demand(), &policies, trace.end)?;
@@ -151,8 +204,8 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let rows: Vec<Value> = scored.iter().map(json_of).collect();
         let out =
-            if args.compare { json!({ "policies": rows }) } else { rows.into_iter().next().unwrap_or(Value::Null) };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+            if rows.len() > 1 { json!({ "policies": rows }) } else { rows.into_iter().next().unwrap_or(Value::Null) };
+        println!("{}", serde_json::to_string_pretty(&out).context("cannot write JSON")?);
     } else {
         print_table(&scored, &trace, &model, fixed);
     }

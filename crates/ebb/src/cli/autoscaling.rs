@@ -58,7 +58,7 @@ fn nanos(text: &str, flag: &str) -> Result<i64, Failure> {
 }
 
 /// Every resource of a paginated Cloud Foundry history, up to `range.limit`.
-async fn pages(client: &Client, path: &str, range: &Range) -> Result<Value, Failure> {
+pub(crate) async fn pages(client: &Client, path: &str, range: &Range) -> Result<Value, Failure> {
     let mut query = vec![format!("order-direction={}", if range.desc { "desc" } else { "asc" })];
     if let Some(start) = &range.start {
         query.push(format!("start-time={}", nanos(start, "start")?));
@@ -95,7 +95,7 @@ fn with_times(body: &mut Value) {
     }
 }
 
-fn app(group: &str, rest: &str) -> String {
+pub(crate) fn app(group: &str, rest: &str) -> String {
     format!("/v1/apps/{}{rest}", seg(group))
 }
 

@@ -5,7 +5,7 @@
 //! (`error: 404 NoSuchScalingGroupError: ...`), or as the API's JSON error with `-o json`,
 //! and exits with 1; a command that cannot run exits with 2.
 
-mod autoscaling;
+pub(crate) mod autoscaling;
 mod client;
 mod commands;
 pub mod input;
