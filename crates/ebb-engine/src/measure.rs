@@ -1,5 +1,6 @@
 //! Built-in metrics of `local_process` groups, measured by Ebb itself every few seconds and
-//! taken into the metric store like any sample, for the groups whose rules read them:
+//! taken into the metric store like any sample, for the groups whose rules or policies read
+//! them:
 //!
 //! - from the operating system, over every process of the member: `memoryused` (resident
 //!   memory, MB), `memoryutil` (that, as a percentage of the member's `memory_quota_mb`),
@@ -9,6 +10,9 @@
 //!   time to response headers over its recent requests, ms; 0 without requests), `throughput`
 //!   (requests a second over the last 10 s), `inflight` (requests in flight) and
 //!   `connections` (connections open to it).
+//!
+//! `throughput` is recorded for every such group behind a built-in load balancer, read or not:
+//! it is the demand `ebb simulate --group` replays.
 //!
 //! A member's slot is its place among the group's members that have not exited, by id. Each
 //! measurement is also the tick on which metric policies are evaluated as time passes.
@@ -31,7 +35,9 @@ use crate::samples::lock;
 const TICKS_PER_SECOND: f64 = 100.0;
 
 const OS_METRICS: [&str; 4] = ["memoryused", "memoryutil", "cpu", "cpuutil"];
-const BALANCER_METRICS: [&str; 4] = ["responsetime", "throughput", "inflight", "connections"];
+/// The balancer metric recorded whether or not anything reads it: requests served, the
+/// demand a replay of the group's history is made of.
+const REPLAYED: &str = "throughput";
 
 /// Each member's CPU time at the last measurement.
 #[derive(Debug, Default)]
@@ -97,12 +103,11 @@ impl Engine {
                 .chain(facts.policy_metrics.iter().map(String::as_str))
                 .collect();
             let os = OS_METRICS.iter().any(|m| wanted.contains(m));
-            let balancer = BALANCER_METRICS.iter().any(|m| wanted.contains(m));
-            if !os && !balancer {
+            let stats = self.converger().balancer_stats(group.as_str());
+            if !os && stats.is_empty() {
                 continue;
             }
             let members = self.live_members(&group);
-            let stats = if balancer { self.converger().balancer_stats(group.as_str()) } else { Vec::new() };
             let mut samples = Vec::new();
             for (slot, member) in members.iter().enumerate() {
                 live.insert(member.id.clone());
@@ -120,13 +125,10 @@ impl Engine {
                         ("connections", traffic.open_connections as f64),
                     ]);
                 }
-                samples.extend(measured.into_iter().filter(|(metric, _)| wanted.contains(metric)).map(
-                    |(metric, value)| SlotSample {
-                        metric: metric.to_string(),
-                        slot: slot as u32,
-                        sample: Sample { at: now, value },
-                    },
-                ));
+                let kept = |metric: &&str| *metric == REPLAYED || wanted.contains(metric);
+                samples.extend(measured.into_iter().filter(|(metric, _)| kept(metric)).map(|(metric, value)| {
+                    SlotSample { metric: metric.to_string(), slot: slot as u32, sample: Sample { at: now, value } }
+                }));
             }
             self.record_measured(&group, &samples, now);
         }

@@ -1,7 +1,7 @@
 //! Scaling on Ebb's own measurements, end to end: a `local_process` group of real `ebb
 //! demo-app` members with Cloud Foundry rules on `responsetime`; a load generator makes the
 //! members slow, the group scales out and its history says why; the load stops and it
-//! scales back in. Breaches and cooldowns of 60 s last 3 s here (`--rules-time-scale`).
+//! scales back in; what its members served is recorded minute by minute. Breaches and cooldowns of 60 s last 3 s here (`--rules-time-scale`).
 
 mod support;
 
@@ -92,4 +92,15 @@ async fn response_time_scales_a_group_of_real_members_out_and_back_in() {
     .await
     .expect("a minute of memoryused");
     assert!((1..2048).contains(&memory), "a demo-app member uses {memory} MB");
+    // And the requests its members served, though no rule reads them: what a replay of the
+    // group (`ebb simulate --group`) is made of.
+    let served = api.get(&format!("/v1/apps/{g}/metric_histories/throughput?results-per-page=100")).await;
+    served.ok(200);
+    let busiest = served.body["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["value"].as_str()?.parse::<i64>().ok())
+        .max();
+    assert!(busiest.is_some_and(|rps| rps >= 1), "{}", served.text);
 }

@@ -1,6 +1,7 @@
 //! `ebb simulate` end to end through the real binary: a trace and a policy file in, scores
 //! out, as a table or JSON, alone or beside the peers' defaults; bad files are refused with
-//! a message and exit code 2.
+//! a message and exit code 2; a live group's recorded hour, read from a running server,
+//! replayed against another policy beside what the group really had.
 
 mod support;
 
@@ -8,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::ebb_bin;
+use serde_json::json;
+use support::{Server, ebb_bin, group};
 
 /// A surge: 50 requests a second for 20 minutes, 500 for 30, 50 for 40.
 fn surge(dir: &Path) -> PathBuf {
@@ -163,4 +165,93 @@ fn plots_are_drawn_as_svg_and_png() {
         simulate(&["--trace", trace.to_str().unwrap(), "--policy", policy.to_str().unwrap(), "--plot", "plot.gif"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains(".svg or .png"));
+}
+
+/// The per-slot `throughput` of a two-member group over one hour, minute by minute: 25
+/// requests a second each for 20 minutes, 250 for 20, 25 for 20.
+fn served(minute: i64) -> f64 {
+    if (20..40).contains(&minute) { 250.0 } else { 25.0 }
+}
+
+#[tokio::test]
+async fn a_live_groups_recorded_hour_is_replayed_against_another_policy() {
+    let mut server = Server::start();
+    let api = server.tenant("t1").await;
+    // Two members all along; a policy reads `throughput`, so the server takes its samples.
+    let g = api.create_group(group(2, 2)).await;
+    let reads = json!([{"type": "target_tracking", "name": "rps", "cooldown": 0,
+        "args": {"metric": "throughput", "target": {"type": "AverageValue", "averageValue": 100}}}]);
+    api.post(&api.t(&format!("/groups/{g}/policies")), reads).await.ok(201);
+    // The last hour's samples, four a minute from each slot, sent now with their times.
+    let now = jiff::Timestamp::now();
+    let this_minute = now.as_second() - now.as_second().rem_euclid(60);
+    let since = jiff::Timestamp::from_second(this_minute - 3600).unwrap();
+    let mut samples = Vec::new();
+    for minute in 0..60i64 {
+        for second in [0, 15, 30, 45] {
+            let at = since + jiff::SignedDuration::from_secs(minute * 60 + second);
+            for slot in 0..2 {
+                samples.push(json!({"group": g, "metric": "throughput", "instance_index": slot,
+                    "value": served(minute), "timestamp": at.to_string()}));
+            }
+        }
+    }
+    let answer = api.post(&api.t("/metrics"), json!({ "samples": samples })).await;
+    answer.ok(200);
+    assert_eq!(answer.body, json!({"accepted": 480, "refused": []}));
+    // A graceful stop stores every minute that is over; the group's creation is moved back
+    // before the hour, behind the server's back, as if it had served all along.
+    assert!(server.terminate().success());
+    server.sql(&format!("UPDATE history SET at = at - 3900000 WHERE group_id = '{g}'"));
+    server.restart();
+
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "tracking.yaml", TRACKING);
+    let token = api.token.clone().unwrap();
+    let until = (since + jiff::SignedDuration::from_hours(1)).to_string();
+    let live = |extra: &[&str]| {
+        let mut args = vec!["--url", server.url.as_str(), "--token", token.as_str(), "--policy"];
+        args.push(policy.to_str().unwrap());
+        args.extend_from_slice(extra);
+        simulate(&args)
+    };
+    let output = live(&["--group", &g, "--since", &since.to_string(), "--until", &until, "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let all: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let [tracking, recorded] = all["policies"].as_array().unwrap().as_slice() else { panic!("two rows: {all}") };
+    assert_eq!((tracking["name"].as_str(), recorded["name"].as_str()), (Some("tracking"), Some("live")));
+    // Demand at 10 requests a second a member: 5, 50 and 5 members for 20 minutes each.
+    assert_eq!(tracking["demand_hours"], 20.0, "{all}");
+    assert_eq!(recorded["demand_hours"], 20.0);
+    // The group had 2 members for the hour, under demand all the time.
+    assert_eq!(recorded["instance_hours"], 2.0, "{recorded}");
+    assert_eq!(recorded["tau_u"], 100.0, "{recorded}");
+    // The other policy starts from those 2 and follows the demand.
+    let hours = tracking["instance_hours"].as_f64().unwrap();
+    assert!((20.0..40.0).contains(&hours), "{tracking}");
+    assert!(tracking["tau_u"].as_f64().unwrap() < 30.0, "{tracking}");
+
+    // A stretch with no recorded throughput, a group the tenant does not have, and a replay
+    // of both a file and a group are refused with what is wrong.
+    let before = (since - jiff::SignedDuration::from_hours(5)).to_string();
+    let empty = live(&[
+        "--group",
+        &g,
+        "--since",
+        &before,
+        "--until",
+        &(since - jiff::SignedDuration::from_hours(4)).to_string(),
+    ]);
+    assert_eq!(empty.status.code(), Some(2), "{}", String::from_utf8_lossy(&empty.stderr));
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("throughput"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    let unknown = live(&["--group", "no-such-group", "--since", "2h"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", String::from_utf8_lossy(&unknown.stderr));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("404"), "{}", String::from_utf8_lossy(&unknown.stderr));
+    let both = live(&["--group", &g, "--since", "2h", "--trace", "trace.csv"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }
