@@ -91,6 +91,17 @@ struct MetricSeries {
     last_point: Option<Sample>,
     /// Per-minute aggregates not yet taken.
     minutes: Minutes,
+    /// Samples of the whole group (a collector's), if the metric has any.
+    group: Option<GroupSeries>,
+}
+
+/// The samples of a metric that describes the whole group rather than one member: a
+/// collector's queue length, say.
+#[derive(Debug, Clone)]
+struct GroupSeries {
+    samples: Series,
+    /// When its source last failed: its samples until then no longer count.
+    failed_at: Option<Timestamp>,
 }
 
 impl MetricSeries {
@@ -192,6 +203,7 @@ impl GroupMetrics {
                 points: Series::new(bounds),
                 last_point: None,
                 minutes: Minutes::default(),
+                group: None,
             };
             self.metrics.insert(metric.to_string(), fresh);
         }
@@ -264,6 +276,64 @@ impl GroupMetrics {
         all
     }
 
+    /// Records a sample of `metric` for the whole group (a collector's): it is the group's
+    /// point at its time as well, and counts in the group's minutes.
+    pub fn record_group(&mut self, metric: &str, sample: Sample) -> Result<(), Refused> {
+        if !sample.value.is_finite() {
+            return Err(Refused::NotANumber);
+        }
+        let bounds = self.limits.series;
+        if !self.metrics.contains_key(metric) || self.metrics.get(metric).is_some_and(|m| m.group.is_none()) {
+            if self.series >= self.limits.series_per_group {
+                return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
+            }
+        }
+        let state = self.metrics.entry(metric.to_string()).or_insert_with(|| MetricSeries {
+            slots: Vec::new(),
+            newest: Vec::new(),
+            points: Series::new(bounds),
+            last_point: None,
+            minutes: Minutes::default(),
+            group: None,
+        });
+        if state.group.is_none() {
+            state.group = Some(GroupSeries { samples: Series::new(bounds), failed_at: None });
+            self.series += 1;
+        }
+        let Some(group) = state.group.as_mut() else { unreachable!("made just above") };
+        match group.samples.offer(sample) {
+            Offered::Kept => {}
+            Offered::TooOld => return Err(Refused::TooOld),
+            Offered::NotANumber => return Err(Refused::NotANumber),
+        }
+        state.points.offer_replacing(Sample { at: sample.at, value: sample.value.ceil() });
+        state.minutes.add(Of::Group, sample.at, sample.value);
+        Ok(())
+    }
+
+    /// The source of the group-wide `metric` failed at `at`: its samples until then no longer
+    /// count, so policies reading it see a failed read (and their fallbacks) at once.
+    pub fn group_failed(&mut self, metric: &str, at: Timestamp) {
+        if let Some(group) = self.metrics.get_mut(metric).and_then(|m| m.group.as_mut()) {
+            group.failed_at = Some(group.failed_at.map_or(at, |before| before.max(at)));
+        }
+    }
+
+    /// The group-wide samples of `metric` in `window`, oldest first; none for a metric sampled
+    /// per member, or whose source failed after its newest sample.
+    pub fn group_samples(&self, metric: &str, window: Window) -> Vec<Sample> {
+        let Some(group) = self.metrics.get(metric).and_then(|m| m.group.as_ref()) else { return Vec::new() };
+        let failed_at = group.failed_at;
+        if group.samples.latest().is_none_or(|newest| failed_at.is_some_and(|failed| failed >= newest.at)) {
+            return Vec::new();
+        }
+        group
+            .samples
+            .window(window.since, window.most, window.carry_from)
+            .filter(|s| failed_at.is_none_or(|failed| s.at > failed))
+            .collect()
+    }
+
     /// Forgets the series of slots `first` and above, of every metric: the group has fewer
     /// members than that now, and their samples can only go stale.
     pub fn forget_slots_from(&mut self, first: u32) {
@@ -281,7 +351,11 @@ impl GroupMetrics {
 
     /// How many samples it holds, aggregated points included.
     pub fn sample_count(&self) -> usize {
-        self.metrics.values().map(|m| m.slots.iter().flatten().map(Series::len).sum::<usize>() + m.points.len()).sum()
+        let group = |m: &MetricSeries| m.group.as_ref().map_or(0, |g| g.samples.len());
+        self.metrics
+            .values()
+            .map(|m| m.slots.iter().flatten().map(Series::len).sum::<usize>() + m.points.len() + group(m))
+            .sum()
     }
 }
 
@@ -370,5 +444,27 @@ mod tests {
         let slots: Vec<u32> = kept.iter().map(|(slot, _)| *slot).collect();
         assert!(slots.windows(2).all(|w| w[0] <= w[1]) && slots.first() == Some(&0) && slots.last() == Some(&2));
         assert!(kept.chunk_by(|a, b| a.0 == b.0).all(|run| run.windows(2).all(|w| w[0].1.at <= w[1].1.at)));
+    }
+
+    #[test]
+    fn a_group_wide_metric_is_the_groups_point_and_a_failure_hides_it_until_the_next_sample() {
+        let mut group = GroupMetrics::new(Limits::default());
+        group.record_group("queue", sample(5, 120.0)).unwrap();
+        group.record_group("queue", sample(20, 80.5)).unwrap();
+        let all = Window::recent(at(0), usize::MAX);
+        assert_eq!(group.group_samples("queue", all), [sample(5, 120.0), sample(20, 80.5)]);
+        assert_eq!(group.points("queue", at(0)), [(at(5), 120), (at(20), 81)]);
+        assert!(group.recent("queue", all).is_empty(), "no member's");
+        assert!(group.group_samples("rt", all).is_empty());
+        group.group_failed("queue", at(30));
+        assert!(group.group_samples("queue", all).is_empty(), "the source failed after its newest sample");
+        group.record_group("queue", sample(45, 10.0)).unwrap();
+        assert_eq!(group.group_samples("queue", all), [sample(45, 10.0)], "what came before the failure is gone");
+        let minutes = group.take_minutes(at(120));
+        let of_group: Vec<(Timestamp, i64)> =
+            minutes.iter().filter(|m| m.of == Of::Group).map(|m| (m.minute, m.value)).collect();
+        assert_eq!(of_group, [(crate::metrics::minutes::minute_of(at(5)), 71)], "the minute's mean, ceiled: (120 + 80.5 + 10) / 3");
+        assert_eq!(group.record_group("queue", sample(50, f64::INFINITY)), Err(Refused::NotANumber));
+        assert_eq!(group.series_count(), 1);
     }
 }

@@ -85,6 +85,10 @@ pub struct PolicyInput<'a> {
     /// first ([`GroupMetrics::recent`](crate::metrics::group::GroupMetrics::recent)): at least
     /// those of its strategy's `window`.
     pub samples: &'a [(u32, Sample)],
+    /// The samples of its metric for the whole group (a collector's), oldest first, in its
+    /// window ([`GroupMetrics::group_samples`](crate::metrics::group::GroupMetrics::group_samples));
+    /// empty for a metric sampled per member.
+    pub group: &'a [Sample],
     /// What it remembers.
     pub memory: &'a Memory,
 }
@@ -193,8 +197,14 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
                     capacity: if matches!(tracking.target, Target::Utilization(_)) { 100.0 } else { 1.0 },
                 })
                 .collect();
-            let total = members.iter().filter_map(|m| m.value).reduce(|a, b| a + b);
-            let target = tracking.target;
+            // A group-wide value is the total: against a target per member (the HPA's External
+            // AverageValue) or for the whole group (External Value).
+            let wide = input.group.last().filter(|s| s.at + group.stale_after >= group.now).map(|s| s.value);
+            let (total, target) = match (wide, tracking.target) {
+                (Some(total), Target::AverageValue(t)) => (Some(total), Target::TotalPerMember(t)),
+                (Some(total), target) => (Some(total), target),
+                (None, target) => (members.iter().filter_map(|m| m.value).reduce(|a, b| a + b), target),
+            };
             match replicas::propose(
                 group.current,
                 &members,
@@ -216,7 +226,10 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
             };
             let warming = group.members.iter().filter(|m| m.readiness != Readiness::Gone && !warm(m)).count() as u32;
             let since = policy.strategy.window(group.now, group.stale_after).since;
-            let points = mean_series(group, input.samples, &warm, since, usize::MAX);
+            let points = match input.group {
+                [] => mean_series(group, input.samples, &warm, since, usize::MAX),
+                wide => wide.iter().map(|s| (s.at, s.value)).collect(),
+            };
             let inputs = series_inputs(group, input.samples, &warm, &points);
             let proposed = fresh(group, &points).map(|_| {
                 let to = step.propose(&points, group.current, warming, group.now);
@@ -227,7 +240,11 @@ fn explain(group: &GroupInput<'_>, input: &PolicyInput<'_>) -> Explained {
         Strategy::Threshold { policy: threshold, .. } => {
             let ready = |m: &MemberInput| m.readiness == Readiness::Ready;
             let since = policy.strategy.window(group.now, group.stale_after).since;
-            let points = mean_series(group, input.samples, &ready, since, threshold.history_length.max(1) as usize);
+            let most = threshold.history_length.max(1) as usize;
+            let points = match input.group {
+                [] => mean_series(group, input.samples, &ready, since, most),
+                wide => wide[wide.len().saturating_sub(most)..].iter().map(|s| (s.at, s.value)).collect(),
+            };
             let inputs = series_inputs(group, input.samples, &ready, &points);
             let last_scaled = group.events.last().map(|e| e.at);
             let proposed = fresh(group, &points).map(|_| {
@@ -528,7 +545,7 @@ mod tests {
         samples: &'a [(u32, Sample)],
         memory: &'a Memory,
     ) -> PolicyInput<'a> {
-        PolicyInput { id, name: id.as_str(), policy, samples, memory }
+        PolicyInput { id, name: id.as_str(), policy, samples, group: &[], memory }
     }
 
     #[test]
@@ -621,6 +638,32 @@ mod tests {
         let explained = &evaluation.policies[0];
         assert_eq!(explained.inputs.value, Some(90.0));
         assert_eq!(explained.count(), Some(4), "2 counted members + 2, never below the 3 being had: {explained:?}");
+    }
+
+    #[test]
+    fn a_group_wide_value_is_a_total_against_a_target_per_member_or_for_the_group() {
+        let (a, b, c) = (PolicyId::new("a"), PolicyId::new("b"), PolicyId::new("c"));
+        let per_member = tracking(100.0);
+        let whole = policy(json!({"type": "target_tracking", "args": {"metric": "m",
+            "target": {"type": "Value", "value": 250}}}));
+        let step = policy(json!({"type": "step", "args": {"metric": "m", "threshold": 400, "comparison": ">=",
+            "steps": [{"lower": 0, "change": 1}]}}));
+        // A queue of 500 jobs, read 10 s ago, for 3 members.
+        let queue = [Sample { at: ago(70), value: 450.0 }, Sample { at: ago(10), value: 500.0 }];
+        let members = members(3);
+        let memory = Memory::default();
+        let wide = |id, policy| PolicyInput { group: &queue, ..input(id, policy, &[], &memory) };
+        let evaluation =
+            evaluate(&group(3, &members, false), &[wide(&a, &per_member), wide(&b, &whole), wide(&c, &step)]);
+        let raw: Vec<Option<u32>> = evaluation.policies.iter().map(|p| p.proposal).collect();
+        // 500 / 100 a member: 5; 500 against 250 for the group: twice the 3 ready members; 500
+        // over 400 for the whole minute: one more.
+        assert_eq!(raw, [Some(5), Some(6), Some(4)]);
+        assert_eq!(evaluation.policies[0].inputs.value, Some(500.0));
+        // A stale value is no value: the read failed.
+        let stale = [Sample { at: ago(200), value: 500.0 }];
+        let old = PolicyInput { group: &stale, ..input(&a, &per_member, &[], &memory) };
+        assert_eq!(evaluate(&group(3, &members, true), &[old]).policies[0].vote, Vote::Failed);
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl Strategies {
         };
         // What each policy reads; policies reading the same (AWS's scale-out and scale-in step
         // policies on one metric) share one read.
-        let mut reads: Vec<(Read<'_>, Vec<(u32, Sample)>)> = Vec::new();
+        let mut reads: Vec<(Read<'_>, Vec<(u32, Sample)>, Vec<Sample>)> = Vec::new();
         let mut read_of = Vec::with_capacity(self.policies.len());
         for policy in &self.policies {
             let Some(metric) = policy.policy.strategy.metric() else {
@@ -158,8 +158,8 @@ impl Strategies {
                 continue;
             };
             let key = (metric, policy.policy.strategy.window(context.now, context.stale_after));
-            let index = reads.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
-                reads.push((key, context.metrics.recent(key.0, key.1)));
+            let index = reads.iter().position(|(k, _, _)| *k == key).unwrap_or_else(|| {
+                reads.push((key, context.metrics.recent(key.0, key.1), context.metrics.group_samples(key.0, key.1)));
                 reads.len() - 1
             });
             read_of.push(Some(index));
@@ -174,6 +174,7 @@ impl Strategies {
                 name: &p.name,
                 policy: &p.policy,
                 samples: read.map_or(&[][..], |index| reads[index].1.as_slice()),
+                group: read.map_or(&[][..], |index| reads[index].2.as_slice()),
                 memory: self.memory.get(&p.id).unwrap_or(&empty),
             })
             .collect();
