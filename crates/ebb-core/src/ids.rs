@@ -101,6 +101,10 @@ identifier!(
     /// A member of a group.
     MemberId
 );
+identifier!(
+    /// A collector of a group.
+    CollectorId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Absolute limits: how many groups a tenant may have, policies a group, webhooks a policy.
+//! Absolute limits: how many groups a tenant may have, policies and collectors a group,
+//! webhooks a policy.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,10 +20,22 @@ pub struct Limits {
     pub max_policies_per_group: usize,
     /// Webhooks per policy.
     pub max_webhooks_per_policy: usize,
+    /// Collectors per group.
+    #[serde(default = "default_collectors")]
+    pub max_collectors_per_group: usize,
+}
+
+fn default_collectors() -> usize {
+    Limits::default().max_collectors_per_group
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_groups: 1000, max_policies_per_group: 100, max_webhooks_per_policy: 25 }
+        Limits {
+            max_groups: 1000,
+            max_policies_per_group: 100,
+            max_webhooks_per_policy: 25,
+            max_collectors_per_group: 100,
+        }
     }
 }

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::capacity::{Bounds, Refusal};
 use crate::cf_policy::MetricRules;
+use crate::collector::Collector;
 use crate::group::GroupConfig;
-use crate::ids::{GroupId, PolicyId, TenantId, WebhookId};
+use crate::ids::{CollectorId, GroupId, PolicyId, TenantId, WebhookId};
 use crate::launch::LaunchConfig;
 use crate::policy::Policy;
 use crate::windows::Windows;
@@ -206,6 +207,26 @@ impl PolicyRecord {
     pub fn name(&self) -> &str {
         &self.policy.name
     }
+}
+
+/// A collector of a group, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorRecord {
+    /// Its id.
+    pub id: CollectorId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The group's tenant.
+    pub tenant_id: TenantId,
+    /// The document as submitted, secrets included: never shown as it is
+    /// ([`crate::collector::secrets::redact`]).
+    pub body: Value,
+    /// The document, parsed.
+    pub collector: Collector,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last replaced.
+    pub updated_at: Timestamp,
 }
 
 /// The outcome of executing a policy.

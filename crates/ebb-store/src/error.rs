@@ -48,6 +48,19 @@ pub enum StoreError {
         /// The limit.
         limit: usize,
     },
+    /// No collector with that id in the group.
+    #[error("no such collector")]
+    CollectorNotFound,
+    /// The group would have more collectors than allowed.
+    #[error("collector limit of {limit} exceeded")]
+    CollectorLimit {
+        /// Collectors the group has.
+        current: usize,
+        /// Collectors being added.
+        adding: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The policy would have more webhooks than allowed.
     #[error("webhook limit of {limit} exceeded")]
     WebhookLimit {

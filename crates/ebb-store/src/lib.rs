@@ -189,6 +189,53 @@ pub trait PolicyStore: Send + Sync {
     async fn find_capability(&self, capability_hash: &str) -> Result<Option<CapabilityTarget>, StoreError>;
 }
 
+/// Collectors of groups.
+#[async_trait::async_trait]
+pub trait CollectorStore: Send + Sync {
+    /// Creates collectors in a group, all or none; [`StoreError::CollectorLimit`] past the
+    /// limit per group.
+    async fn create_collectors(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        collectors: Vec<NewCollector>,
+        limits: Limits,
+        now: Timestamp,
+    ) -> Result<Vec<CollectorRecord>, StoreError>;
+    /// A group's collectors, ascending by id: one page, or all of them when `page` is `None`.
+    async fn list_collectors(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        page: Option<&Page>,
+    ) -> Result<Vec<CollectorRecord>, StoreError>;
+    /// One collector of a group.
+    async fn get_collector(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        collector: &CollectorId,
+    ) -> Result<CollectorRecord, StoreError>;
+    /// Replaces a collector's document.
+    async fn replace_collector(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        collector: &CollectorId,
+        body: NewCollector,
+        now: Timestamp,
+    ) -> Result<CollectorRecord, StoreError>;
+    /// Deletes a collector.
+    async fn delete_collector(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        collector: &CollectorId,
+    ) -> Result<(), StoreError>;
+    /// The collectors of `group`, or of every group not being deleted, ascending by id.
+    async fn all_collectors(&self, group: Option<&GroupId>) -> Result<Vec<CollectorRecord>, StoreError>;
+}
+
 /// The one write path of decisions.
 #[async_trait::async_trait]
 pub trait DecisionStore: Send + Sync {
@@ -311,6 +358,7 @@ pub trait Store:
     + ScheduleStore
     + HistoryStore
     + BrokerStore
+    + CollectorStore
     + 'static
 {
 }
@@ -324,6 +372,7 @@ impl<T> Store for T where
         + ScheduleStore
         + HistoryStore
         + BrokerStore
+        + CollectorStore
         + 'static
 {
 }

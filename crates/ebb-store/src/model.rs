@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use ebb_core::decide::Decision;
 use ebb_core::group::GroupConfig;
-pub use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId, WebhookId};
+pub use ebb_core::ids::{CollectorId, GroupId, MemberId, PolicyId, TenantId, WebhookId};
 use ebb_core::launch::{LaunchConfig, LaunchKind};
 pub use ebb_core::metrics::minutes::{MinuteAggregate, Of};
 use ebb_core::policy::Policy;
 use ebb_core::records::GroupState;
 pub use ebb_core::records::{
-    EventKind, Execution, Group, GroupEvent, GroupStatus, GroupWindows, HistoryEntry, MetricCredential, PolicyRecord,
-    Source,
+    CollectorRecord, EventKind, Execution, Group, GroupEvent, GroupStatus, GroupWindows, HistoryEntry,
+    MetricCredential, PolicyRecord, Source,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -75,6 +75,15 @@ pub struct NewPolicy {
     pub policy: Policy,
     /// Its first fire time, for schedule policies (`ebb_core::decide::arm_schedule`).
     pub next_fire: Option<Timestamp>,
+}
+
+/// A collector to store: its document as submitted (secrets included), and parsed.
+#[derive(Debug, Clone)]
+pub struct NewCollector {
+    /// The document as submitted.
+    pub body: Value,
+    /// The document, validated.
+    pub collector: ebb_core::collector::Collector,
 }
 
 /// A group to create.

@@ -386,3 +386,26 @@ impl BindingColumns {
         })
     }
 }
+
+/// A stored collector: its document parsed again, as when it was submitted.
+pub fn collector(
+    id: String,
+    group_id: String,
+    tenant_id: String,
+    body: &str,
+    created_at: i64,
+    updated_at: i64,
+) -> Result<CollectorRecord, StoreError> {
+    let body = parse_json(body)?;
+    let collector = ebb_core::collector::Collector::parse(&body, "")
+        .map_err(|err| StoreError::Corrupt(format!("collector {id}: {}", err.message)))?;
+    Ok(CollectorRecord {
+        id: id.into(),
+        group_id: group_id.into(),
+        tenant_id: tenant_id.into(),
+        body,
+        collector,
+        created_at: from_millis(created_at)?,
+        updated_at: from_millis(updated_at)?,
+    })
+}

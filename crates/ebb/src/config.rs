@@ -105,6 +105,7 @@ impl Settings {
                     .max_webhooks_per_policy
                     .or(file.max_webhooks_per_policy)
                     .unwrap_or(defaults.max_webhooks_per_policy),
+                max_collectors_per_group: defaults.max_collectors_per_group,
             },
             converge,
             balancer_host: flags.balancer_host.or(file.balancer_host).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),

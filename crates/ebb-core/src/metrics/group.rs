@@ -463,7 +463,11 @@ mod tests {
         let minutes = group.take_minutes(at(120));
         let of_group: Vec<(Timestamp, i64)> =
             minutes.iter().filter(|m| m.of == Of::Group).map(|m| (m.minute, m.value)).collect();
-        assert_eq!(of_group, [(crate::metrics::minutes::minute_of(at(5)), 71)], "the minute's mean, ceiled: (120 + 80.5 + 10) / 3");
+        assert_eq!(
+            of_group,
+            [(crate::metrics::minutes::minute_of(at(5)), 71)],
+            "the minute's mean, ceiled: (120 + 80.5 + 10) / 3"
+        );
         assert_eq!(group.record_group("queue", sample(50, f64::INFINITY)), Err(Refused::NotANumber));
         assert_eq!(group.series_count(), 1);
     }

@@ -126,6 +126,7 @@ impl crate::GroupStore for MemoryStore {
             state.events.retain(|(_, e)| e.group_id != group);
             state.history.retain(|_, e| e.group_id != group);
             state.service_bindings.retain(|_, b| b.group_id != group);
+            state.collectors.retain(|_, c| c.group_id != group);
             Ok(())
         })
     }

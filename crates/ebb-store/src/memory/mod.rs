@@ -18,6 +18,7 @@ use crate::error::StoreError;
 use crate::model::*;
 
 mod broker;
+mod collectors;
 mod decisions;
 mod groups;
 mod history;
@@ -51,6 +52,7 @@ struct State {
     minutes: BTreeMap<(GroupId, String, Of, Timestamp), MinuteAggregate>,
     service_instances: BTreeMap<String, ServiceInstance>,
     service_bindings: BTreeMap<String, ServiceBinding>,
+    collectors: BTreeMap<CollectorId, CollectorRecord>,
 }
 
 impl State {

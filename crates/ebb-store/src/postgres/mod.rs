@@ -17,6 +17,7 @@
 //! `policies`, `decisions`, `members`, `schedules`, `history`; `rows` maps rows to records.
 
 mod broker;
+mod collectors;
 mod decisions;
 mod groups;
 mod history;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("../../migrations/postgres/0005_metric_minutes.sql")),
     (6, include_str!("../../migrations/postgres/0006_service_broker.sql")),
     (7, include_str!("../../migrations/postgres/0007_pause_direction.sql")),
+    (8, include_str!("../../migrations/postgres/0008_collectors.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

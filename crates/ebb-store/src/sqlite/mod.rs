@@ -23,6 +23,7 @@
 
 mod broker;
 mod checkpointer;
+mod collectors;
 mod decisions;
 mod groups;
 mod history;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0010_metric_minutes.sql")),
     M::up(include_str!("../../migrations/sqlite/0011_service_broker.sql")),
     M::up(include_str!("../../migrations/sqlite/0012_pause_direction.sql")),
+    M::up(include_str!("../../migrations/sqlite/0013_collectors.sql")),
 ];
 
 /// Ebb's store on an SQLite file.

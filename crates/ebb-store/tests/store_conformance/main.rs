@@ -24,8 +24,10 @@ use ebb_store::{
 use jiff::{SignedDuration, Timestamp};
 
 mod broker;
+mod collectors;
 
 use broker::*;
+use collectors::*;
 use serde_json::{Value, json};
 
 /// Opens a fresh SQLite store in a temporary folder.
@@ -189,6 +191,8 @@ store_suite!(
     metric_credentials_are_set_rotated_and_revoked,
     service_instances_are_created_once_and_keep_their_default_policy,
     a_group_has_at_most_one_binding_and_loses_it_when_purged,
+    collectors_are_stored_with_their_secrets_listed_replaced_and_deleted,
+    the_collector_limit_is_enforced_per_group_and_collectors_go_with_their_group,
     a_service_instance_with_bindings_is_not_deleted,
     a_default_policy_followed_by_a_group_is_a_decision,
     minutes_of_metrics_are_listed_in_pages_and_pruned,
@@ -704,7 +708,7 @@ async fn concurrent_decisions_are_serialized(store: Arc<dyn Store>) {
 
 async fn concurrent_writers_respect_the_limits(store: Arc<dyn Store>) {
     store.create_tenant(&"a".into(), t0()).await.unwrap();
-    let limits = Limits { max_groups: 5, max_policies_per_group: 4, max_webhooks_per_policy: 3 };
+    let limits = Limits { max_groups: 5, max_policies_per_group: 4, max_webhooks_per_policy: 3, ..Limits::default() };
     let creations = (0..20).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.create_group(new_group("a", 0, 1, vec![]), limits, t0()).await })
