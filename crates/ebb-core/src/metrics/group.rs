@@ -283,10 +283,9 @@ impl GroupMetrics {
             return Err(Refused::NotANumber);
         }
         let bounds = self.limits.series;
-        if !self.metrics.contains_key(metric) || self.metrics.get(metric).is_some_and(|m| m.group.is_none()) {
-            if self.series >= self.limits.series_per_group {
-                return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
-            }
+        let new_series = self.metrics.get(metric).is_none_or(|m| m.group.is_none());
+        if new_series && self.series >= self.limits.series_per_group {
+            return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
         }
         let state = self.metrics.entry(metric.to_string()).or_insert_with(|| MetricSeries {
             slots: Vec::new(),

@@ -86,6 +86,9 @@ pub struct Context<'a> {
 /// What a policy reads: a metric and which of each member's samples.
 type Read<'a> = (&'a str, Window);
 
+/// What a read found: each member's samples, and the group's own.
+type Found = (Vec<(u32, Sample)>, Vec<Sample>);
+
 /// A group's metric policies and what they remember.
 #[derive(Debug, Default, Clone)]
 pub struct Strategies {
@@ -150,7 +153,7 @@ impl Strategies {
         };
         // What each policy reads; policies reading the same (AWS's scale-out and scale-in step
         // policies on one metric) share one read.
-        let mut reads: Vec<(Read<'_>, Vec<(u32, Sample)>, Vec<Sample>)> = Vec::new();
+        let mut reads: Vec<(Read<'_>, Found)> = Vec::new();
         let mut read_of = Vec::with_capacity(self.policies.len());
         for policy in &self.policies {
             let Some(metric) = policy.policy.strategy.metric() else {
@@ -158,8 +161,9 @@ impl Strategies {
                 continue;
             };
             let key = (metric, policy.policy.strategy.window(context.now, context.stale_after));
-            let index = reads.iter().position(|(k, _, _)| *k == key).unwrap_or_else(|| {
-                reads.push((key, context.metrics.recent(key.0, key.1), context.metrics.group_samples(key.0, key.1)));
+            let index = reads.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                let found = (context.metrics.recent(key.0, key.1), context.metrics.group_samples(key.0, key.1));
+                reads.push((key, found));
                 reads.len() - 1
             });
             read_of.push(Some(index));
@@ -173,8 +177,8 @@ impl Strategies {
                 id: &p.id,
                 name: &p.name,
                 policy: &p.policy,
-                samples: read.map_or(&[][..], |index| reads[index].1.as_slice()),
-                group: read.map_or(&[][..], |index| reads[index].2.as_slice()),
+                samples: read.map_or(&[][..], |index| reads[index].1.0.as_slice()),
+                group: read.map_or(&[][..], |index| reads[index].1.1.as_slice()),
                 memory: self.memory.get(&p.id).unwrap_or(&empty),
             })
             .collect();
