@@ -64,6 +64,8 @@ pub struct Engine {
     pending_capabilities: Arc<Semaphore>,
     /// Every group's samples, and what evaluating its rules needs.
     pub(crate) samples: Samples,
+    /// The collectors running.
+    pub(crate) collectors: crate::collectors::Collectors,
 }
 
 /// The most capability executions accepted and not yet committed. Beyond it, callers are
@@ -88,6 +90,7 @@ impl Engine {
             unknown_capabilities: Throttled::new(Duration::from_secs(1)),
             pending_capabilities: Arc::new(Semaphore::new(PENDING_CAPABILITIES)),
             samples: Samples::new(SampleSettings::default()),
+            collectors: crate::collectors::Collectors::default(),
         }
     }
 
@@ -453,6 +456,7 @@ impl Engine {
         let decide: Decide = Box::new(move |snapshot| decide::delete_group(&snapshot.group, force, now));
         self.commit(Self::group(tenant, group), Source::Convergence, decide).await?;
         self.converger.trigger(group.as_str(), Trigger::Deleted);
+        self.collectors.stop_group(group);
         tracing::info!(%tenant, %group, force, "group deleted");
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod archiver;
 pub mod balancer;
 pub mod broker;
 pub mod clock;
+pub mod collectors;
 pub mod converger;
 pub mod engine;
 pub mod measure;

@@ -58,6 +58,35 @@ pub fn redact(document: &Value) -> Value {
     copy
 }
 
+/// Every secret of `document`, as written: what a message about it must never contain
+/// (an error from a source may quote what it was given).
+pub fn values(document: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut copy = document.clone();
+    let _ = walk(&mut copy, None, &mut |slot, _| {
+        match slot {
+            Slot::Whole(value) => found.extend(value.as_str().map(str::to_string)),
+            Slot::Url(url) => {
+                found.extend(url.password().map(str::to_string));
+                found.extend(url.query_pairs().filter(|(k, _)| is_secret_parameter(k)).map(|(_, v)| v.into_owned()));
+            }
+        }
+        Ok(())
+    });
+    found.retain(|secret| !secret.is_empty() && secret != REDACTED);
+    found
+}
+
+/// `message` with every one of `secrets` in it replaced by [`REDACTED`]; secrets of fewer
+/// than 4 characters are left (they would turn every message into asterisks, and hide
+/// nothing).
+pub fn scrub(message: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|secret| secret.chars().count() >= 4)
+        .fold(message.to_string(), |text, secret| text.replace(secret.as_str(), REDACTED))
+}
+
 /// `new` with each [`REDACTED`] that stands where `old` has a secret replaced by it; a
 /// [`REDACTED`] with no stored secret behind it is refused.
 pub fn restore(new: &Value, old: &Value) -> Result<Value, Invalid> {
@@ -208,6 +237,19 @@ mod tests {
         let mut changed = redact(&stored());
         changed["args"]["password"] = json!("n3w");
         assert_eq!(restore(&changed, &stored()).unwrap()["args"]["password"], "n3w");
+    }
+
+    #[test]
+    fn the_secrets_of_a_document_are_found_and_scrubbed_from_messages() {
+        let secrets = values(&stored());
+        for secret in ["s3cret", "k1", "p4ss", "Bearer abc", "t"] {
+            assert!(secrets.iter().any(|s| s == secret), "{secret} in {secrets:?}");
+        }
+        let message = "cannot connect to redis://worker:s3cret@cache:6379: wrong password p4ss";
+        assert_eq!(
+            scrub(message, &secrets),
+            "cannot connect to redis://worker:********@cache:6379: wrong password ********"
+        );
     }
 
     #[test]
