@@ -219,12 +219,14 @@ pub struct Scope<'a> {
     pub webhook: &'a str,
     /// The member (server), when there is one.
     pub member: &'a str,
+    /// The collector, when there is one.
+    pub collector: &'a str,
 }
 
 impl Scope<'_> {
     /// Maps a store error to the Otter error for this resource.
     pub fn error(&self, err: StoreError) -> ApiError {
-        let Scope { tenant: t, group: g, policy: p, webhook: w, member: m } = *self;
+        let Scope { tenant: t, group: g, policy: p, webhook: w, member: m, collector: c } = *self;
         match err {
             StoreError::GroupNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,
@@ -235,6 +237,19 @@ impl Scope<'_> {
                 StatusCode::NOT_FOUND,
                 "NoSuchPolicyError",
                 format!("No such scaling policy {p} for group {g} for tenant {t}"),
+            ),
+            StoreError::CollectorNotFound => ApiError::otter(
+                StatusCode::NOT_FOUND,
+                "NoSuchCollectorError",
+                format!("No such collector {c} for group {g} for tenant {t}"),
+            ),
+            StoreError::CollectorLimit { current, adding, limit } => ApiError::otter(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "CollectorsOverLimitError",
+                format!(
+                    "Currently there are {current} collectors for tenant {t}, scaling group {g}. \
+                     Creating {adding} new collectors would exceed the limit of {limit} per group."
+                ),
             ),
             StoreError::WebhookNotFound => ApiError::otter(
                 StatusCode::NOT_FOUND,

@@ -47,6 +47,16 @@ impl Links {
         format!("{}{policy}/", self.policies(tenant, group))
     }
 
+    /// A group's collectors collection.
+    pub fn collectors(&self, tenant: &TenantId, group: &GroupId) -> String {
+        format!("{}collectors/", self.group(tenant, group))
+    }
+
+    /// A collector's URL.
+    pub fn collector(&self, tenant: &TenantId, group: &GroupId, collector: &ebb_core::ids::CollectorId) -> String {
+        format!("{}{collector}/", self.collectors(tenant, group))
+    }
+
     /// A policy's webhooks collection.
     pub fn webhooks(&self, tenant: &TenantId, group: &GroupId, policy: &PolicyId) -> String {
         format!("{}webhooks/", self.policy(tenant, group, policy))

@@ -20,7 +20,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::ApiError;
-use crate::otter::{explain, groups, history, limits, members, policies, samples, schedules, webhooks};
+use crate::otter::{collectors, explain, groups, history, limits, members, policies, samples, schedules, webhooks};
 use crate::state::AppState;
 use crate::wire;
 use crate::{admin, auth, broker, cf, observe, ops};
@@ -194,6 +194,11 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/v1.0/{tenant}/groups/{group}/events", "What happened to the group (schedule firings and skips); ?limit=", Tenant, 200, schedules::events).returns::<wire::EventList>().query(&[("limit", "integer", "At most this many events, 1 to 1000 (100)")]),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/history", "Every change of the group's desired capacity, and every execution that changed nothing, newest first", Tenant, 200, history::list).returns::<wire::HistoryList>().query(HISTORY),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/stats", "Traffic statistics of the group's load balancers", Tenant, 200, members::stats).returns::<wire::StatsAnswer>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/collectors", "List collectors, secrets redacted, with how their reads are going", Tenant, 200, collectors::list).returns::<wire::CollectorList>().query(PAGE),
+        route(M::POST, "/v1.0/{tenant}/groups/{group}/collectors", "Create collectors (a JSON array): pulled signals stored as group-wide samples of their metric", Tenant, 201, collectors::create).json_body::<Vec<documents::CollectorDocument>>().returns::<wire::CollectorList>(),
+        route(M::GET, "/v1.0/{tenant}/groups/{group}/collectors/{collector}", "Show a collector: its document, secrets redacted, and its last success, last error and failures in a row", Tenant, 200, collectors::show).returns::<wire::CollectorAnswer>(),
+        route(M::PUT, "/v1.0/{tenant}/groups/{group}/collectors/{collector}", "Replace a collector (\"********\" keeps a stored secret)", Tenant, 200, collectors::replace).json_body::<documents::CollectorDocument>().returns::<wire::CollectorAnswer>(),
+        route(M::DELETE, "/v1.0/{tenant}/groups/{group}/collectors/{collector}", "Delete a collector", Tenant, 204, collectors::delete),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies", "List policies", Tenant, 200, policies::list).returns::<wire::PolicyList>().query(PAGE),
         route(M::POST, "/v1.0/{tenant}/groups/{group}/policies", "Create policies (a JSON array)", Tenant, 201, policies::create).json_body::<Vec<documents::PolicyDocument>>().returns::<wire::PolicyList>(),
         route(M::GET, "/v1.0/{tenant}/groups/{group}/policies/{policy}", "Show a policy", Tenant, 200, policies::show).returns::<wire::PolicyAnswer>(),

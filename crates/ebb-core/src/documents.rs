@@ -383,3 +383,47 @@ mod tests {
         assert!(conforms::<WindowsDocument>(&json!({"timezone": "UTC", "specific_date": []}), "").is_ok());
     }
 }
+
+/// A collector: what it reads, how often, and under which metric its samples are stored
+/// (`POST .../collectors` takes an array of them; `docs/collectors.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorDocument {
+    /// At least one non-whitespace character, at most 255.
+    pub name: String,
+    /// Where it reads.
+    #[serde(rename = "type")]
+    pub kind: CollectorKind,
+    /// The metric its samples are stored under (letters, digits, underscores).
+    pub metric: String,
+    /// Seconds between reads, 1 to 86400 (15).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Number>,
+    /// Seconds a read may take, at most the interval and 300 (10, or the interval if shorter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Number>,
+    /// The type's arguments; secrets in them are shown as `********` and kept when sent back so.
+    pub args: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The collector types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectorKind {
+    /// A URL's response time, or a number in one of its headers.
+    HttpProbe,
+    /// A number in the JSON a URL returns.
+    AppDecision,
+    /// An instant PromQL query.
+    Prometheus,
+    /// A Redis list's length, sorted set's size or stream group's lag.
+    Redis,
+    /// A RabbitMQ queue's messages.
+    Rabbitmq,
+    /// A NATS JetStream consumer's pending messages.
+    Nats,
+    /// One read-only SQL query returning one number.
+    Sql,
+    /// A load balancer's connections or requests per member.
+    LbStats,
+}

@@ -147,3 +147,62 @@ impl prometheus_client::collector::Collector for BalancerCollector {
         Ok(())
     }
 }
+
+/// The reads of every running collector, on `/metrics`.
+pub struct CollectorMetrics(pub std::sync::Arc<crate::engine::Engine>);
+
+impl std::fmt::Debug for CollectorMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CollectorMetrics")
+    }
+}
+
+/// A gauge of a collector's health: name, help, and how to read it.
+type HealthGauge = (&'static str, &'static str, fn(&ebb_core::collector::health::Health) -> Option<f64>);
+/// A counter of a collector's reads: name, help, and how to read it.
+type HealthCounter = (&'static str, &'static str, fn(&ebb_core::collector::health::Health) -> u64);
+
+impl prometheus_client::collector::Collector for CollectorMetrics {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+
+        let statuses = self.0.collectors().statuses(None);
+        let labels = |s: &crate::collectors::CollectorStatus| -> Labels {
+            vec![
+                ("group", s.group.to_string()),
+                ("collector", s.id.to_string()),
+                ("name", s.name.clone()),
+                ("type", s.kind.to_string()),
+                ("metric", s.metric.clone()),
+            ]
+        };
+        let counters: [HealthCounter; 2] = [
+            ("ebb_collector_reads", "Reads of a collector's source", |h| h.reads),
+            ("ebb_collector_failures", "Failed reads of a collector's source", |h| h.failures),
+        ];
+        for (name, help, read) in counters {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for status in &statuses {
+                metric.encode_family(&labels(status))?.encode_counter::<Labels, _, f64>(&read(&status.health), None)?;
+            }
+        }
+        let gauges: [HealthGauge; 3] = [
+            ("ebb_collector_consecutive_failures", "Failed reads since the last success", |h| {
+                Some(f64::from(h.consecutive_failures))
+            }),
+            ("ebb_collector_last_success_timestamp_seconds", "When the last read succeeded", |h| {
+                h.last_success.map(|at| at.as_millisecond() as f64 / 1000.0)
+            }),
+            ("ebb_collector_last_value", "The value the last successful read gave", |h| h.last_value),
+        ];
+        for (name, help, read) in gauges {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for status in &statuses {
+                if let Some(value) = read(&status.health) {
+                    metric.encode_family(&labels(status))?.encode_gauge(&value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

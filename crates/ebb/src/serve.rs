@@ -283,6 +283,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let sample_settings = SampleSettings { time_scale: settings.rules_time_scale, ..SampleSettings::default() };
     let engine =
         Arc::new(Engine::new(store, clock, engine_metrics, converger.clone()).with_sample_settings(sample_settings));
+    registry.register_collector(Box::new(ebb_engine::metrics::CollectorMetrics(engine.clone())));
+    let collectors = engine.start_collectors().await.context("cannot read the collectors")?;
+    tracing::info!(collectors, "collectors started");
     let scheduler = Scheduler::new(engine.clone(), settings.schedule_grace);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await

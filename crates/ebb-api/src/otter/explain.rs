@@ -27,7 +27,7 @@ pub async fn explain(
     Ids(path): Ids<GroupPath>,
 ) -> Result<Json<wire::ExplainAnswer>, ApiError> {
     let group = state.store().get_group(&path.tenant, &path.group).await.map_err(|err| path.scope().error(err))?;
-    let view = match state.engine.explain(&group.id) {
+    let mut view = match state.engine.explain(&group.id) {
         Some(explanation) => view(&explanation),
         None => {
             let bounds = ebb_core::decide::effective_bounds(&group, state.now());
@@ -38,9 +38,23 @@ pub async fn explain(
                 paused_direction: group.state.paused_direction.map(|d| d.as_str()),
                 policies: Vec::new(),
                 outcome: wire::ExplainOutcome { decision: "no_proposal", to: None, winner: None, held_by: None },
+                collectors: Vec::new(),
             }
         }
     };
+    view.collectors = state
+        .engine
+        .collectors()
+        .statuses(Some(&group.id))
+        .into_iter()
+        .map(|status| wire::CollectorExplainView {
+            id: status.id.to_string(),
+            name: status.name,
+            kind: status.kind,
+            metric: status.metric,
+            status: super::collectors::status(Some(status.health)),
+        })
+        .collect();
     Ok(Json(wire::ExplainAnswer { explain: view }))
 }
 
@@ -58,6 +72,7 @@ fn view(explanation: &Explanation) -> wire::ExplainView {
         paused: facts.state.paused,
         paused_direction: facts.state.paused_direction.map(|d| d.as_str()),
         policies: evaluation.policies.iter().zip(policies).map(|(e, p)| policy_view(e, p)).collect(),
+        collectors: Vec::new(),
         outcome: wire::ExplainOutcome {
             decision,
             to,

@@ -7,6 +7,7 @@
 //! capacity), [`limits`], [`members`] (members as Ebb runs them, their logs, load-balancer statistics), [`samples`]
 //! (many metric samples at once). [`view`] renders records in Otter's JSON shapes.
 
+pub mod collectors;
 pub mod explain;
 pub mod groups;
 pub mod history;

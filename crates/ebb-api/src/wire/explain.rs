@@ -29,6 +29,25 @@ pub struct ExplainView {
     pub policies: Vec<PolicyExplainView>,
     /// What the live policies decide together.
     pub outcome: ExplainOutcome,
+    /// The group's collectors and how their reads are going.
+    pub collectors: Vec<CollectorExplainView>,
+}
+
+/// A collector in an explanation.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectorExplainView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The metric it feeds.
+    pub metric: String,
+    /// How its reads are going.
+    pub status: super::CollectorStatusView,
 }
 
 /// One metric policy's evaluation.

@@ -397,3 +397,65 @@ pub struct SamplesAnswer {
     /// than their series keeps); empty when all were.
     pub refused: Vec<String>,
 }
+
+/// A collector: its document (secrets shown as `********`), its id and link, and how its reads
+/// are going on this server.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CollectorView {
+    /// Its id.
+    pub id: String,
+    /// Its link.
+    pub links: Vec<Link>,
+    /// The document, its secrets redacted.
+    #[serde(flatten)]
+    pub body: Stored<ebb_core::documents::CollectorDocument>,
+    /// Its reads since this server started it.
+    pub status: CollectorStatusView,
+}
+
+/// How a collector's reads are going.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CollectorStatusView {
+    /// `ok`, `failing`, or `pending` before its first read.
+    pub state: &'static str,
+    /// Reads done.
+    pub reads: u64,
+    /// Reads failed.
+    pub failures: u64,
+    /// Reads failed since the last success.
+    pub consecutive_failures: u32,
+    /// When the last successful read ended (RFC 3339).
+    pub last_success: Option<String>,
+    /// The value it read.
+    pub last_value: Option<f64>,
+    /// The last failure (kept after a success).
+    pub last_error: Option<CollectorErrorView>,
+    /// How long the last read took, ms.
+    pub last_duration_ms: Option<f64>,
+}
+
+/// A collector's failed read.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CollectorErrorView {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A list of collectors.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CollectorList {
+    /// By id.
+    pub collectors: Vec<CollectorView>,
+    /// `next` when the page is full (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collectors_links: Option<Vec<Link>>,
+}
+
+/// One collector.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CollectorAnswer {
+    /// The collector.
+    pub collector: CollectorView,
+}

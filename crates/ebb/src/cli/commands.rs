@@ -762,4 +762,21 @@ fn print_explanation(explain: &Value) {
         text(&outcome["winner"]),
         outcome["heldBy"].as_str().map(|why| format!(", held: {why}")).unwrap_or_default()
     );
+    for collector in explain["collectors"].as_array().into_iter().flatten() {
+        let status = &collector["status"];
+        let error = match &status["last_error"] {
+            Value::Null => String::new(),
+            error => format!("; last error at {}: {}", text(&error["at"]), text(&error["message"])),
+        };
+        println!(
+            "collector {} {} [{}] → {}: {}, last value {}, {} failed in a row{error}",
+            text(&collector["name"]),
+            text(&collector["id"]),
+            text(&collector["type"]),
+            text(&collector["metric"]),
+            text(&status["state"]),
+            text(&status["last_value"]),
+            status["consecutive_failures"]
+        );
+    }
 }

@@ -532,3 +532,17 @@ pub fn environment_of(pid: u32) -> Vec<String> {
 pub fn basic(username: &str, password: &str) -> String {
     format!("Basic {}", data_encoding::BASE64.encode(format!("{username}:{password}").as_bytes()))
 }
+
+/// Whether a service a test needs listens at `address`: when it does not, the test is skipped
+/// with a message, or fails when `CI` is set.
+pub fn service(name: &str, address: &str) -> bool {
+    let reachable = address
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .is_some_and(|at| std::net::TcpStream::connect_timeout(&at, std::time::Duration::from_secs(2)).is_ok());
+    if !reachable {
+        assert!(std::env::var_os("CI").is_none(), "CI needs {name} at {address}");
+        eprintln!("skipped: no {name} at {address}");
+    }
+    reachable
+}
