@@ -332,3 +332,56 @@ async fn a_sql_query_reads_a_backlog_read_only() {
     assert_eq!(rows, 80, "nothing written");
     db.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
 }
+
+fn cli(server: &Server, api: &Api, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(support::ebb_bin())
+        .args(args)
+        .env("EBB_URL", &server.url)
+        .env("EBB_TOKEN", api.token.as_deref().unwrap())
+        .env("EBB_TENANT", "t1")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_shows_updates_and_deletes_collectors() {
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queue.yaml");
+    std::fs::write(
+        &file,
+        "name: queue\ntype: redis\nmetric: queue_length\ninterval: 30\nargs:\n  url: redis://:s3cret-pw@127.0.0.1:6379/0\n  list: celery\n",
+    )
+    .unwrap();
+    let created = cli(&server, &api, &["collector", "create", &g, "-f", file.to_str().unwrap(), "--output", "json"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let body: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let id = body["collectors"][0]["id"].as_str().unwrap().to_string();
+    let listed = cli(&server, &api, &["collector", "list", &g]);
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(table.contains(&id) && table.contains("queue_length") && table.contains("redis"), "{table}");
+    let shown = cli(&server, &api, &["collector", "show", &g, &id, "--output", "json"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("redis://:********@127.0.0.1:6379/0") && !text.contains("s3cret-pw"), "{text}");
+    // The document shown, edited and sent back, keeps the password.
+    std::fs::write(&file, "name: queue\ntype: redis\nmetric: queue_length\ninterval: 60\nargs:\n  url: redis://:********@127.0.0.1:6379/0\n  list: celery\n").unwrap();
+    let updated = cli(&server, &api, &["collector", "update", &g, &id, "-f", file.to_str().unwrap()]);
+    assert!(updated.status.success(), "{}", String::from_utf8_lossy(&updated.stderr));
+    let shown = api.get(&one(&api, &g, &id)).await;
+    assert_eq!(shown.body["collector"]["interval"], 60);
+    // A bad document: the API's message, exit code 1; then deleted.
+    std::fs::write(&file, "name: queue\ntype: redis\nmetric: queue length\nargs: {url: 'redis://h', list: q}\n")
+        .unwrap();
+    let refused = cli(&server, &api, &["collector", "create", &g, "-f", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("[0].metric"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let deleted = cli(&server, &api, &["collector", "delete", &g, &id]);
+    assert!(deleted.status.success());
+    api.get(&one(&api, &g, &id)).await.error(404, "NoSuchCollectorError");
+}

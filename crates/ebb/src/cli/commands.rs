@@ -240,7 +240,7 @@ pub enum WebhookCommand {
     Delete { group: String, policy: String, webhook: String },
 }
 
-fn tenant_of(connection: &Connection) -> Result<String, Failure> {
+pub(super) fn tenant_of(connection: &Connection) -> Result<String, Failure> {
     connection.tenant.clone().ok_or_else(|| Failure::Usage(anyhow!("no tenant: pass --tenant or set EBB_TENANT")))
 }
 

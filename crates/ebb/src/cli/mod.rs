@@ -7,6 +7,7 @@
 
 pub(crate) mod autoscaling;
 mod client;
+mod collectors;
 mod commands;
 pub mod input;
 mod output;
@@ -88,6 +89,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Manage collectors: pulled signals (HTTP probes, queues, queries, load balancers).
+    Collector {
+        #[command(subcommand)]
+        command: collectors::CollectorCommand,
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// See schedule policies and when they fire next.
     Schedule {
         #[command(subcommand)]
@@ -164,6 +172,7 @@ impl ClientCommand {
             | ClientCommand::Group { connection, .. }
             | ClientCommand::Member { connection, .. }
             | ClientCommand::Policy { connection, .. }
+            | ClientCommand::Collector { connection, .. }
             | ClientCommand::Schedule { connection, .. }
             | ClientCommand::Webhook { connection, .. }
             | ClientCommand::AutoscalingPolicy { connection, .. }
@@ -183,6 +192,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Group { command, connection } => commands::group(command, &connection).await,
         ClientCommand::Member { command, connection } => commands::member(command, &connection).await,
         ClientCommand::Policy { command, connection } => commands::policy(command, &connection).await,
+        ClientCommand::Collector { command, connection } => collectors::collector(command, &connection).await,
         ClientCommand::Schedule { command, connection } => commands::schedule(command, &connection).await,
         ClientCommand::Webhook { command, connection } => commands::webhook(command, &connection).await,
         ClientCommand::AutoscalingPolicy { command, connection } => autoscaling::policy(command, &connection).await,
