@@ -65,8 +65,8 @@ pub(super) async fn page(http: &reqwest::Client, url: &str, lb: &LbStats) -> Res
     from_csv(&text, lb)
 }
 
-/// The value asked for from `show stat`'s CSV: the backend's servers that are up, or for
-/// the queue the backend's own line.
+/// The value asked for from `show stat`'s CSV: the backend's servers that are not down or in
+/// maintenance, or for the queue the backend's own line.
 fn from_csv(text: &str, lb: &LbStats) -> Result<f64, String> {
     let mut lines = text.lines();
     let header = lines.next().ok_or("HAProxy's statistics are empty")?;
@@ -94,7 +94,8 @@ fn from_csv(text: &str, lb: &LbStats) -> Result<f64, String> {
     let servers: Vec<f64> = rows
         .iter()
         .filter(|row| !matches!(row.get(svname), Some(&"BACKEND") | Some(&"FRONTEND")))
-        .filter(|row| row.get(status).is_some_and(|s| s.starts_with("UP")))
+        // Up, or not health-checked ("no check"); not down or in maintenance.
+        .filter(|row| row.get(status).is_some_and(|s| !s.starts_with("DOWN") && !s.starts_with("MAINT")))
         .map(|row| {
             let value = row.get(column).filter(|v| !v.is_empty());
             // A server line leaves req_rate empty on older versions: its session rate then.
@@ -113,8 +114,8 @@ mod tests {
     const STATS: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate
 web,FRONTEND,,,12,20,100,500,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,1,0,,,,0,5,0,9,,,,0,0,0,0,0,0,,7
 app,s1,0,0,4,8,,100,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,10,0,,1,2,1,,100,,2,2,,5,L4OK,,0,0,0,0,0,0,0,,3
-app,s2,0,0,6,9,,100,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,10,0,,1,2,2,,100,,2,3,,5,L4OK,,0,0,0,0,0,0,0,,5
-app,s3,0,0,9,9,,100,0,0,,0,,0,0,0,0,DOWN,1,1,0,0,0,10,0,,1,2,3,,100,,2,0,,5,L4CON,,0,0,0,0,0,0,0,,0
+app,s2,0,0,6,9,,100,0,0,,0,,0,0,0,0,no check,1,1,0,0,0,10,0,,1,2,2,,100,,2,3,,5,L4OK,,0,0,0,0,0,0,0,,5
+app,s3,0,0,9,9,,100,0,0,,0,,0,0,0,0,MAINT,1,1,0,0,0,10,0,,1,2,3,,100,,2,0,,5,L4CON,,0,0,0,0,0,0,0,,0
 app,BACKEND,7,9,10,17,,300,0,0,0,0,,0,0,0,0,UP,2,2,0,,0,10,0,,1,2,0,,200,,1,5,,9,,,,0,0,0,0,0,0,,8
 ";
 
@@ -124,7 +125,7 @@ app,BACKEND,7,9,10,17,,300,0,0,0,0,,0,0,0,0,UP,2,2,0,,0,10,0,,1,2,0,,200,,1,5,,9
 
     #[test]
     fn servers_that_are_up_count_per_member_or_in_all() {
-        assert_eq!(from_csv(STATS, &lb(LbValue::Connections, true)), Ok(5.0), "(4 + 6) / 2, the server down left out");
+        assert_eq!(from_csv(STATS, &lb(LbValue::Connections, true)), Ok(5.0), "(4 + 6) / 2, the server in maintenance left out");
         assert_eq!(from_csv(STATS, &lb(LbValue::Connections, false)), Ok(10.0));
         assert_eq!(from_csv(STATS, &lb(LbValue::RequestsPerSecond, false)), Ok(8.0));
         assert_eq!(from_csv(STATS, &lb(LbValue::Queue, false)), Ok(7.0), "the backend's queue");
