@@ -170,7 +170,7 @@ async fn haproxy_connections_per_member_are_read_on_its_socket_and_its_page() {
         &api,
         &g,
         json!([
-            {"name": "per member", "type": "lb_stats", "metric": "connections", "interval": 1,
+            {"name": "per member", "type": "lb_stats", "metric": "haproxy_connections", "interval": 1,
              "args": {"balancer": "haproxy", "socket": socket, "backend": "app", "value": "connections"}},
             {"name": "in all", "type": "lb_stats", "metric": "connections_total", "interval": 1,
              "args": {"balancer": "haproxy", "url": format!("http://127.0.0.1:{stats}/stats;csv"), "backend": "app",

@@ -57,6 +57,11 @@ impl Collector {
         let metric_path = obj.path_of("metric");
         let metric = json::string(obj.required("metric")?, &metric_path, crate::metrics::MAX_NAME_LEN)?;
         crate::metrics::check_name(metric, &metric_path)?;
+        if crate::metrics::is_built_in(metric) {
+            return Err(Invalid::schema(format!(
+                "{metric_path}: {metric:?} is one of the metrics Ebb measures itself: name a collector's metric otherwise"
+            )));
+        }
         let interval = match obj.get("interval") {
             None => 15.0,
             Some(value) => json::number(value, &obj.path_of("interval"), MIN_INTERVAL_SECS, MAX_INTERVAL_SECS)?,
@@ -131,6 +136,7 @@ mod tests {
             (json!({"timeout": 0}), "timeout: must be greater than 0"),
             (json!({"type": "ftp"}), "type"),
             (json!({"metric": "no spaces"}), "metric"),
+            (json!({"metric": "cpuutil"}), "[0].metric: \"cpuutil\" is one of the metrics Ebb measures itself"),
             (json!({"name": " "}), "name"),
             (json!({"colour": "red"}), "colour"),
         ] {

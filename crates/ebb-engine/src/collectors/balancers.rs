@@ -125,7 +125,11 @@ app,BACKEND,7,9,10,17,,300,0,0,0,0,,0,0,0,0,UP,2,2,0,,0,10,0,,1,2,0,,200,,1,5,,9
 
     #[test]
     fn servers_that_are_up_count_per_member_or_in_all() {
-        assert_eq!(from_csv(STATS, &lb(LbValue::Connections, true)), Ok(5.0), "(4 + 6) / 2, the server in maintenance left out");
+        assert_eq!(
+            from_csv(STATS, &lb(LbValue::Connections, true)),
+            Ok(5.0),
+            "(4 + 6) / 2, the server in maintenance left out"
+        );
         assert_eq!(from_csv(STATS, &lb(LbValue::Connections, false)), Ok(10.0));
         assert_eq!(from_csv(STATS, &lb(LbValue::RequestsPerSecond, false)), Ok(8.0));
         assert_eq!(from_csv(STATS, &lb(LbValue::Queue, false)), Ok(7.0), "the backend's queue");
