@@ -6,8 +6,9 @@
 //!   completed capability-URL executions per second (counted by the server once they are
 //!   committed), and the latency of `GET .../state` and `POST .../execute`, each beside the
 //!   bare handler under the same load. It prints a Markdown table.
-//! - `ebb-bench store`, `members`, `schedules` and `metrics` measure the store alone, members
-//!   behind the load balancer, the scheduler, and the metric path (docs/benchmarks.md).
+//! - `ebb-bench store`, `members`, `schedules`, `metrics` and `collectors` measure the store
+//!   alone, members behind the load balancer, the scheduler, the metric path, and the cost of
+//!   many collectors (docs/benchmarks.md).
 //!
 //! One module each (`api`, `store`, `members`, `schedules`); `load` holds what they share:
 //! the API client, the load generator and the figures taken.
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod api;
+mod collectors;
 mod load;
 mod members;
 mod metrics;
@@ -104,6 +106,28 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         idle_seconds: u64,
     },
+    /// Measure the cost of many collectors: CPU and memory of the server, and the spread of
+    /// their actual intervals.
+    Collectors {
+        /// The Ebb server.
+        #[arg(long)]
+        url: String,
+        /// Its operator token.
+        #[arg(long)]
+        operator_token: String,
+        /// Its process id, to read its CPU time and memory.
+        #[arg(long)]
+        pid: u32,
+        /// The HTTP endpoint the collectors probe (`/health` is requested).
+        #[arg(long)]
+        target: String,
+        /// Collectors.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Seconds of each measurement.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Measure the metric path: the batch and Cloud Foundry endpoints beside the bare
     /// handler with many groups in the metric store, decision latency, memory.
     Metrics {
@@ -170,6 +194,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Members { url, operator_token, ebb_bin, requests, concurrency, starts, startup_ms, work_ms } => {
             let shape = MemberShape { startup_ms, work_ms };
             members(&url, &operator_token, &ebb_bin, requests, concurrency, starts, shape).await
+        }
+        Command::Collectors { url, operator_token, pid, target, count, seconds } => {
+            collectors::collectors(&url, &operator_token, pid, &target, count, seconds).await
         }
         Command::Metrics { url, operator_token, bare_url, pid, groups, requests, concurrency, trials } => {
             metrics::metrics(&url, &operator_token, &bare_url, pid, groups, requests, concurrency, trials).await

@@ -70,6 +70,13 @@ pub fn status(health: Option<Health>) -> wire::CollectorStatusView {
         last_value: health.last_value,
         last_error: health.last_error.map(|e| wire::CollectorErrorView { at: e.at.to_string(), message: e.message }),
         last_duration_ms: health.last_duration.map(|d| d.as_secs_f64() * 1000.0),
+        actual_interval: (health.intervals.count > 0).then(|| wire::IntervalSpreadView {
+            count: health.intervals.count,
+            mean: health.intervals.mean,
+            stddev: health.intervals.stddev(),
+            min: health.intervals.min,
+            max: health.intervals.max,
+        }),
     }
 }
 

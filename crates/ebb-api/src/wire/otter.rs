@@ -432,6 +432,23 @@ pub struct CollectorStatusView {
     pub last_error: Option<CollectorErrorView>,
     /// How long the last read took, ms.
     pub last_duration_ms: Option<f64>,
+    /// The actual time between the starts of its reads (after two reads).
+    pub actual_interval: Option<IntervalSpreadView>,
+}
+
+/// The actual time between the starts of a collector's reads, seconds.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IntervalSpreadView {
+    /// Intervals counted.
+    pub count: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation.
+    pub stddev: f64,
+    /// The shortest.
+    pub min: f64,
+    /// The longest.
+    pub max: f64,
 }
 
 /// A collector's failed read.

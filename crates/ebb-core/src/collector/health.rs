@@ -29,9 +29,52 @@ pub struct Health {
     pub last_error: Option<Failure>,
     /// How long the last read took.
     pub last_duration: Option<SignedDuration>,
+    /// When the last read started.
+    pub last_start: Option<Timestamp>,
+    /// The actual time between the starts of two reads.
+    pub intervals: Spread,
+}
+
+/// Count, mean, spread and range of durations in seconds (Welford's running variance).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spread {
+    /// How many.
+    pub count: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// The sum of squared differences from the mean.
+    m2: f64,
+    /// The shortest.
+    pub min: f64,
+    /// The longest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// Adds one.
+    pub fn add(&mut self, seconds: f64) {
+        self.count += 1;
+        let delta = seconds - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (seconds - self.mean);
+        (self.min, self.max) =
+            if self.count == 1 { (seconds, seconds) } else { (self.min.min(seconds), self.max.max(seconds)) };
+    }
+
+    /// The standard deviation (0 with fewer than two).
+    pub fn stddev(&self) -> f64 {
+        if self.count < 2 { 0.0 } else { (self.m2 / (self.count - 1) as f64).sqrt() }
+    }
 }
 
 impl Health {
+    /// A read starts at `at`.
+    pub fn started(&mut self, at: Timestamp) {
+        if let Some(last) = self.last_start.replace(at) {
+            self.intervals.add(at.duration_since(last).as_secs_f64());
+        }
+    }
+
     /// A read ended at `at` with `value`, after `took`.
     pub fn succeeded(&mut self, at: Timestamp, value: f64, took: SignedDuration) {
         self.reads += 1;
@@ -59,6 +102,19 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_actual_intervals_are_counted_with_their_spread() {
+        let at = |ms: i64| Timestamp::from_millisecond(1_800_000_000_000 + ms).unwrap();
+        let mut health = Health::default();
+        for ms in [0, 1_000, 2_100, 2_900, 4_000] {
+            health.started(at(ms));
+        }
+        let spread = health.intervals;
+        assert_eq!(spread.count, 4);
+        assert!((spread.mean - 1.0).abs() < 1e-9 && (spread.min, spread.max) == (0.8, 1.1), "{spread:?}");
+        assert!((spread.stddev() - 0.02f64.sqrt()).abs() < 1e-9, "{}", spread.stddev());
+    }
 
     #[test]
     fn failures_count_in_a_row_until_a_success_and_the_last_error_stays() {

@@ -30,6 +30,7 @@ pub(super) async fn run(engine: Arc<Engine>, record: CollectorRecord, mut reader
     loop {
         clock.sleep_until(due).await;
         let started = clock.now();
+        lock(&health).started(started);
         let outcome = tokio::select! {
             read = reader.read(&engine) => read,
             () = clock.sleep(timeout.unsigned_abs()) => {
