@@ -1,7 +1,8 @@
-//! Collectors against the other real sources: a RabbitMQ queue through its management API,
-//! HAProxy's statistics (its admin socket and its CSV page) in front of Ebb's own server,
-//! and Prometheus scraping Ebb's `/metrics`; each changed for real and read back, and each
-//! failing (wrong credentials, a backend that is not there, a query of many series) as a
+//! Collectors against the other real sources: a RabbitMQ queue through its management API
+//! and over AMQP, a NATS JetStream consumer, a MariaDB query, HAProxy's statistics (its admin
+//! socket and its CSV page) in front of Ebb's own server, and Prometheus scraping Ebb's
+//! `/metrics`; each changed for real and read back, and each failing (wrong credentials, a
+//! queue, stream or backend that is not there, a write, a query of many series) as a
 //! recorded failure.
 
 mod support;
@@ -13,6 +14,9 @@ use serde_json::{Value, json};
 use support::{Api, Server, free_port, group, poll};
 
 const RABBIT_API: &str = "127.0.0.1:15672";
+const RABBIT: &str = "127.0.0.1:5672";
+const NATS: &str = "127.0.0.1:4222";
+const MARIADB: &str = "127.0.0.1:3306";
 
 /// A process killed when dropped.
 struct Running(Child);
@@ -91,6 +95,12 @@ async fn a_rabbitmq_queue_is_read_through_the_management_api() {
              "args": {"protocol": "http", "url": format!("http://guest:not-the-password@{RABBIT_API}"), "queue": queue}},
             {"name": "missing", "type": "rabbitmq", "metric": "missing", "interval": 1,
              "args": {"protocol": "http", "url": format!("http://guest:guest@{RABBIT_API}"), "queue": "no-such-queue"}},
+            {"name": "amqp", "type": "rabbitmq", "metric": "ready", "interval": 1,
+             "args": {"url": format!("amqp://guest:guest@{RABBIT}/%2f"), "queue": queue}},
+            {"name": "amqp missing", "type": "rabbitmq", "metric": "ready_missing", "interval": 1,
+             "args": {"url": format!("amqp://guest:guest@{RABBIT}/%2f"), "queue": "no-such-queue"}},
+            {"name": "amqp wrong", "type": "rabbitmq", "metric": "ready_wrong", "interval": 1,
+             "args": {"url": format!("amqp://guest:amqp-wrong-pw@{RABBIT}/%2f"), "queue": queue}},
         ]),
     )
     .await;
@@ -101,7 +111,16 @@ async fn a_rabbitmq_queue_is_read_through_the_management_api() {
     assert_eq!(wrong["last_error"]["message"], "the management API refused the credentials (401)");
     let missing = status_when(&api, &g, &ids[2], |s| s["failures"].as_u64() >= Some(1)).await;
     assert_eq!(missing["last_error"]["message"], "no queue \"no-such-queue\" in virtual host \"/\"");
-    assert!(!server.log().contains("not-the-password"));
+    // Over AMQP, a passive declare: the messages ready, at once.
+    let ready = status_when(&api, &g, &ids[3], |s| s["last_value"].as_f64() == Some(300.0)).await;
+    assert_eq!(ready["state"], "ok");
+    let missing = status_when(&api, &g, &ids[4], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert_eq!(missing["last_error"]["message"], "no queue \"no-such-queue\"");
+    let wrong = status_when(&api, &g, &ids[5], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert!(wrong["last_error"]["message"].as_str().unwrap().starts_with("cannot connect over AMQP"), "{wrong}");
+    for secret in ["not-the-password", "amqp-wrong-pw"] {
+        assert!(!server.log().contains(secret) && !wrong.to_string().contains(secret));
+    }
     http.delete(format!("{api_url}/queues/%2F/{queue}")).basic_auth("guest", Some("guest")).send().await.unwrap();
 }
 
@@ -244,4 +263,112 @@ async fn a_prometheus_query_of_one_series_is_read_and_of_many_refused() {
     assert_eq!(many["state"], "failing");
     let bad = status_when(&api, &g, &ids[2], |s| s["failures"].as_u64() >= Some(1)).await;
     assert!(bad["last_error"]["message"].as_str().unwrap().starts_with("the query failed (400"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_jetstream_consumers_pending_messages_are_read() {
+    if !support::service("NATS", NATS) {
+        return;
+    }
+    let nats = async_nats::connect(NATS).await.unwrap();
+    let jetstream = async_nats::jetstream::new(nats.clone());
+    let name = format!("EBB_TEST_{}", std::process::id());
+    let subject = format!("ebb.test.{}", std::process::id());
+    let stream = jetstream
+        .get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: name.clone(),
+            subjects: vec![subject.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    stream
+        .get_or_create_consumer(
+            "workers",
+            async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some("workers".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for i in 0..250 {
+        jetstream.publish(subject.clone(), format!("job {i}").into()).await.unwrap().await.unwrap();
+    }
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    let ids = create(
+        &api,
+        &g,
+        json!([
+            {"name": "pending", "type": "nats", "metric": "pending", "interval": 1,
+             "args": {"url": format!("nats://{NATS}"), "stream": name, "consumer": "workers"}},
+            {"name": "no consumer", "type": "nats", "metric": "nobody", "interval": 1,
+             "args": {"url": format!("nats://{NATS}"), "stream": name, "consumer": "nobody"}},
+            {"name": "no stream", "type": "nats", "metric": "nothing", "interval": 1,
+             "args": {"url": format!("nats://{NATS}"), "stream": "NO_SUCH_STREAM", "consumer": "workers"}},
+            {"name": "down", "type": "nats", "metric": "down", "interval": 1,
+             "args": {"url": format!("nats://127.0.0.1:{}", free_port()), "stream": name, "consumer": "workers"}},
+        ]),
+    )
+    .await;
+    let pending = status_when(&api, &g, &ids[0], |s| s["last_value"].as_f64() == Some(250.0)).await;
+    assert_eq!(pending["state"], "ok");
+    let nobody = status_when(&api, &g, &ids[1], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert_eq!(nobody["last_error"]["message"], format!("stream {name:?} has no consumer \"nobody\""), "{nobody}");
+    let nothing = status_when(&api, &g, &ids[2], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert_eq!(nothing["last_error"]["message"], "no stream \"NO_SUCH_STREAM\"", "{nothing}");
+    let down = status_when(&api, &g, &ids[3], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert!(down["last_error"]["message"].as_str().unwrap().starts_with("cannot connect"), "{down}");
+    jetstream.delete_stream(&name).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_mariadb_query_reads_a_backlog_read_only() {
+    if !support::service("MariaDB", MARIADB) {
+        return;
+    }
+    use mysql_async::prelude::Queryable;
+    let url = format!("mysql://root@{MARIADB}/test");
+    let mut db = mysql_async::Conn::new(mysql_async::Opts::from_url(&url).unwrap()).await.unwrap();
+    let table = format!("ebb_jobs_{}", std::process::id());
+    db.query_drop(format!("DROP TABLE IF EXISTS {table}")).await.unwrap();
+    db.query_drop(format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, done BOOLEAN NOT NULL)"))
+        .await
+        .unwrap();
+    for i in 0..40 {
+        db.query_drop(format!("INSERT INTO {table} (done) VALUES ({})", i % 4 == 0)).await.unwrap();
+    }
+    let server = Server::start();
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    let ids = create(
+        &api,
+        &g,
+        json!([
+            {"name": "backlog", "type": "sql", "metric": "backlog", "interval": 1,
+             "args": {"url": format!("mariadb://root@{MARIADB}/test"), "query": format!("SELECT COUNT(*) FROM {table} WHERE NOT done")}},
+            {"name": "write", "type": "sql", "metric": "write", "interval": 1,
+             "args": {"url": url, "query": format!("INSERT INTO {table} (done) VALUES (false)")}},
+            {"name": "text", "type": "sql", "metric": "text", "interval": 1,
+             "args": {"url": url, "query": "SELECT 'many'"}},
+            {"name": "wrong", "type": "sql", "metric": "wrong", "interval": 1,
+             "args": {"url": format!("mysql://nobody:maria-wrong-pw@{MARIADB}/test"), "query": "SELECT 1"}},
+        ]),
+    )
+    .await;
+    let backlog = status_when(&api, &g, &ids[0], |s| s["reads"].as_u64() >= Some(1)).await;
+    assert_eq!((backlog["state"].as_str(), backlog["last_value"].as_f64()), (Some("ok"), Some(30.0)), "{backlog}");
+    let write = status_when(&api, &g, &ids[1], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert!(write["last_error"]["message"].as_str().unwrap().contains("READ ONLY"), "{write}");
+    let text = status_when(&api, &g, &ids[2], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert!(text["last_error"]["message"].as_str().unwrap().contains("\"many\", not a number"), "{text}");
+    let wrong = status_when(&api, &g, &ids[3], |s| s["failures"].as_u64() >= Some(1)).await;
+    assert!(wrong["last_error"]["message"].as_str().unwrap().contains("Access denied"), "{wrong}");
+    assert!(!server.log().contains("maria-wrong-pw") && !wrong.to_string().contains("maria-wrong-pw"));
+    let rows: Option<i64> = db.query_first(format!("SELECT COUNT(*) FROM {table}")).await.unwrap();
+    assert_eq!(rows, Some(40), "nothing written");
+    db.query_drop(format!("DROP TABLE {table}")).await.unwrap();
+    db.disconnect().await.unwrap();
 }

@@ -151,9 +151,9 @@ async fn collectors_are_managed_through_the_api_and_never_show_their_secrets() {
             "[0].timeout: 9 s is longer than the interval",
         ),
         (
-            json!([{"name": "q", "type": "nats", "metric": "m", "args": {"url": "nats://127.0.0.1:4222", "stream": "s", "consumer": "c"}}]),
+            json!([{"name": "q", "type": "http_probe", "metric": "m", "args": {"url": "https://app.example/health"}}]),
             400,
-            "[0].type: NATS JetStream collectors are not available",
+            "[0].type: TLS (https, amqps, tls) is not available on this server",
         ),
         (
             json!([{"name": "q", "type": "redis", "metric": "m", "args": {"url": "redis://127.0.0.1", "list": "q", "sorted_set": "z"}}]),

@@ -11,6 +11,7 @@
 
 mod balancers;
 mod http;
+mod queues;
 mod read;
 mod redis;
 mod run;

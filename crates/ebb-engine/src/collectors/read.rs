@@ -7,7 +7,7 @@ use ebb_core::collector::{Source, secrets};
 use ebb_core::ids::GroupId;
 use ebb_store::CollectorRecord;
 
-use super::{balancers, http, redis, sql};
+use super::{balancers, http, queues, redis, sql};
 use crate::engine::Engine;
 
 /// Why a collector cannot run on this server.
@@ -20,21 +20,14 @@ pub struct Unavailable(pub String);
 pub fn check(source: &Source) -> Result<(), Unavailable> {
     let https = |url: &str| url.starts_with("https:");
     let unavailable = match source {
-        Source::Nats(_) => Some("NATS JetStream collectors are not available on this server yet".to_string()),
-        Source::RabbitMq(rabbit) if rabbit.protocol == RabbitProtocol::Amqp => Some(
-            "RabbitMQ over AMQP is not available on this server yet: use \"protocol\": \"http\" (the management API)"
-                .to_string(),
-        ),
-        Source::Sql(sql) if sql.engine == SqlEngine::MySql => {
-            Some("MariaDB and MySQL collectors are not available on this server yet (PostgreSQL is)".to_string())
-        }
         Source::Redis(redis) if redis.url.starts_with("rediss:") => {
             Some("Redis over TLS (rediss://) is not available on this server".to_string())
         }
         Source::HttpProbe(probe) if https(&probe.request.url) => Some(no_tls()),
         Source::AppDecision(decision) if https(&decision.request.url) => Some(no_tls()),
         Source::Prometheus(prometheus) if https(&prometheus.url) => Some(no_tls()),
-        Source::RabbitMq(rabbit) if https(&rabbit.url) => Some(no_tls()),
+        Source::RabbitMq(rabbit) if https(&rabbit.url) || rabbit.url.starts_with("amqps:") => Some(no_tls()),
+        Source::Nats(nats) if nats.url.starts_with("tls:") => Some(no_tls()),
         Source::LbStats(lb) if matches!(&lb.balancer, Balancer::HaProxyHttp(url) if https(url)) => Some(no_tls()),
         _ => None,
     };
@@ -42,7 +35,7 @@ pub fn check(source: &Source) -> Result<(), Unavailable> {
 }
 
 fn no_tls() -> String {
-    "https is not available on this server: reach the source over http on a private network".to_string()
+    "TLS (https, amqps, tls) is not available on this server: reach the source on a private network".to_string()
 }
 
 /// What reads one collector's source.
@@ -51,6 +44,7 @@ pub(super) struct Reader {
     group: GroupId,
     http: reqwest::Client,
     redis: Option<redis::Connection>,
+    nats: Option<queues::NatsClient>,
     /// What an error message must not show.
     secrets: Vec<String>,
 }
@@ -63,6 +57,7 @@ impl Reader {
             group: record.group_id.clone(),
             http,
             redis: None,
+            nats: None,
             secrets: secrets::values(&record.body),
         }
     }
@@ -74,15 +69,21 @@ impl Reader {
             Source::HttpProbe(probe) => http::probe(&self.http, probe).await,
             Source::AppDecision(decision) => http::decision(&self.http, decision).await,
             Source::Prometheus(prometheus) => http::prometheus(&self.http, prometheus).await,
-            Source::RabbitMq(rabbit) => http::rabbitmq(&self.http, rabbit).await,
+            Source::RabbitMq(rabbit) => match rabbit.protocol {
+                RabbitProtocol::Amqp => queues::amqp(rabbit).await,
+                RabbitProtocol::Http { .. } => http::rabbitmq(&self.http, rabbit).await,
+            },
             Source::Redis(source) => redis::read(&mut self.redis, source).await,
-            Source::Sql(query) => sql::postgres(query).await,
+            Source::Sql(query) => match query.engine {
+                SqlEngine::Postgres => sql::postgres(query).await,
+                SqlEngine::MySql => sql::mysql(query).await,
+            },
+            Source::Nats(source) => queues::nats(&mut self.nats, source).await,
             Source::LbStats(lb) => match &lb.balancer {
                 Balancer::Builtin => balancers::builtin(engine, &self.group, lb),
                 Balancer::HaProxySocket(path) => balancers::socket(path, lb).await,
                 Balancer::HaProxyHttp(url) => balancers::page(&self.http, url, lb).await,
             },
-            Source::Nats(_) => Err("NATS JetStream collectors are not available on this server yet".to_string()),
         };
         value.and_then(finite).map_err(|message| secrets::scrub(&message, &self.secrets))
     }

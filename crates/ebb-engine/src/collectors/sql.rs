@@ -1,5 +1,5 @@
 //! `sql`: one query in a read-only transaction with a statement timeout, its first column of
-//! its one row read as a number. A connection is made for each read: reads are seconds
+//! its one row read as a number, on PostgreSQL or on MariaDB and MySQL. A connection is made for each read: reads are seconds
 //! apart, and nothing is held open on the database between them.
 
 use ebb_core::collector::sources::Sql;
@@ -58,5 +58,54 @@ pub(super) async fn postgres(sql: &Sql) -> Result<f64, String> {
     .await;
     drop(client);
     let _ = driver.await;
+    result
+}
+
+fn mysql_failed(err: &mysql_async::Error) -> String {
+    match err {
+        mysql_async::Error::Server(server) => format!("the database answered: {} ({})", server.message, server.code),
+        other => format!("MySQL: {other}"),
+    }
+}
+
+/// One read against MariaDB or MySQL (`mariadb://` is read as `mysql://`).
+pub(super) async fn mysql(sql: &Sql) -> Result<f64, String> {
+    use mysql_async::prelude::Queryable;
+    let url = match sql.url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => sql.url.clone(),
+    };
+    let opts = mysql_async::Opts::from_url(&url).map_err(|err| format!("bad MySQL URL: {err}"))?;
+    let mut conn = mysql_async::Conn::new(opts).await.map_err(|err| mysql_failed(&err))?;
+    let result = async {
+        // MariaDB's statement limit is in seconds, MySQL's in milliseconds.
+        if conn.query_drop(format!("SET SESSION max_statement_time = {}", STATEMENT_TIMEOUT_MS / 1000)).await.is_err() {
+            conn.query_drop(format!("SET SESSION max_execution_time = {STATEMENT_TIMEOUT_MS}"))
+                .await
+                .map_err(|err| mysql_failed(&err))?;
+        }
+        conn.query_drop("START TRANSACTION READ ONLY").await.map_err(|err| mysql_failed(&err))?;
+        let rows: Vec<mysql_async::Row> = conn.query(sql.query.as_str()).await.map_err(|err| mysql_failed(&err))?;
+        let _ = conn.query_drop("ROLLBACK").await;
+        let row = match rows.as_slice() {
+            [row] => row,
+            [] => return Err("the query returned no row".to_string()),
+            many => return Err(format!("the query returned {} rows, and a collector reads one", many.len())),
+        };
+        match row.as_ref(0).ok_or("the query returned no column")? {
+            mysql_async::Value::NULL => Err("the query returned NULL".to_string()),
+            mysql_async::Value::Int(n) => Ok(*n as f64),
+            mysql_async::Value::UInt(n) => Ok(*n as f64),
+            mysql_async::Value::Float(n) => Ok(f64::from(*n)),
+            mysql_async::Value::Double(n) => Ok(*n),
+            mysql_async::Value::Bytes(bytes) => {
+                let text = String::from_utf8_lossy(bytes);
+                text.trim().parse().map_err(|_| format!("the query returned {text:?}, not a number"))
+            }
+            other => Err(format!("the query returned {other:?}, not a number")),
+        }
+    }
+    .await;
+    let _ = conn.disconnect().await;
     result
 }
