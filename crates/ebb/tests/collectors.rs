@@ -258,6 +258,34 @@ async fn a_redis_list_feeds_target_tracking_per_member() {
     let jobs: Vec<String> = (0..500).map(|i| format!("job-{i}")).collect();
     let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
     let _: i64 = redis::cmd("RPUSH").arg(&key).arg(&jobs).query_async(&mut redis).await.unwrap();
+    // 7 delayed jobs in a sorted set; a stream of 5 entries its group has not read.
+    for i in 0..7 {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(format!("{key}-delayed"))
+            .arg(i)
+            .arg(format!("d{i}"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        let _: String = redis::cmd("XADD")
+            .arg(format!("{key}-stream"))
+            .arg("*")
+            .arg("job")
+            .arg(i)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(format!("{key}-stream"))
+        .arg("workers")
+        .arg("0")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
     // 100 jobs a member.
     let policy = json!([{"name": "queue", "type": "target_tracking", "cooldown": 0, "args": {"metric": "queue_length",
         "target": {"type": "AverageValue", "averageValue": 100}, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}}]);
@@ -269,7 +297,13 @@ async fn a_redis_list_feeds_target_tracking_per_member() {
             {"name": "celery", "type": "redis", "metric": "queue_length", "interval": 1,
              "args": {"url": format!("redis://{REDIS}/0"), "list": key}},
             {"name": "down", "type": "redis", "metric": "other", "interval": 1,
-             "args": {"url": format!("redis://:hunter22@127.0.0.1:{}/0", free_port()), "list": key}}
+             "args": {"url": format!("redis://:hunter22@127.0.0.1:{}/0", free_port()), "list": key}},
+            {"name": "delayed", "type": "redis", "metric": "delayed", "interval": 1,
+             "args": {"url": format!("redis://{REDIS}/0"), "sorted_set": format!("{key}-delayed")}},
+            {"name": "stream", "type": "redis", "metric": "lag", "interval": 1,
+             "args": {"url": format!("redis://{REDIS}/0"), "stream": format!("{key}-stream"), "group": "workers"}},
+            {"name": "no group", "type": "redis", "metric": "no_group", "interval": 1,
+             "args": {"url": format!("redis://{REDIS}/0"), "stream": format!("{key}-stream"), "group": "nobody"}},
         ]),
     )
     .await;
@@ -285,7 +319,18 @@ async fn a_redis_list_feeds_target_tracking_per_member() {
     let message = down["last_error"]["message"].as_str().unwrap();
     assert!(message.contains("cannot connect") || message.contains("refused"), "{message}");
     assert!(!server.log().contains("hunter22") && !down.to_string().contains("hunter22"));
-    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
+    let id = |i: usize| created[i]["id"].as_str().unwrap().to_string();
+    status_when(&api, &g, &id(2), |s| s["last_value"].as_f64() == Some(7.0)).await;
+    status_when(&api, &g, &id(3), |s| s["last_value"].as_f64() == Some(5.0)).await;
+    let nobody = status_when(&api, &g, &id(4), |s| s["failures"].as_u64() >= Some(1)).await;
+    assert_eq!(nobody["last_error"]["message"], format!("stream \"{key}-stream\" has no consumer group \"nobody\""));
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .arg(format!("{key}-delayed"))
+        .arg(format!("{key}-stream"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -384,4 +429,40 @@ async fn the_cli_creates_lists_shows_updates_and_deletes_collectors() {
     let deleted = cli(&server, &api, &["collector", "delete", &g, &id]);
     assert!(deleted.status.success());
     api.get(&one(&api, &g, &id)).await.error(404, "NoSuchCollectorError");
+}
+
+#[tokio::test]
+async fn a_failing_collector_feeds_its_policys_fallback_at_once() {
+    if !support::service("Redis", REDIS) {
+        return;
+    }
+    let server = Server::start_with(&["--measure-interval", "0.5"]);
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    let key = format!("ebb-test-fallback-{g}");
+    let client = redis::Client::open(format!("redis://{REDIS}/")).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let jobs: Vec<String> = (0..20).map(|i| format!("job-{i}")).collect();
+    let _: i64 = redis::cmd("RPUSH").arg(&key).arg(&jobs).query_async(&mut redis).await.unwrap();
+    // 10 jobs a member; once the queue cannot be read twice in a row, 4 members.
+    let policy = json!([{"name": "queue", "type": "target_tracking", "cooldown": 0,
+        "fallback": {"after": 2, "action": "fixed", "members": 4},
+        "args": {"metric": "queue_length", "target": {"type": "AverageValue", "averageValue": 10}}}]);
+    api.post(&api.t(&format!("/groups/{g}/policies")), policy).await.ok(201);
+    let body = |url: String| {
+        json!({"name": "celery", "type": "redis", "metric": "queue_length", "interval": 1,
+        "args": {"url": url, "list": key}})
+    };
+    let created = create(&api, &g, json!([body(format!("redis://{REDIS}/0"))])).await;
+    let id = created[0]["id"].as_str().unwrap().to_string();
+    assert!(poll(20, || async { (api.desired(&g).await == 2).then_some(()) }).await.is_some(), "20 jobs: 2");
+    // The source goes away: its last value stops counting at once (not when it would go
+    // stale, two minutes on), and the fallback takes over.
+    api.put(&one(&api, &g, &id), body(format!("redis://127.0.0.1:{}/0", free_port()))).await.ok(200);
+    let fell_back = poll(15, || async { (api.desired(&g).await == 4).then_some(()) }).await;
+    assert!(fell_back.is_some(), "the fallback's 4");
+    let history = api.get(&api.t(&format!("/groups/{g}/history?source=metric"))).await;
+    let reason = history.body["history"][0]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("fallback"), "{reason}");
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
 }
