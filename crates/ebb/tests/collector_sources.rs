@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{Api, Server, free_port, group, poll};
+use support::{Api, Server, collector_status_when as status_when, free_port, group, poll};
 
 const RABBIT_API: &str = "127.0.0.1:15672";
 const RABBIT: &str = "127.0.0.1:5672";
@@ -42,16 +42,6 @@ async fn create(api: &Api, g: &str, body: Value) -> Vec<String> {
     let reply = api.post(&api.t(&format!("/groups/{g}/collectors")), body).await;
     reply.ok(201);
     reply.body["collectors"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
-}
-
-async fn status_when(api: &Api, g: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    poll(30, || async {
-        let reply = api.get(&api.t(&format!("/groups/{g}/collectors/{id}"))).await;
-        let status = reply.body["collector"]["status"].clone();
-        done(&status).then_some(status)
-    })
-    .await
-    .unwrap_or_else(|| panic!("collector {id} never got there"))
 }
 
 #[tokio::test]

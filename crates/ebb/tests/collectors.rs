@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Api, Server, free_port, group, poll};
+use support::{Api, Server, collector_status_when as status_when, free_port, group, poll};
 
 const REDIS: &str = "127.0.0.1:6379";
 const SECRET: &str = "Bearer s3cret-t0ken";
@@ -73,17 +73,6 @@ async fn show(api: &Api, g: &str, id: &str) -> Value {
 
 fn one(api: &Api, g: &str, id: &str) -> String {
     api.t(&format!("/groups/{g}/collectors/{id}"))
-}
-
-/// The collector's status once `done` holds of it.
-async fn status_when(api: &Api, g: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    poll(20, || async {
-        let reply = api.get(&one(api, g, id)).await;
-        let status = reply.body["collector"]["status"].clone();
-        done(&status).then_some(status)
-    })
-    .await
-    .unwrap_or_else(|| panic!("collector {id} never got there"))
 }
 
 #[tokio::test]

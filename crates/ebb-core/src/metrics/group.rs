@@ -105,6 +105,18 @@ struct GroupSeries {
 }
 
 impl MetricSeries {
+    /// Nothing kept yet.
+    fn new(bounds: series::Bounds) -> Self {
+        MetricSeries {
+            slots: Vec::new(),
+            newest: Vec::new(),
+            points: Series::new(bounds),
+            last_point: None,
+            minutes: Minutes::default(),
+            group: None,
+        }
+    }
+
     /// Counts the newest point into its minute if no sample of its instant can come by `now`.
     fn count_last_point(&mut self, now: Timestamp) {
         if let Some(point) = self.last_point.filter(|p| p.at < now) {
@@ -197,15 +209,7 @@ impl GroupMetrics {
             if self.series >= self.limits.series_per_group {
                 return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
             }
-            let fresh = MetricSeries {
-                slots: Vec::new(),
-                newest: Vec::new(),
-                points: Series::new(bounds),
-                last_point: None,
-                minutes: Minutes::default(),
-                group: None,
-            };
-            self.metrics.insert(metric.to_string(), fresh);
+            self.metrics.insert(metric.to_string(), MetricSeries::new(bounds));
         }
         let Some(state) = self.metrics.get_mut(metric) else { unreachable!("inserted just above") };
         let mut refused = None;
@@ -287,14 +291,7 @@ impl GroupMetrics {
         if new_series && self.series >= self.limits.series_per_group {
             return Err(Refused::TooManySeries { limit: self.limits.series_per_group });
         }
-        let state = self.metrics.entry(metric.to_string()).or_insert_with(|| MetricSeries {
-            slots: Vec::new(),
-            newest: Vec::new(),
-            points: Series::new(bounds),
-            last_point: None,
-            minutes: Minutes::default(),
-            group: None,
-        });
+        let state = self.metrics.entry(metric.to_string()).or_insert_with(|| MetricSeries::new(bounds));
         if state.group.is_none() {
             state.group = Some(GroupSeries { samples: Series::new(bounds), failed_at: None });
             self.series += 1;

@@ -546,3 +546,14 @@ pub fn service(name: &str, address: &str) -> bool {
     }
     reachable
 }
+
+/// A collector's status once `done` holds of it (within 30 s).
+pub async fn collector_status_when(api: &Api, group: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    poll(30, || async {
+        let reply = api.get(&api.t(&format!("/groups/{group}/collectors/{id}"))).await;
+        let status = reply.body["collector"]["status"].clone();
+        done(&status).then_some(status)
+    })
+    .await
+    .unwrap_or_else(|| panic!("collector {id} never got there"))
+}
