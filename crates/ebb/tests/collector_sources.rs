@@ -235,8 +235,8 @@ async fn a_prometheus_query_of_one_series_is_read_and_of_many_refused() {
         &api,
         &g,
         json!([
-            {"name": "up", "type": "prometheus", "metric": "up", "interval": 1,
-             "args": {"url": format!("http://127.0.0.1:{port}"), "query": "sum(up{job=\"ebb\"})"}},
+            {"name": "count", "type": "prometheus", "metric": "collectors", "interval": 1,
+             "args": {"url": format!("http://127.0.0.1:{port}"), "query": "count(ebb_collector_reads_total{job=\"ebb\"})"}},
             {"name": "many", "type": "prometheus", "metric": "many", "interval": 1,
              "args": {"url": format!("http://127.0.0.1:{port}"), "query": "ebb_collector_reads_total"}},
             {"name": "bad", "type": "prometheus", "metric": "bad", "interval": 1,
@@ -244,8 +244,18 @@ async fn a_prometheus_query_of_one_series_is_read_and_of_many_refused() {
         ]),
     )
     .await;
-    let up = status_when(&api, &g, &ids[0], |s| s["last_value"].as_f64() == Some(1.0)).await;
-    assert_eq!(up["state"], "ok", "{up}");
+    // Ebb reports its three collectors; Prometheus scrapes them; one collector reads the count.
+    let count = status_when(&api, &g, &ids[0], |s| s["last_value"].as_f64() == Some(3.0)).await;
+    assert_eq!(count["state"], "ok", "{count}");
+    // A fourth collector: the count follows.
+    create(
+        &api,
+        &g,
+        json!([{"name": "fourth", "type": "prometheus", "metric": "fourth", "interval": 60,
+        "args": {"url": format!("http://127.0.0.1:{port}"), "query": "vector(1)"}}]),
+    )
+    .await;
+    status_when(&api, &g, &ids[0], |s| s["last_value"].as_f64() == Some(4.0)).await;
     let many = status_when(&api, &g, &ids[1], |s| {
         s["last_error"]["message"].as_str().is_some_and(|m| m.contains("series, and a collector reads one"))
     })

@@ -405,6 +405,10 @@ async fn the_cli_creates_lists_shows_updates_and_deletes_collectors() {
     assert!(updated.status.success(), "{}", String::from_utf8_lossy(&updated.stderr));
     let shown = api.get(&one(&api, &g, &id)).await;
     assert_eq!(shown.body["collector"]["interval"], 60);
+    // `ebb group explain` shows the collector and how it is doing.
+    let explain = cli(&server, &api, &["group", "explain", &g]);
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(text.contains(&format!("collector queue {id} [redis] → queue_length: ")), "{text}");
     // A bad document: the API's message, exit code 1; then deleted.
     std::fs::write(&file, "name: queue\ntype: redis\nmetric: queue length\nargs: {url: 'redis://h', list: q}\n")
         .unwrap();
