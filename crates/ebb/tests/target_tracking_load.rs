@@ -69,7 +69,7 @@ async fn target_tracking_on_inflight_follows_a_tenfold_ramp_without_flapping() {
                 {"name": "inflight", "type": "target_tracking", "cooldown": 0, "args": {"metric": "inflight",
                     "target": {"type": "AverageValue", "averageValue": 1},
                     "behavior": {"scaleUp": {"stabilizationWindowSeconds": 3},
-                                 "scaleDown": {"stabilizationWindowSeconds": 15}}}},
+                                 "scaleDown": {"stabilizationWindowSeconds": 30}}}},
                 {"name": "eager", "type": "target_tracking", "cooldown": 0, "dry_run": true, "args": {"metric": "inflight",
                     "target": {"type": "AverageValue", "averageValue": 0.2}}}
             ]
