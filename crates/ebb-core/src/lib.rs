@@ -16,6 +16,7 @@
 //! - [`webhook`]: webhook bodies;
 //! - [`windows`]: time windows that override a group's bounds (Cloud Foundry's schedules);
 //! - [`cf_policy`]: Cloud Foundry's policy document: its validation (schema, then semantics) and echo;
+//! - [`cloud`]: Rackspace identity's requests and answers: tokens, their expiry, the service catalog;
 //! - [`collector`]: collectors of pulled signals: their documents, secrets, health and read times;
 //! - [`ids`]: identifiers of tenants, groups, policies, webhooks and members, as types;
 //! - [`records`]: the records decisions are made on (group, state, policy, execution, event, history);
@@ -30,6 +31,7 @@
 
 pub mod capacity;
 pub mod cf_policy;
+pub mod cloud;
 pub mod collector;
 pub mod converge;
 pub mod decide;

@@ -7,6 +7,7 @@
 //! reference to it (for a local process, its process id and port), never an assumption
 //! about what a member is.
 
+pub mod cloud;
 pub mod local_process;
 
 use std::collections::HashSet;

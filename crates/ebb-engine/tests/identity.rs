@@ -1,0 +1,129 @@
+//! Rackspace identity against a real mimic: authentication with an API key or a password, the
+//! service catalog and its endpoints by region, the token kept while usable, authentication
+//! again once it expires or a service rejects it, and identity's refusal as an error a user can
+//! act on, with no secret in it.
+//!
+//! mimic is installed by `.ci/run` in `.ci/.mimic` (or wherever `EBB_MIMIC` names its
+//! `twistd`); without it the test is skipped, unless `CI` is set.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ebb_core::cloud::identity::{Credentials, Secret};
+use ebb_engine::provider::cloud::identity::{Identity, IdentityError};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+/// A mimic process, killed when dropped.
+struct Mimic {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Mimic {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn mimic() -> Option<Mimic> {
+    let twistd = std::env::var("EBB_MIMIC")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/.mimic/bin/twistd").to_string());
+    if !std::path::Path::new(&twistd).exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI needs mimic at {twistd} (.ci/run installs it)");
+        eprintln!("skipped: no mimic at {twistd}");
+        return None;
+    }
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(&twistd)
+        .args(["-n", "--pidfile=", "mimic", "--listen", &format!("tcp:{port}:interface=127.0.0.1"), "--realtime"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mimic = Mimic { child, url: format!("http://127.0.0.1:{port}") };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Some(mimic);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("mimic did not listen on {port}");
+}
+
+fn credentials(mimic: &Mimic, username: &str, secret: Secret) -> Credentials {
+    Credentials {
+        identity_url: format!("{}/identity/v2.0", mimic.url),
+        username: username.into(),
+        secret,
+        project_id: Some("123456".into()),
+        region: "ORD".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_authenticates_reads_its_catalog_and_authenticates_again_when_it_must() {
+    let Some(mimic) = mimic().await else { return };
+    let http = reqwest::Client::new();
+    let identity = Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::ApiKey("k3y-s3cret".into())));
+    let now = Timestamp::now();
+    let access = identity.access(now).await.unwrap();
+    assert_eq!(access.tenant, "123456", "the pinned project");
+    let nova = access.endpoint("compute", "cloudServersOpenStack", "ORD").unwrap();
+    assert!(nova.starts_with(&mimic.url) && nova.contains("/ORD/") && nova.ends_with("/123456"), "{nova}");
+    assert!(access.endpoint("rax:load-balancer", "cloudLoadBalancers", "ORD").is_ok());
+    assert!(access.endpoint("rax:rackconnect", "rackconnect", "ORD").is_ok());
+    // The endpoint answers with the token.
+    let flavors = http.get(format!("{nova}/flavors")).header("X-Auth-Token", &access.token).send().await.unwrap();
+    assert!(flavors.status().is_success(), "{}", flavors.status());
+
+    // Kept while usable; a rejection or the end of its life means authenticating again.
+    assert_eq!(identity.authentications(), 1);
+    assert_eq!(identity.access(now).await.unwrap().token, access.token);
+    assert_eq!(identity.authentications(), 1, "kept");
+    identity.rejected(&access.token).await;
+    let again = identity.access(now).await.unwrap();
+    assert_eq!(identity.authentications(), 2, "rejected, so asked again");
+    identity.rejected("some other token").await;
+    identity.access(now).await.unwrap();
+    assert_eq!(identity.authentications(), 2, "a stale rejection changes nothing");
+    identity.access(again.expires - SignedDuration::from_mins(1)).await.unwrap();
+    assert_eq!(identity.authentications(), 3, "a token about to expire is replaced");
+
+    // A password works as well as a key.
+    let password = Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::Password("pw".into())));
+    assert_eq!(password.access(now).await.unwrap().tenant, "123456");
+}
+
+#[tokio::test]
+async fn identitys_refusal_and_absence_are_errors_a_user_can_act_on() {
+    let Some(mimic) = mimic().await else { return };
+    let http = reqwest::Client::new();
+    // mimic refuses users named bad-… from now on.
+    let behavior = json!({"criteria": [{"username": "bad.*"}], "name": "fail",
+        "parameters": {"code": 401, "message": "Unable to authenticate user with credentials provided."}});
+    let made =
+        http.post(format!("{}/mimic/v1.1/IdentityControlAPI/behaviors/auth", mimic.url)).json(&behavior).send().await;
+    assert!(made.unwrap().status().is_success());
+    let refused = Identity::new(http.clone(), credentials(&mimic, "bad-user", Secret::ApiKey("wrong-k3y".into())));
+    let err = refused.access(Timestamp::now()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "identity refused the credentials of user bad-user (401): Unable to authenticate user with credentials provided."
+    );
+    assert!(!err.transient() && !format!("{err:?}").contains("wrong-k3y"));
+
+    let nowhere = Credentials {
+        identity_url: format!("http://127.0.0.1:{}/identity/v2.0", free_port()),
+        ..credentials(&mimic, "u", Secret::ApiKey("k".into()))
+    };
+    let err = Identity::new(http, nowhere).access(Timestamp::now()).await.unwrap_err();
+    assert!(matches!(err, IdentityError::Unavailable(_)) && err.transient(), "{err}");
+}
