@@ -16,6 +16,7 @@
 //!   connections, for several nodes sharing one database;
 //! - `memory`: [`MemoryStore`], the same in memory, for virtual-time tests and simulations.
 
+mod clouds;
 pub mod error;
 mod memory;
 pub mod metrics;
@@ -32,6 +33,7 @@ use ebb_core::launch::LaunchConfig;
 use ebb_core::limits::Limits;
 use jiff::Timestamp;
 
+pub use clouds::CloudStore;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use metrics::StoreMetrics;
@@ -359,6 +361,7 @@ pub trait Store:
     + HistoryStore
     + BrokerStore
     + CollectorStore
+    + CloudStore
     + 'static
 {
 }
@@ -373,6 +376,7 @@ impl<T> Store for T where
         + HistoryStore
         + BrokerStore
         + CollectorStore
+        + CloudStore
         + 'static
 {
 }

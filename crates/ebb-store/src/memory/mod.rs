@@ -53,6 +53,7 @@ struct State {
     service_instances: BTreeMap<String, ServiceInstance>,
     service_bindings: BTreeMap<String, ServiceBinding>,
     collectors: BTreeMap<CollectorId, CollectorRecord>,
+    clouds: HashMap<TenantId, ebb_core::cloud::settings::CloudSettings>,
 }
 
 impl State {

@@ -84,3 +84,32 @@ impl crate::TenantStore for MemoryStore {
         self.with(|state| Ok(state.tokens.values().find(|(_, hash)| hash == secret_hash).map(|(t, _)| t.clone())))
     }
 }
+
+#[async_trait::async_trait]
+impl crate::CloudStore for MemoryStore {
+    async fn set_cloud(
+        &self,
+        tenant: &TenantId,
+        settings: Option<ebb_core::cloud::settings::CloudSettings>,
+    ) -> Result<(), StoreError> {
+        self.with(|state| {
+            if !state.tenants.contains_key(tenant.as_str()) {
+                return Err(StoreError::TenantNotFound);
+            }
+            match settings {
+                Some(settings) => state.clouds.insert(tenant.clone(), settings),
+                None => state.clouds.remove(tenant.as_str()),
+            };
+            Ok(())
+        })
+    }
+
+    async fn cloud(&self, tenant: &TenantId) -> Result<Option<ebb_core::cloud::settings::CloudSettings>, StoreError> {
+        self.with(|state| {
+            if !state.tenants.contains_key(tenant.as_str()) {
+                return Err(StoreError::TenantNotFound);
+            }
+            Ok(state.clouds.get(tenant.as_str()).cloned())
+        })
+    }
+}

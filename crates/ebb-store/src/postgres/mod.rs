@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("../../migrations/postgres/0006_service_broker.sql")),
     (7, include_str!("../../migrations/postgres/0007_pause_direction.sql")),
     (8, include_str!("../../migrations/postgres/0008_collectors.sql")),
+    (9, include_str!("../../migrations/postgres/0009_tenant_clouds.sql")),
 ];
 
 /// Any number, the same for every Ebb node: the advisory lock migrations run under.

@@ -153,3 +153,64 @@ impl crate::TenantStore for PostgresStore {
         .await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::CloudStore for PostgresStore {
+    async fn set_cloud(
+        &self,
+        tenant: &TenantId,
+        settings: Option<ebb_core::cloud::settings::CloudSettings>,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.as_str();
+        let _timer = self.metrics.time("set_cloud");
+        let client = self.client().await?;
+        if count(&client, "reading a tenant", "SELECT COUNT(*) AS count FROM tenants WHERE id = $1", &[&tenant]).await?
+            == 0
+        {
+            return Err(StoreError::TenantNotFound);
+        }
+        match settings {
+            Some(settings) => {
+                let document = crate::clouds::document(&settings);
+                execute(
+                    &client,
+                    "storing cloud settings",
+                    "INSERT INTO tenant_clouds (tenant_id, document) VALUES ($1, $2) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document",
+                    &[&tenant, &document],
+                )
+                .await?
+            }
+            None => {
+                execute(
+                    &client,
+                    "removing cloud settings",
+                    "DELETE FROM tenant_clouds WHERE tenant_id = $1",
+                    &[&tenant],
+                )
+                .await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn cloud(&self, tenant: &TenantId) -> Result<Option<ebb_core::cloud::settings::CloudSettings>, StoreError> {
+        let tenant = tenant.as_str();
+        let _timer = self.metrics.time("cloud");
+        let client = self.client().await?;
+        if count(&client, "reading a tenant", "SELECT COUNT(*) AS count FROM tenants WHERE id = $1", &[&tenant]).await?
+            == 0
+        {
+            return Err(StoreError::TenantNotFound);
+        }
+        let text = query_one(
+            &client,
+            "reading cloud settings",
+            "SELECT document FROM tenant_clouds WHERE tenant_id = $1",
+            &[&tenant],
+            |row| col::<String>(row, "document"),
+        )
+        .await?;
+        text.as_deref().map(crate::clouds::parse).transpose()
+    }
+}

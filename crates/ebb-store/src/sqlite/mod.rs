@@ -63,6 +63,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/sqlite/0011_service_broker.sql")),
     M::up(include_str!("../../migrations/sqlite/0012_pause_direction.sql")),
     M::up(include_str!("../../migrations/sqlite/0013_collectors.sql")),
+    M::up(include_str!("../../migrations/sqlite/0014_tenant_clouds.sql")),
 ];
 
 /// Ebb's store on an SQLite file.

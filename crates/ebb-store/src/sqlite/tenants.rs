@@ -164,3 +164,56 @@ impl crate::TenantStore for SqliteStore {
         .await
     }
 }
+
+#[async_trait::async_trait]
+impl crate::CloudStore for SqliteStore {
+    async fn set_cloud(
+        &self,
+        tenant: &TenantId,
+        settings: Option<ebb_core::cloud::settings::CloudSettings>,
+    ) -> Result<(), StoreError> {
+        let _timer = self.metrics.time("set_cloud");
+        let tenant = tenant.to_string();
+        self.write(move |conn| {
+            if count(conn, "reading a tenant", "SELECT COUNT(*) FROM tenants WHERE id = ?1", [&tenant])? == 0 {
+                return Err(StoreError::TenantNotFound);
+            }
+            match settings {
+                Some(settings) => execute(
+                    conn,
+                    "storing cloud settings",
+                    "INSERT INTO tenant_clouds (tenant_id, document) VALUES (?1, ?2) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document",
+                    params![tenant, crate::clouds::document(&settings)],
+                )?,
+                None => execute(
+                    conn,
+                    "removing cloud settings",
+                    "DELETE FROM tenant_clouds WHERE tenant_id = ?1",
+                    [&tenant],
+                )?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cloud(&self, tenant: &TenantId) -> Result<Option<ebb_core::cloud::settings::CloudSettings>, StoreError> {
+        let _timer = self.metrics.time("cloud");
+        let tenant = tenant.to_string();
+        self.read(move |conn| {
+            if count(conn, "reading a tenant", "SELECT COUNT(*) FROM tenants WHERE id = ?1", [&tenant])? == 0 {
+                return Err(StoreError::TenantNotFound);
+            }
+            let text = query_one(
+                conn,
+                "reading cloud settings",
+                "SELECT document FROM tenant_clouds WHERE tenant_id = ?1",
+                [&tenant],
+                |row| col::<String>(row, "document"),
+            )?;
+            text.as_deref().map(crate::clouds::parse).transpose()
+        })
+        .await
+    }
+}

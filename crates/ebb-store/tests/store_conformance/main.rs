@@ -24,9 +24,11 @@ use ebb_store::{
 use jiff::{SignedDuration, Timestamp};
 
 mod broker;
+mod clouds;
 mod collectors;
 
 use broker::*;
+use clouds::*;
 use collectors::*;
 use serde_json::{Value, json};
 
@@ -192,6 +194,7 @@ store_suite!(
     service_instances_are_created_once_and_keep_their_default_policy,
     a_group_has_at_most_one_binding_and_loses_it_when_purged,
     collectors_are_stored_with_their_secrets_listed_replaced_and_deleted,
+    cloud_settings_are_stored_with_their_secret_replaced_and_removed,
     the_collector_limit_is_enforced_per_group_and_collectors_go_with_their_group,
     a_service_instance_with_bindings_is_not_deleted,
     a_default_policy_followed_by_a_group_is_a_decision,
