@@ -131,3 +131,33 @@ pub async fn delete_token(State(state): State<AppState>, Ids(path): Ids<TokenPat
     state.token_cache.revoke(&path.token);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /admin/v1/tenants/{tenant}/cloud`: the tenant's cloud settings, without their secret.
+pub async fn get_cloud(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+) -> Result<Json<wire::CloudAnswer>, ApiError> {
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
+    let settings = state.store().cloud(&path.tenant).await.map_err(|err| scope.error(err))?;
+    Ok(Json(wire::CloudAnswer { cloud: settings.map(|s| s.shown()) }))
+}
+
+/// `PUT /admin/v1/tenants/{tenant}/cloud`: replaces the tenant's cloud settings.
+pub async fn put_cloud(
+    State(state): State<AppState>,
+    Ids(path): Ids<TenantPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<wire::CloudAnswer>, ApiError> {
+    let settings = ebb_core::cloud::settings::CloudSettings::parse(&body)?;
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
+    state.store().set_cloud(&path.tenant, Some(settings.clone())).await.map_err(|err| scope.error(err))?;
+    tracing::info!(tenant = %path.tenant, region = %settings.credentials.region, "cloud settings replaced");
+    Ok(Json(wire::CloudAnswer { cloud: Some(settings.shown()) }))
+}
+
+/// `DELETE /admin/v1/tenants/{tenant}/cloud`: removes the tenant's cloud settings.
+pub async fn delete_cloud(State(state): State<AppState>, Ids(path): Ids<TenantPath>) -> Result<StatusCode, ApiError> {
+    let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
+    state.store().set_cloud(&path.tenant, None).await.map_err(|err| scope.error(err))?;
+    Ok(StatusCode::NO_CONTENT)
+}

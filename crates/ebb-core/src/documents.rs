@@ -427,3 +427,27 @@ pub enum CollectorKind {
     /// A load balancer's connections or requests per member.
     LbStats,
 }
+
+/// A tenant's cloud settings (`PUT /admin/v1/tenants/{tenant}/cloud`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudDocument {
+    /// The identity endpoint (Keystone v2 or Rackspace identity), `http(s)://…/v2.0`.
+    pub identity_url: String,
+    /// The cloud user.
+    pub username: String,
+    /// Its API key (or `password`; exactly one). Stored and used, never shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Its password (or `api_key`; exactly one). Stored and used, never shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The region whose endpoints are used (`ORD`).
+    pub region: String,
+    /// The cloud project (tenant) to pin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Whether the API accepts tokens this identity issues (false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_identity_tokens: Option<bool>,
+}

@@ -81,3 +81,10 @@ pub struct GrantAnswer {
     /// The grant.
     pub local_process: LocalProcessGrant,
 }
+
+/// A tenant's cloud settings, without their secret.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CloudAnswer {
+    /// The settings; null when the tenant has none.
+    pub cloud: Option<ebb_core::cloud::settings::CloudView>,
+}

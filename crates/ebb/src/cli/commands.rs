@@ -33,6 +33,9 @@ pub enum TenantCommand {
         #[arg(long = "working-dir", requires = "enable")]
         working_dirs: Vec<String>,
     },
+    /// A tenant's cloud settings: identity, user, API key or password, region.
+    #[command(subcommand)]
+    Cloud(super::cloud::CloudCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +340,7 @@ pub async fn tenant(command: TenantCommand, connection: &Connection) -> Result<(
             let (_, body) = client.call(Method::POST, "/admin/v1/tenants", Some(&json!({"id": id}))).await?;
             out.record(&body, &body["tenant"], &[col("id", "/id"), col("created_at", "/created_at")])?;
         }
+        TenantCommand::Cloud(command) => super::cloud::cloud(command, connection).await?,
         TenantCommand::List => {
             let (_, body) = client.call(Method::GET, "/admin/v1/tenants", None).await?;
             out.rows(&body, &list(&body, "tenants"), &[col("ID", "/id"), col("CREATED", "/created_at")])?;

@@ -7,6 +7,7 @@
 
 pub(crate) mod autoscaling;
 mod client;
+mod cloud;
 mod collectors;
 mod commands;
 pub mod input;
