@@ -1,3 +1,5 @@
-//! The cloud provider's I/O: for now, Rackspace identity ([`identity`]).
+//! The cloud provider's I/O: Rackspace identity ([`identity`]) and Nova ([`nova`]), each for
+//! one tenant.
 
 pub mod identity;
+pub mod nova;

@@ -1,16 +1,21 @@
-//! Rackspace identity against a real mimic: authentication with an API key or a password, the
-//! service catalog and its endpoints by region, the token kept while usable, authentication
-//! again once it expires or a service rejects it, and identity's refusal as an error a user can
-//! act on, with no secret in it.
+//! The cloud provider against a real mimic. Identity: authentication with an API key or a
+//! password, the service catalog and its endpoints by region, the token kept while usable,
+//! authentication again once it expires or a service rejects it, and identity's refusal as an
+//! error a user can act on, with no secret in it. Nova: servers created with Otter's names and
+//! metadata, listed by group, deleted and seen gone, and Nova's refusal in its own words.
 //!
 //! mimic is installed by `.ci/run` in `.ci/.mimic` (or wherever `EBB_MIMIC` names its
 //! `twistd`); without it the test is skipped, unless `CI` is set.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ebb_core::cloud::identity::{Credentials, Secret};
+use ebb_core::cloud::nova;
+use ebb_engine::clock::{Clock, SystemClock};
 use ebb_engine::provider::cloud::identity::{Identity, IdentityError};
+use ebb_engine::provider::cloud::nova::{Nova, NovaError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -126,4 +131,55 @@ async fn identitys_refusal_and_absence_are_errors_a_user_can_act_on() {
     };
     let err = Identity::new(http, nowhere).access(Timestamp::now()).await.unwrap_err();
     assert!(matches!(err, IdentityError::Unavailable(_)) && err.transient(), "{err}");
+}
+
+#[tokio::test]
+async fn nova_creates_lists_by_group_and_deletes_servers_and_says_why_it_refuses() {
+    let Some(mimic) = mimic().await else { return };
+    let http = reqwest::Client::new();
+    let identity = Arc::new(Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::ApiKey("k".into()))));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let nova = Nova::new(http.clone(), identity.clone(), clock);
+    let launch = json!({"name": "web", "flavorRef": "2", "imageRef": "3cfb8a2e-0a0c-4f5c-8d1e-0f2d7b3f1a11",
+        "metadata": {"team": "blue"}});
+    let mut ids = Vec::new();
+    for random in [[1, 2, 3, 4], [5, 6, 7, 8]] {
+        let name = nova::server_name(Some("web"), random);
+        ids.push(nova.create(&nova::create_body(&launch, "g1", &name, &[])).await.unwrap());
+    }
+    let other = nova::create_body(&launch, "g2", &nova::server_name(Some("web"), [9, 9, 9, 9]), &[]);
+    nova.create(&other).await.unwrap();
+    let mine = nova.servers("g1").await.unwrap();
+    let mut names: Vec<&str> = mine.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["web-as01020304", "web-as05060708"], "only g1's, named by Otter's formula");
+    assert!(mine.iter().all(|s| s.status == "ACTIVE" && s.metadata["team"] == "blue"));
+    assert!(mine.iter().all(|s| s.servicenet.as_deref().is_some_and(|a| a.starts_with("10."))), "{mine:?}");
+
+    nova.delete(&ids[0]).await.unwrap();
+    assert!(nova.gone(&ids[0]).await.unwrap());
+    assert!(!nova.gone(&ids[1]).await.unwrap());
+    assert_eq!(nova.servers("g1").await.unwrap().len(), 1);
+    nova.delete(&ids[0]).await.unwrap();
+
+    // A rejected token: authenticated again, the call made once more.
+    let token = identity.access(jiff::Timestamp::now()).await.unwrap().token;
+    identity.rejected(&token).await;
+    assert_eq!(nova.servers("g1").await.unwrap().len(), 1);
+
+    // mimic refuses servers named bad-…: Nova's own words, for the user.
+    let access = identity.access(jiff::Timestamp::now()).await.unwrap();
+    let control = access.endpoint("compute", "cloudServersBehavior", "ORD").unwrap().to_string();
+    let behavior = json!({"criteria": [{"server_name": "bad.*"}], "name": "fail",
+        "parameters": {"code": 400, "message": "Invalid imageRef provided.", "type": "badRequest"}});
+    let made = http
+        .post(format!("{control}/behaviors/creation"))
+        .header("X-Auth-Token", &access.token)
+        .json(&behavior)
+        .send()
+        .await;
+    assert!(made.unwrap().status().is_success());
+    let refused = nova.create(&nova::create_body(&launch, "g1", "bad-as00000000", &[])).await.unwrap_err();
+    assert_eq!(refused, NovaError::Refused { status: 400, message: "Invalid imageRef provided.".into() });
+    assert_eq!(refused.to_string(), "Nova refused the request (400): Invalid imageRef provided.");
 }
