@@ -2,7 +2,8 @@
 //! password, the service catalog and its endpoints by region, the token kept while usable,
 //! authentication again once it expires or a service rejects it, and identity's refusal as an
 //! error a user can act on, with no secret in it. Nova: servers created with Otter's names and
-//! metadata, listed by group, deleted and seen gone, and Nova's refusal in its own words.
+//! metadata, listed by group, deleted and seen gone, and Nova's refusal in its own words. Cloud
+//! Load Balancers: nodes added, drained and removed, and a missing load balancer said so.
 //!
 //! mimic is installed by `.ci/run` in `.ci/.mimic` (or wherever `EBB_MIMIC` names its
 //! `twistd`); without it the test is skipped, unless `CI` is set.
@@ -11,11 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ebb_core::cloud::clb::NewNode;
 use ebb_core::cloud::identity::{Credentials, Secret};
 use ebb_core::cloud::nova;
 use ebb_engine::clock::{Clock, SystemClock};
+use ebb_engine::provider::cloud::CloudError;
+use ebb_engine::provider::cloud::clb::Clb;
 use ebb_engine::provider::cloud::identity::{Identity, IdentityError};
-use ebb_engine::provider::cloud::nova::{Nova, NovaError};
+use ebb_engine::provider::cloud::nova::Nova;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -180,6 +184,51 @@ async fn nova_creates_lists_by_group_and_deletes_servers_and_says_why_it_refuses
         .await;
     assert!(made.unwrap().status().is_success());
     let refused = nova.create(&nova::create_body(&launch, "g1", "bad-as00000000", &[])).await.unwrap_err();
-    assert_eq!(refused, NovaError::Refused { status: 400, message: "Invalid imageRef provided.".into() });
+    assert_eq!(
+        refused,
+        CloudError::Refused { service: "Nova", status: 400, message: "Invalid imageRef provided.".into() }
+    );
     assert_eq!(refused.to_string(), "Nova refused the request (400): Invalid imageRef provided.");
+}
+
+#[tokio::test]
+async fn load_balancer_nodes_are_added_drained_and_removed() {
+    let Some(mimic) = mimic().await else { return };
+    let http = reqwest::Client::new();
+    let identity = Arc::new(Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::ApiKey("k".into()))));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clb = Clb::new(http.clone(), identity.clone(), clock);
+    // A load balancer of the tenant's, made directly.
+    let access = identity.access(Timestamp::now()).await.unwrap();
+    let base = access.endpoint("rax:load-balancer", "cloudLoadBalancers", "ORD").unwrap().to_string();
+    let made = http
+        .post(format!("{base}/loadbalancers"))
+        .header("X-Auth-Token", &access.token)
+        .json(&json!({"loadBalancer": {"name": "web", "protocol": "HTTP", "port": 80, "virtualIps": [{"type": "PUBLIC"}]}}))
+        .send()
+        .await
+        .unwrap();
+    let lb = made.json::<serde_json::Value>().await.unwrap()["loadBalancer"]["id"].as_u64().unwrap();
+    assert_eq!(clb.status(lb).await.unwrap(), "ACTIVE");
+
+    let node = |address: &str, condition: &str| NewNode {
+        address: address.into(),
+        port: 8080,
+        condition: condition.into(),
+        weight: Some(1),
+    };
+    let added = clb.add(lb, &[node("10.180.0.1", "ENABLED"), node("10.180.0.2", "DRAINING")]).await.unwrap();
+    assert_eq!(added.len(), 2);
+    let nodes = clb.nodes(lb).await.unwrap();
+    let conditions: Vec<(&str, &str)> = nodes.iter().map(|n| (n.address.as_str(), n.condition.as_str())).collect();
+    assert_eq!(conditions, [("10.180.0.1", "ENABLED"), ("10.180.0.2", "DRAINING")]);
+    let first = nodes[0].id;
+    clb.set_condition(lb, first, "DRAINING").await.unwrap();
+    assert!(clb.nodes(lb).await.unwrap().iter().all(|n| n.condition == "DRAINING"));
+    clb.remove(lb, &[first]).await.unwrap();
+    let left = clb.nodes(lb).await.unwrap();
+    assert_eq!(left.iter().map(|n| n.address.as_str()).collect::<Vec<_>>(), ["10.180.0.2"]);
+
+    let missing = clb.nodes(999_999).await.unwrap_err();
+    assert_eq!(missing.to_string(), "Cloud Load Balancers refused the request (404): Load balancer not found");
 }

@@ -90,11 +90,6 @@ impl Server {
     }
 }
 
-/// Nova's message in an error answer (`{"badRequest": {"message": …, "code": 400}}`).
-pub fn error_message(answer: &Value) -> Option<String> {
-    answer.as_object()?.values().find_map(|v| v["message"].as_str().map(str::to_string))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,9 +137,5 @@ mod tests {
         assert_eq!(mine.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
         assert_eq!(mine[0].servicenet.as_deref(), Some("10.180.1.2"));
         assert_eq!(mine[0].created, Some("2026-12-05T10:00:00Z".parse().unwrap()));
-        assert_eq!(
-            error_message(&json!({"badRequest": {"message": "Invalid imageRef provided.", "code": 400}})).as_deref(),
-            Some("Invalid imageRef provided.")
-        );
     }
 }
