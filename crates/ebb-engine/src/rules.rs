@@ -138,9 +138,21 @@ impl Engine {
             }
         }
         let now = self.now();
-        self.evaluate(group, &mut entry, now);
-        self.samples_arrived(group, &mut entry, samples.iter().map(|s| s.metric.as_str()), now);
+        self.samples_taken(group, &mut entry, samples.iter().map(|s| s.metric.as_str()), now);
         refused.map_or(Ok(()), |err| Err(RecordError::Refused(err)))
+    }
+
+    /// Samples of `metrics` were taken into `entry` (pushed, measured or collected): its rules
+    /// are evaluated, and its metric policies reading one of them.
+    pub(crate) fn samples_taken<'m>(
+        self: &Arc<Self>,
+        group: &GroupId,
+        entry: &mut Entry,
+        metrics: impl Iterator<Item = &'m str>,
+        now: Timestamp,
+    ) {
+        self.evaluate(group, entry, now);
+        self.samples_arrived(group, entry, metrics, now);
     }
 
     /// The points of each metric `entry`'s rules read, as far back as any rule looks.

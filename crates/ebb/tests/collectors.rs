@@ -459,3 +459,28 @@ async fn a_failing_collector_feeds_its_policys_fallback_at_once() {
     assert!(reason.contains("fallback"), "{reason}");
     let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
 }
+
+#[tokio::test]
+async fn cloud_foundry_rules_act_on_a_collectors_metric() {
+    // Breaches and cooldowns of 60 s last 3 s here.
+    let server = Server::start_with(&["--rules-time-scale", "0.05"]);
+    let api = server.tenant("t1").await;
+    let g = api.create_group(group(1, 10)).await;
+    let rules = json!({"instance_min_count": 1, "instance_max_count": 3, "scaling_rules": [
+        {"metric_type": "wanted", "threshold": 3, "operator": ">", "adjustment": "+1", "breach_duration_secs": 60, "cool_down_secs": 60}]});
+    api.put(&format!("/v1/apps/{g}/policy"), rules).await.ok(200);
+    let port = app(Arc::new(AtomicU64::new(8))).await;
+    create(
+        &api,
+        &g,
+        json!([{"name": "decision", "type": "app_decision", "metric": "wanted", "interval": 1,
+                "args": {"url": format!("http://127.0.0.1:{port}/decision"), "pointer": "/workers/wanted"}}]),
+    )
+    .await;
+    // The app asks for 8 without end: the rule adds one member a breach, up to the policy's 3.
+    assert!(poll(30, || async { (api.desired(&g).await == 3).then_some(()) }).await.is_some(), "the rule scaled out");
+    let history = api.get(&format!("/v1/apps/{g}/scaling_histories?order-direction=asc")).await;
+    let reasons: Vec<&str> =
+        history.body["resources"].as_array().unwrap().iter().filter_map(|r| r["reason"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("wanted > 3")), "{reasons:?}");
+}

@@ -38,8 +38,6 @@ struct Running {
     name: String,
     metric: String,
     kind: &'static str,
-    /// The version running: a replacement restarts it.
-    updated_at: Timestamp,
     health: Arc<Mutex<Health>>,
     task: tokio::task::AbortHandle,
 }
@@ -197,18 +195,16 @@ impl Engine {
             name,
             metric,
             kind: record.collector.kind(),
-            updated_at: record.updated_at,
             health,
             task: task.abort_handle(),
         };
-        let replaced = self.collectors.running().insert(record.id, running);
-        if let Some(before) = replaced {
-            tracing::debug!(group = %before.group, updated_at = %before.updated_at, "collector restarted");
-        }
+        // A collector running already (a replacement) is stopped as its entry is dropped.
+        self.collectors.running().insert(record.id, running);
     }
 
     /// A collector of `group` read `value` of `metric` at `at` (or failed to, with `None`):
-    /// a group-wide sample, and the policies reading the metric evaluated. `GroupNotFound`
+    /// a group-wide sample, and the group's rules and the policies reading the metric
+    /// evaluated, as for any sample. `GroupNotFound`
     /// once the group is gone.
     pub(crate) async fn collected(
         self: &Arc<Self>,
@@ -229,7 +225,7 @@ impl Engine {
             None => entry.metrics.group_failed(metric, at),
         }
         let now = self.now();
-        self.samples_arrived(group, &mut entry, std::iter::once(metric), now);
+        self.samples_taken(group, &mut entry, std::iter::once(metric), now);
         Ok(())
     }
 }
