@@ -28,6 +28,8 @@ pub struct LaunchConfig {
     pub document: Value,
     /// The typed arguments of a `local_process` configuration.
     pub local_process: Option<LocalProcessLaunch>,
+    /// The typed arguments of a `launch_server` configuration.
+    pub server: Option<crate::cloud::launch::ServerLaunch>,
 }
 
 /// The launch types.
@@ -80,7 +82,8 @@ impl LaunchConfig {
             }
         }
         conforms_after(&document)?;
-        Ok(LaunchConfig { kind, document, local_process })
+        let server = server_launch(kind, &document);
+        Ok(LaunchConfig { kind, document, local_process, server })
     }
 }
 
@@ -102,8 +105,14 @@ impl LaunchConfig {
             }
             LaunchKind::Server | LaunchKind::Stack => None,
         };
-        Ok(LaunchConfig { kind, document, local_process })
+        let server = server_launch(kind, &document);
+        Ok(LaunchConfig { kind, document, local_process, server })
     }
+}
+
+/// The typed arguments of a validated `launch_server` document.
+fn server_launch(kind: LaunchKind, document: &Value) -> Option<crate::cloud::launch::ServerLaunch> {
+    (kind == LaunchKind::Server).then(|| crate::cloud::launch::ServerLaunch::from_args(&document["args"]))
 }
 
 fn check_server_args(args: &Value, path: &str) -> Result<(), Invalid> {

@@ -15,6 +15,10 @@ pub struct Node {
     pub condition: String,
     /// Its weight, if the algorithm weighs nodes.
     pub weight: Option<u64>,
+    /// `PRIMARY` or `SECONDARY`.
+    pub kind: String,
+    /// What its health monitor says: `ONLINE`, `OFFLINE` (or nothing without one).
+    pub status: String,
 }
 
 impl Node {
@@ -31,6 +35,8 @@ impl Node {
                     port: u16::try_from(n["port"].as_u64()?).ok()?,
                     condition: n["condition"].as_str().unwrap_or_default().to_string(),
                     weight: n["weight"].as_u64(),
+                    kind: n["type"].as_str().unwrap_or("PRIMARY").to_string(),
+                    status: n["status"].as_str().unwrap_or_default().to_string(),
                 })
             })
             .collect()
@@ -73,7 +79,15 @@ mod tests {
             {"address": "10.1.1.2", "port": 99999, "condition": "ENABLED", "id": 2}]});
         assert_eq!(
             Node::list(&answer),
-            [Node { id: 614431, address: "10.1.1.1".into(), port: 80, condition: "DRAINING".into(), weight: Some(1) }],
+            [Node {
+                id: 614431,
+                address: "10.1.1.1".into(),
+                port: 80,
+                condition: "DRAINING".into(),
+                weight: Some(1),
+                kind: "PRIMARY".into(),
+                status: "ONLINE".into()
+            }],
             "a node with an impossible port is left out"
         );
         let new = NewNode { address: "10.1.1.3".into(), port: 8080, condition: "ENABLED".into(), weight: None };

@@ -4,6 +4,8 @@
 //! The engine's cloud provider does the I/O.
 
 pub mod clb;
+pub mod converge;
 pub mod identity;
+pub mod launch;
 pub mod nova;
 pub mod settings;
