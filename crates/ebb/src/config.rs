@@ -20,6 +20,11 @@ pub struct FileConfig {
     pub max_webhooks_per_policy: Option<usize>,
     pub build_timeout: Option<f64>,
     pub self_heal_interval: Option<f64>,
+    pub server_build_timeout: Option<f64>,
+    pub cloud_retry_interval: Option<f64>,
+    pub cloud_create_interval: Option<f64>,
+    pub cloud_delete_interval: Option<f64>,
+    pub clb_change_interval: Option<f64>,
     pub balancer_host: Option<std::net::Ipv4Addr>,
     pub schedule_grace: Option<f64>,
     pub member_user: Option<String>,
@@ -75,12 +80,37 @@ impl Settings {
         let seconds = |value: Option<f64>, default: std::time::Duration| {
             value.filter(|s| s.is_finite() && *s > 0.0).map(std::time::Duration::from_secs_f64).unwrap_or(default)
         };
+        let at_least_zero = |value: Option<f64>, default: std::time::Duration| {
+            value.filter(|s| s.is_finite() && *s >= 0.0).map(std::time::Duration::from_secs_f64).unwrap_or(default)
+        };
         let converge = ebb_engine::converger::ConvergeSettings {
             build_timeout: seconds(flags.build_timeout.or(file.build_timeout), converge_defaults.build_timeout),
             self_heal_interval: seconds(
                 flags.self_heal_interval.or(file.self_heal_interval),
                 converge_defaults.self_heal_interval,
             ),
+            server_build_timeout: seconds(
+                flags.server_build_timeout.or(file.server_build_timeout),
+                converge_defaults.server_build_timeout,
+            ),
+            cloud_retry_interval: seconds(
+                flags.cloud_retry_interval.or(file.cloud_retry_interval),
+                converge_defaults.cloud_retry_interval,
+            ),
+            cloud_throttles: ebb_engine::provider::cloud::tenant::Throttles {
+                create: at_least_zero(
+                    flags.cloud_create_interval.or(file.cloud_create_interval),
+                    converge_defaults.cloud_throttles.create,
+                ),
+                delete: at_least_zero(
+                    flags.cloud_delete_interval.or(file.cloud_delete_interval),
+                    converge_defaults.cloud_throttles.delete,
+                ),
+                clb: at_least_zero(
+                    flags.clb_change_interval.or(file.clb_change_interval),
+                    converge_defaults.cloud_throttles.clb,
+                ),
+            },
             ..converge_defaults
         };
         Settings {

@@ -11,6 +11,7 @@ use clap::Args;
 use ebb_api::{ApiConfig, AppState};
 use ebb_engine::converger::{Converger, Trigger};
 use ebb_engine::metrics::BalancerCollector;
+use ebb_engine::provider::cloud::tenant::Clouds;
 use ebb_engine::provider::local_process::{
     LocalProcessProvider, LocalProcesses, MemberUser, ProcessSettings, become_subreaper,
 };
@@ -50,6 +51,21 @@ pub struct ServeArgs {
     /// Seconds between self-heal passes over every group [default: 10].
     #[arg(long, env = "EBB_SELF_HEAL_INTERVAL")]
     self_heal_interval: Option<f64>,
+    /// Seconds a cloud server may stay in BUILD before it is deleted and replaced [default: 3600].
+    #[arg(long, env = "EBB_SERVER_BUILD_TIMEOUT")]
+    server_build_timeout: Option<f64>,
+    /// Seconds before a cloud group that is not settled is gathered again [default: 1].
+    #[arg(long, env = "EBB_CLOUD_RETRY_INTERVAL")]
+    cloud_retry_interval: Option<f64>,
+    /// Least seconds between two server creations of a tenant [default: 1].
+    #[arg(long, env = "EBB_CLOUD_CREATE_INTERVAL")]
+    cloud_create_interval: Option<f64>,
+    /// Least seconds between two server deletions of a tenant [default: 0.4].
+    #[arg(long, env = "EBB_CLOUD_DELETE_INTERVAL")]
+    cloud_delete_interval: Option<f64>,
+    /// Least seconds between two changes to a tenant's Cloud Load Balancers [default: 0.5].
+    #[arg(long, env = "EBB_CLB_CHANGE_INTERVAL")]
+    clb_change_interval: Option<f64>,
     /// Address the built-in load balancers listen on [default: 0.0.0.0].
     #[arg(long, env = "EBB_BALANCER_HOST")]
     balancer_host: Option<std::net::Ipv4Addr>,
@@ -217,6 +233,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             capability_requests_per_second: args.capability_requests_per_second,
             build_timeout: args.build_timeout,
             self_heal_interval: args.self_heal_interval,
+            server_build_timeout: args.server_build_timeout,
+            cloud_retry_interval: args.cloud_retry_interval,
+            cloud_create_interval: args.cloud_create_interval,
+            cloud_delete_interval: args.cloud_delete_interval,
+            clb_change_interval: args.clb_change_interval,
             balancer_host: args.balancer_host,
             schedule_grace: args.schedule_grace,
             member_user: args.member_user,
@@ -277,6 +298,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(LocalProcessProvider::new(processes.clone()))];
     let balancers = Arc::new(BuiltinBalancers { host: settings.balancer_host });
     let converger = Converger::new(store.clone(), clock.clone(), providers, balancers, settings.converge.clone());
+    converger.set_clouds(Arc::new(Clouds::new(
+        store.clone(),
+        clock.clone(),
+        settings.converge.cloud_throttles.clone(),
+    )));
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
     let engine_metrics = EngineMetrics::new(&mut registry);

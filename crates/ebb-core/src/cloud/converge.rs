@@ -7,10 +7,11 @@
 //! capacity (at most `max_creates` a pass); extra ones go building first, then oldest active;
 //! a server leaving drains on its Cloud Load Balancers for `draining_timeout` (its start kept
 //! in its own metadata, so a restart goes on draining) and is deleted once it is on none;
-//! kept active servers are put back on the load balancers their metadata names, and nodes
-//! drifted from `ENABLED`, weight 1, `PRIMARY` are set back. Nodes are matched to servers by
-//! ServiceNet address: a node of no server of the group is never touched. At most one
-//! mutating call per load balancer is planned per pass.
+//! kept active servers are put on the load balancers the launch configuration names and taken
+//! off those it no longer names (so a user fixes a deleted load balancer by changing the
+//! launch configuration), and nodes drifted from `ENABLED`, weight 1, `PRIMARY` are set back.
+//! Nodes are matched to servers by ServiceNet address: a node of no server of the group is
+//! never touched. At most one mutating call per load balancer is planned per pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::clb::{NewNode, Node};
-use super::launch::{CloudBalancer, balancers_of};
+use super::launch::CloudBalancer;
 use super::nova::Server;
 
 /// The metadata key that marks a server to be drained and deleted (Otter's).
@@ -51,6 +52,8 @@ pub struct PlanInput<'a> {
     pub desired: u32,
     /// The group's servers in Nova.
     pub servers: &'a [Server],
+    /// The load balancers the launch configuration names: where kept servers belong.
+    pub balancers: &'a [CloudBalancer],
     /// ServiceNet addresses of the group's servers seen before and gone now: their nodes are
     /// leftovers to remove.
     pub vanished: &'a [String],
@@ -290,18 +293,33 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// A kept active server on the load balancers its metadata names, as it should be there.
+    /// A kept active server on the load balancers the launch configuration names, as it
+    /// should be there, and off those it does not name.
     fn keep_on_balancers(&mut self, server: &Server) {
-        for balancer in balancers_of(&server.metadata) {
+        for balancer in self.input.balancers {
             match balancer {
-                CloudBalancer::Clb { id, port } => self.keep_on_clb(server, &id, port),
-                CloudBalancer::Pool { id } => match self.input.pools.get(&id) {
+                CloudBalancer::Clb { id, port } => self.keep_on_clb(server, id, *port),
+                CloudBalancer::Pool { id } => match self.input.pools.get(id) {
                     Some(Some(members)) if members.contains(&server.id) => {}
-                    Some(Some(_)) => self.wanted.push(Step::JoinPool { pool: id, servers: vec![server.id.clone()] }),
+                    Some(Some(_)) => {
+                        self.wanted.push(Step::JoinPool { pool: id.clone(), servers: vec![server.id.clone()] })
+                    }
                     _ => self
                         .reasons
                         .push(Reason::Failure(format!("RackConnect v3 load balancer pool does not exist: {id}"))),
                 },
+            }
+        }
+        let address = server.servicenet.as_deref().unwrap_or_default();
+        for (lb, node) in self.nodes_at(address) {
+            let wanted = CloudBalancer::Clb { id: lb.clone(), port: node.port };
+            if !self.input.balancers.contains(&wanted) {
+                self.wanted.push(Step::RemoveNodes { lb, nodes: vec![node.id] });
+            }
+        }
+        for pool in self.pools_of(&server.id) {
+            if !self.input.balancers.contains(&CloudBalancer::Pool { id: pool.clone() }) {
+                self.wanted.push(Step::LeavePool { pool, servers: vec![server.id.clone()] });
             }
         }
     }

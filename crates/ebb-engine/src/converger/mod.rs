@@ -19,12 +19,13 @@
 //! `pass` one pass; `balancers` the group's load balancers; `observation` what the API shows.
 
 mod balancers;
+mod cloud;
 mod observation;
 mod pass;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use ebb_core::launch::LaunchKind;
@@ -34,6 +35,7 @@ use tokio::sync::mpsc;
 
 use crate::balancer::BalancerStats;
 use crate::clock::Clock;
+use crate::provider::cloud::tenant::Clouds;
 use crate::provider::{Balancers, LoadBalancer, Provider};
 pub use observation::{MemberView, Observation};
 use pass::{Outcome, Streaks};
@@ -49,6 +51,12 @@ pub struct ConvergeSettings {
     pub max_starts: usize,
     /// How soon an unsettled group is planned again.
     pub retry_interval: Duration,
+    /// How long a cloud server may stay in `BUILD` before it is replaced.
+    pub server_build_timeout: Duration,
+    /// How soon a cloud group that is not settled is gathered and planned again.
+    pub cloud_retry_interval: Duration,
+    /// The least time between cloud calls of a kind, per tenant.
+    pub cloud_throttles: crate::provider::cloud::tenant::Throttles,
 }
 
 impl Default for ConvergeSettings {
@@ -58,6 +66,9 @@ impl Default for ConvergeSettings {
             self_heal_interval: Duration::from_secs(10),
             max_starts: 10,
             retry_interval: Duration::from_millis(50),
+            server_build_timeout: Duration::from_secs(3600),
+            cloud_retry_interval: Duration::from_secs(1),
+            cloud_throttles: crate::provider::cloud::tenant::Throttles::default(),
         }
     }
 }
@@ -122,6 +133,10 @@ pub struct Converger {
     tracking: Mutex<Tracking>,
     /// Set when the server stops: no pass starts anything any more.
     stopping_all: AtomicBool,
+    /// Tenants' clouds, for `launch_server` groups, once set.
+    clouds: OnceLock<Arc<Clouds>>,
+    /// The ServiceNet addresses of each cloud group's servers at its last pass.
+    cloud_addresses: Mutex<HashMap<String, BTreeSet<String>>>,
 }
 
 impl Converger {
@@ -145,12 +160,19 @@ impl Converger {
             observations: RwLock::new(HashMap::new()),
             tracking: Mutex::new(Tracking::default()),
             stopping_all: AtomicBool::new(false),
+            clouds: OnceLock::new(),
+            cloud_addresses: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Runs `launch_server` groups on tenants' clouds (set once; later calls are ignored).
+    pub fn set_clouds(&self, clouds: Arc<Clouds>) {
+        let _ = self.clouds.set(clouds);
     }
 
     /// Whether this server runs members of a launch type.
     pub fn runs(&self, kind: LaunchKind) -> bool {
-        self.provider_for(kind).is_some()
+        (kind == LaunchKind::Server && self.clouds.get().is_some()) || self.provider_for(kind).is_some()
     }
 
     /// The provider of a launch type, if this server has one.
@@ -349,10 +371,15 @@ impl Converger {
                 Outcome::Gone => break,
                 Outcome::Failed => failed = true,
                 Outcome::Settled => {}
-                Outcome::Unsettled => {
+                Outcome::Unsettled | Outcome::Polling => {
+                    let interval = if outcome == Outcome::Polling {
+                        self.settings.cloud_retry_interval
+                    } else {
+                        self.settings.retry_interval
+                    };
                     pending = tokio::select! {
                         next = triggers.recv() => next,
-                        _ = self.clock.sleep(self.settings.retry_interval) => Some(Trigger::Retry),
+                        _ = self.clock.sleep(interval) => Some(Trigger::Retry),
                     };
                     continue;
                 }

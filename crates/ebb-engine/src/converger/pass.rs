@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use ebb_core::converge::{self, MemberState, ObservedMember, PlanInput, Step, StopReason};
+use ebb_core::launch::LaunchKind;
 use ebb_core::records::{Group, GroupStatus};
 use ebb_store::{GroupId, MemberId, MemberRecord, StoreError};
 use jiff::{SignedDuration, Timestamp};
@@ -28,6 +29,8 @@ pub(super) struct Streaks {
     crashes: u32,
     /// Members stopped because they were not ready within the build timeout.
     readiness_timeouts: u32,
+    /// Passes of a cloud group in a row that waited on a transitional state.
+    pub(super) limited_retries: u32,
 }
 
 /// How a pass ended.
@@ -37,6 +40,8 @@ pub(super) enum Outcome {
     Settled,
     /// Plan again shortly.
     Unsettled,
+    /// Plan again after the cloud's retry interval (a cloud group waiting on its servers).
+    Polling,
     /// In ERROR: wait for a trigger that lifts it.
     Failed,
     /// The group is gone.
@@ -72,6 +77,11 @@ impl Converger {
         if user && group.state.status == GroupStatus::Error {
             // A new attempt shows ACTIVE at once (Otter #1809); a failure sets ERROR again.
             self.store.set_group_status(&group.id, GroupStatus::Active, Vec::new()).await?;
+        }
+        if group.launch.kind == LaunchKind::Server
+            && let Some(clouds) = self.clouds.get()
+        {
+            return self.cloud_pass(clouds, &group, streaks).await;
         }
         let provider = self.provider_for(group.launch.kind).cloned();
         if provider.is_none() && !group.state.deleting {
@@ -225,14 +235,14 @@ impl Converger {
         Ok(if plan.settled { Outcome::Settled } else { Outcome::Unsettled })
     }
 
-    async fn purge(&self, group: &str) -> Result<(), StoreError> {
+    pub(super) async fn purge(&self, group: &str) -> Result<(), StoreError> {
         self.store.purge_group(&GroupId::new(group)).await?;
         self.forget_observation(group);
         tracing::info!(group, "deleted group purged");
         Ok(())
     }
 
-    async fn fail(&self, group: &Group, mut messages: Vec<String>) -> Result<Outcome, StoreError> {
+    pub(super) async fn fail(&self, group: &Group, mut messages: Vec<String>) -> Result<Outcome, StoreError> {
         messages.sort();
         messages.dedup();
         tracing::warn!(group = %group.id, errors = ?messages, "convergence failed");

@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod mimic;
+
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};

@@ -38,6 +38,7 @@ fn node(id: u64, address: &str, condition: &str) -> Node {
 
 struct World {
     desired: u32,
+    balancers: Vec<CloudBalancer>,
     servers: Vec<Server>,
     vanished: Vec<String>,
     clbs: BTreeMap<String, ClbView>,
@@ -55,13 +56,24 @@ impl World {
             .map(|(i, s)| node(100 + i as u64, s.servicenet.as_deref().unwrap(), "ENABLED"))
             .collect();
         let clbs = BTreeMap::from([("5".to_string(), ClbView::Present { nodes, health_monitor: false })]);
-        World { desired, servers, vanished: Vec::new(), clbs, pools: BTreeMap::new(), now: at(100), draining: 0 }
+        let balancers = vec![CloudBalancer::Clb { id: "5".into(), port: 80 }];
+        World {
+            desired,
+            balancers,
+            servers,
+            vanished: Vec::new(),
+            clbs,
+            pools: BTreeMap::new(),
+            now: at(100),
+            draining: 0,
+        }
     }
 
     fn plan(&self) -> Plan {
         plan(&PlanInput {
             desired: self.desired,
             servers: &self.servers,
+            balancers: &self.balancers,
             vanished: &self.vanished,
             clbs: &self.clbs,
             pools: &self.pools,
@@ -313,9 +325,7 @@ fn leftover_nodes_of_vanished_servers_are_removed() {
 fn rackconnect_pools_are_joined_and_left_without_draining() {
     let mut world = World::new(1, vec![server("a", "ACTIVE", 0), server("b", "ACTIVE", 10)]);
     world.draining = 30;
-    for s in &mut world.servers {
-        s.metadata.insert("rax:autoscale:lb:RackConnectV3:p1".into(), json!(""));
-    }
+    world.balancers.push(CloudBalancer::Pool { id: "p1".into() });
     world.pools.insert("p1".into(), Some(BTreeSet::from(["a".to_string()])));
     let plan = world.plan();
     assert!(plan.steps.contains(&Step::LeavePool { pool: "p1".into(), servers: vec!["a".into()] }), "{:?}", plan.steps);
@@ -344,4 +354,17 @@ fn removals_go_in_chunks_of_ten() {
     let plan = world.plan();
     let removals: Vec<&Step> = plan.steps.iter().filter(|s| matches!(s, Step::RemoveNodes { .. })).collect();
     assert!(matches!(removals.as_slice(), [Step::RemoveNodes { nodes, .. }] if nodes.len() == REMOVE_CHUNK));
+}
+
+#[test]
+fn kept_servers_follow_the_launch_configuration_to_another_load_balancer() {
+    let mut world = World::new(1, vec![server("a", "ACTIVE", 0)]);
+    world.balancers = vec![CloudBalancer::Clb { id: "6".into(), port: 8080 }];
+    world.clbs.insert("6".into(), ClbView::Present { nodes: Vec::new(), health_monitor: false });
+    let address = world.servers[0].servicenet.clone().unwrap();
+    let add = NewNode { address, port: 8080, condition: "ENABLED".into(), weight: Some(1) };
+    assert_eq!(
+        world.plan().steps,
+        [Step::RemoveNodes { lb: "5".into(), nodes: vec![100] }, Step::AddNodes { lb: "6".into(), nodes: vec![add] }]
+    );
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use ebb_core::cloud::clb::{NewNode, Node};
-use reqwest::Method;
+use ebb_core::cloud::converge::ClbView;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::identity::Identity;
@@ -26,6 +27,33 @@ impl Clb {
         Ok(answer["loadBalancer"]["status"].as_str().unwrap_or_default().to_string())
     }
 
+    /// What a pass needs of a load balancer: whether it exists, its nodes and whether a
+    /// health monitor judges them.
+    pub async fn view(&self, lb: &str) -> Result<ClbView, CloudError> {
+        let Ok(id) = lb.parse::<u64>() else { return Ok(ClbView::Missing) };
+        let (status, answer) = self.0.call(Method::GET, &format!("/loadbalancers/{id}"), None).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(ClbView::Missing);
+        }
+        if !status.is_success() {
+            return Err(self.0.refused(status, &answer));
+        }
+        match answer["loadBalancer"]["status"].as_str().unwrap_or_default() {
+            "DELETED" => return Ok(ClbView::Missing),
+            "PENDING_DELETE" | "PENDING-DELETE" => return Ok(ClbView::Deleting),
+            _ => {}
+        }
+        let nodes = self.nodes(id).await?;
+        let monitor = self.0.ok(Method::GET, &format!("/loadbalancers/{id}/healthmonitor"), None).await?;
+        let health_monitor = monitor["healthMonitor"].as_object().is_some_and(|m| !m.is_empty());
+        Ok(ClbView::Present { nodes, health_monitor })
+    }
+
+    /// The service, for answers a caller sorts itself.
+    pub fn service(&self) -> &Service {
+        &self.0
+    }
+
     /// A load balancer's nodes.
     pub async fn nodes(&self, lb: u64) -> Result<Vec<Node>, CloudError> {
         let answer = self.0.ok(Method::GET, &format!("/loadbalancers/{lb}/nodes"), None).await?;
@@ -39,9 +67,10 @@ impl Clb {
         Ok(Node::list(&answer))
     }
 
-    /// Sets a node's condition (`ENABLED`, `DRAINING`, `DISABLED`).
+    /// Sets a node's condition (`ENABLED`, `DRAINING`, `DISABLED`), with weight 1 and type
+    /// `PRIMARY`, as Ebb's nodes are.
     pub async fn set_condition(&self, lb: u64, node: u64, condition: &str) -> Result<(), CloudError> {
-        let body = json!({"node": {"condition": condition}});
+        let body = json!({"node": {"condition": condition, "weight": 1, "type": "PRIMARY"}});
         self.0.ok(Method::PUT, &format!("/loadbalancers/{lb}/nodes/{node}"), Some(&body)).await.map(drop)
     }
 

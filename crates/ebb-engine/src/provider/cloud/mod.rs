@@ -8,6 +8,8 @@
 pub mod clb;
 pub mod identity;
 pub mod nova;
+pub mod rackconnect;
+pub mod tenant;
 
 use std::sync::Arc;
 

@@ -49,6 +49,22 @@ impl Nova {
         }
     }
 
+    /// Replaces a server's metadata.
+    pub async fn set_metadata(&self, id: &str, metadata: &serde_json::Map<String, Value>) -> Result<(), CloudError> {
+        let body = serde_json::json!({ "metadata": metadata });
+        self.0.ok(Method::PUT, &format!("/servers/{id}/metadata"), Some(&body)).await.map(drop)
+    }
+
+    /// One server, if it exists.
+    pub async fn server(&self, id: &str) -> Result<Option<Server>, CloudError> {
+        let (status, answer) = self.0.call(Method::GET, &format!("/servers/{id}"), None).await?;
+        match status {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => Ok(Server::parse(&answer["server"])),
+            status => Err(self.0.refused(status, &answer)),
+        }
+    }
+
     /// Deletes a server; one already gone is deleted.
     pub async fn delete(&self, id: &str) -> Result<(), CloudError> {
         let (status, answer) = self.0.call(Method::DELETE, &format!("/servers/{id}"), None).await?;

@@ -1,0 +1,203 @@
+//! One convergence pass of a `launch_server` group, as Otter's (§4.9): gather the group's
+//! servers from Nova and the load balancers they name, plan with the pure planner
+//! ([`ebb_core::cloud::converge::plan`]), run the steps in parallel (throttled per tenant),
+//! and take the worst outcome: a failure puts the group in `ERROR` with messages the user can
+//! act on; a transitional state waited on too long becomes one ("Timed out: …"); anything
+//! else done or waited on means another pass after `cloud_retry_interval`. Nova's metadata is
+//! the truth: no member records are kept for servers.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ebb_core::cloud::converge::{self, PlanInput, Reason, STATE_KEY};
+use ebb_core::cloud::nova::Server;
+use ebb_core::records::Group;
+use ebb_store::StoreError;
+use jiff::SignedDuration;
+use serde_json::json;
+
+use super::pass::{Outcome, Streaks};
+use super::{Converger, MemberView, Observation};
+use crate::provider::cloud::tenant::{Clouds, Gathered, TenantCloud};
+
+/// Passes a transitional state is waited on before it is a failure (Otter's
+/// `limited_retry_iterations`).
+const LIMITED_RETRIES: u32 = 10;
+
+impl Converger {
+    /// A pass of a `launch_server` group.
+    pub(super) async fn cloud_pass(
+        self: &Arc<Self>,
+        clouds: &Clouds,
+        group: &Group,
+        streaks: &mut Streaks,
+    ) -> Result<Outcome, StoreError> {
+        let group_id = group.id.as_str();
+        let Some(cloud) = clouds.tenant(&group.tenant_id).await? else {
+            if group.state.deleting {
+                self.forget_cloud(group_id);
+                self.purge(group_id).await?;
+                return Ok(Outcome::Gone);
+            }
+            let unconverged = format!(
+                "tenant {} has no cloud settings (PUT /admin/v1/tenants/{}/cloud): no servers are launched",
+                group.tenant_id, group.tenant_id
+            );
+            self.set_observation(group_id, Observation { unconverged: Some(unconverged), ..Observation::default() });
+            return Ok(Outcome::Settled);
+        };
+        let launch = group.launch.server.as_ref();
+        let gathered = match cloud.gather(group_id, launch).await {
+            Ok(gathered) => gathered,
+            Err(reason) => return self.cloud_outcome(group, vec![reason], streaks).await,
+        };
+        let vanished = self.vanished(group_id, &gathered.servers);
+        let now = self.clock.now();
+        let desired = if group.state.deleting { 0 } else { group.state.desired };
+        let plan = converge::plan(&PlanInput {
+            desired,
+            servers: &gathered.servers,
+            balancers: launch.map_or(&[][..], |l| l.balancers.as_slice()),
+            vanished: &vanished,
+            clbs: &gathered.clbs,
+            pools: &gathered.pools,
+            now,
+            build_timeout: duration(self.settings.server_build_timeout),
+            draining_timeout: SignedDuration::from_secs_f64(launch.map_or(0.0, |l| l.draining_timeout)),
+            max_creates: self.settings.max_starts,
+        });
+        self.record_servers(group_id, &gathered, &plan.counted);
+        tracing::debug!(group = group_id, steps = ?plan.steps, reasons = ?plan.reasons, "cloud plan");
+
+        let runs = plan.steps.iter().map(|step| run_step(&cloud, step, group_id, launch));
+        let results = futures::future::join_all(runs).await;
+        let mut reasons = plan.reasons;
+        let mut changed = false;
+        for result in results {
+            match result {
+                Ok(()) => changed = true,
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        if changed {
+            reasons.push(Reason::Retry("changes made: gathering again".to_string()));
+        }
+        if group.state.deleting && gathered.servers.is_empty() && reasons.is_empty() {
+            self.forget_cloud(group_id);
+            self.purge(group_id).await?;
+            return Ok(Outcome::Gone);
+        }
+        self.cloud_outcome(group, reasons, streaks).await
+    }
+
+    /// The worst of a pass's reasons, acted on.
+    async fn cloud_outcome(
+        &self,
+        group: &Group,
+        reasons: Vec<Reason>,
+        streaks: &mut Streaks,
+    ) -> Result<Outcome, StoreError> {
+        let failures: Vec<String> = reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::Failure(message) => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
+        if !failures.is_empty() {
+            streaks.limited_retries = 0;
+            return self.fail(group, failures).await;
+        }
+        let limited: Vec<&String> = reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::LimitedRetry(message) => Some(message),
+                _ => None,
+            })
+            .collect();
+        if limited.is_empty() {
+            streaks.limited_retries = 0;
+        } else {
+            streaks.limited_retries += 1;
+            if streaks.limited_retries > LIMITED_RETRIES {
+                streaks.limited_retries = 0;
+                let messages = limited.iter().map(|m| format!("Timed out: {m}")).collect();
+                return self.fail(group, messages).await;
+            }
+        }
+        if reasons.is_empty() {
+            return Ok(Outcome::Settled);
+        }
+        tracing::debug!(group = %group.id, ?reasons, "cloud group not settled");
+        Ok(Outcome::Polling)
+    }
+
+    /// ServiceNet addresses of the group's servers seen by the last pass and gone now; the
+    /// addresses seen now are remembered for the next.
+    fn vanished(&self, group: &str, servers: &[Server]) -> Vec<String> {
+        let now: BTreeSet<String> = servers.iter().filter_map(|s| s.servicenet.clone()).collect();
+        let Ok(mut seen) = self.cloud_addresses.lock() else { return Vec::new() };
+        let before = seen.insert(group.to_string(), now.clone()).unwrap_or_default();
+        before.difference(&now).cloned().collect()
+    }
+
+    fn forget_cloud(&self, group: &str) {
+        if let Ok(mut seen) = self.cloud_addresses.lock() {
+            seen.remove(group);
+        }
+    }
+
+    /// What `GET .../state` and `.../members` show of a group's servers.
+    fn record_servers(&self, group: &str, gathered: &Gathered, counted: &[String]) {
+        let members: Vec<MemberView> = gathered
+            .servers
+            .iter()
+            .map(|server| {
+                let draining = server.metadata.get(STATE_KEY).and_then(|v| v.as_str()) == Some("DRAINING");
+                MemberView {
+                    id: server.id.clone(),
+                    name: server.name.clone(),
+                    status: server_status(&server.status, draining),
+                    provider: "launch_server".to_string(),
+                    reference: json!({"server": server.id, "status": server.status, "servicenet": server.servicenet}),
+                    address: None,
+                    created_at: server.created.unwrap_or_else(|| self.clock.now()),
+                }
+            })
+            .collect();
+        let mut active: Vec<MemberView> =
+            members.iter().filter(|m| m.status == "active" && counted.contains(&m.id)).cloned().collect();
+        active.sort_by_key(|m| m.created_at);
+        self.set_observation(group, Observation { active, members, unconverged: None });
+    }
+}
+
+/// A server's status as members show theirs.
+fn server_status(nova: &str, draining: bool) -> &'static str {
+    match nova {
+        _ if draining => "draining",
+        "ACTIVE" => "active",
+        "BUILD" => "starting",
+        "ERROR" => "error",
+        "DELETED" => "exited",
+        _ => "other",
+    }
+}
+
+async fn run_step(
+    cloud: &TenantCloud,
+    step: &converge::Step,
+    group: &str,
+    launch: Option<&ebb_core::cloud::launch::ServerLaunch>,
+) -> Result<(), Reason> {
+    let result = cloud.run(step, group, launch).await;
+    match &result {
+        Ok(()) => tracing::debug!(group, ?step, "cloud step done"),
+        Err(reason) => tracing::info!(group, ?step, ?reason, "cloud step not done"),
+    }
+    result
+}
+
+fn duration(value: std::time::Duration) -> SignedDuration {
+    SignedDuration::try_from(value).unwrap_or(SignedDuration::MAX)
+}
