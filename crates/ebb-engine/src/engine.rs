@@ -14,7 +14,7 @@ use ebb_core::decide::{self, Outcome as Decided, Pause};
 use ebb_core::grant::LocalProcessGrant;
 use ebb_core::group::GroupConfig;
 use ebb_core::ids::{GroupId, MemberId, PolicyId, TenantId};
-use ebb_core::launch::LaunchConfig;
+use ebb_core::launch::{LaunchConfig, LaunchKind};
 use ebb_core::limits::Limits;
 use ebb_core::policy::Policy;
 use ebb_core::records::{Execution, Group, GroupWindows, PolicyRecord, Source};
@@ -462,7 +462,8 @@ impl Engine {
     }
 
     /// Removes a member: with `replace`, a new one takes its place; with `purge`, it is
-    /// drained and stopped, otherwise it keeps running, no longer managed.
+    /// drained and stopped, otherwise it keeps running, no longer managed. A `launch_server`
+    /// group's member is a server of its cloud, looked up there first (Otter §4.8).
     pub async fn remove_member(
         &self,
         tenant: &TenantId,
@@ -470,12 +471,20 @@ impl Engine {
         member: &MemberId,
         replace: bool,
         purge: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RemovalError> {
         let now = self.now();
-        let subject =
-            Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: None, member: Some(member.clone()) };
         let id = member.to_string();
         let decide: Decide = Box::new(move |snapshot| decide::remove_member(&snapshot.group, &id, replace, now));
+        let record = self.store.get_group(tenant, group).await?;
+        if record.launch.kind == LaunchKind::Server && self.converger.runs(LaunchKind::Server) {
+            let server = self.converger.cloud_server(&record, member.as_str()).await.map_err(RemovalError::Cloud)?;
+            let server = server.ok_or(StoreError::MemberNotFound)?;
+            self.commit(Self::group(tenant, group), Source::MemberRemoved, decide).await?;
+            self.converger.release_server(&record, &server, purge).await.map_err(RemovalError::Cloud)?;
+            return Ok(());
+        }
+        let subject =
+            Subject::Group { tenant: tenant.clone(), group: group.clone(), policy: None, member: Some(member.clone()) };
         self.commit(subject, Source::MemberRemoved, decide).await?;
         if purge {
             self.converger.remove_member(group, member);
@@ -484,6 +493,17 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Why a member could not be removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemovalError {
+    /// The store refused or failed (no such group or member, below the minimum, …).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The group's cloud could not be asked about the server, or could not mark it.
+    #[error("the cloud could not be asked about the server: {0}")]
+    Cloud(crate::provider::cloud::CloudError),
 }
 
 /// Whether a decision on `subject` is a policy execution (counted in `ebb_policy_executions_total`).

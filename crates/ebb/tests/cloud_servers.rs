@@ -133,3 +133,99 @@ async fn servers_scale_up_and_down_named_as_otter_names_them_behind_their_load_b
     expected.sort();
     assert_eq!(on_lb, expected);
 }
+
+/// Waits until `probe` holds, for at most 60 s; panics with `what` otherwise.
+async fn until<F, Fut>(what: &str, probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    assert!(eventually(60, probe).await, "{what}");
+}
+
+#[tokio::test]
+async fn a_leaving_server_drains_on_its_load_balancer_for_the_timeout_before_it_is_deleted() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), Some(30)), 0).await;
+    scale_to(&api, &group, 2).await;
+    let servers = project.servers_of(&group).await;
+    let (oldest, newest) = (servers[0].clone(), servers[1].clone());
+    let address = Project::servicenet(&oldest);
+
+    scale_to(&api, &group, 1).await;
+    let began = std::time::Instant::now();
+    until("the oldest server's node drains", || async {
+        project.nodes(lb).await.iter().any(|n| n["address"] == address.as_str() && n["condition"] == "DRAINING")
+    })
+    .await;
+    let marked = &project.servers_of(&group).await[0];
+    assert_eq!(
+        (marked["id"].clone(), marked["metadata"]["rax:autoscale:server:state"].clone()),
+        (oldest["id"].clone(), json!("DRAINING"))
+    );
+    // Still there, draining, well into the timeout.
+    tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    assert!(project.nodes(lb).await.iter().any(|n| n["address"] == address.as_str() && n["condition"] == "DRAINING"));
+    assert_eq!(project.servers_of(&group).await.len(), 2);
+
+    until("the drained server leaves and is deleted", || async {
+        project.servers_of(&group).await.len() == 1 && project.nodes(lb).await.len() == 1
+    })
+    .await;
+    assert!(began.elapsed() >= std::time::Duration::from_secs(28), "drained for {:?}", began.elapsed());
+    assert_eq!(project.servers_of(&group).await[0]["id"], newest["id"]);
+    assert_eq!(project.nodes(lb).await[0]["address"], Project::servicenet(&newest).as_str());
+}
+
+#[tokio::test]
+async fn building_servers_are_removed_first_then_the_oldest_active() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let group = create(&api, launch("web", json!([]), None), 0).await;
+    scale_to(&api, &group, 3).await;
+    let servers = project.servers_of(&group).await;
+    // The newest goes back to BUILD (mimic's control plane): it is the first to go.
+    project.set_status(servers[2]["id"].as_str().unwrap(), "BUILD").await;
+    scale_to(&api, &group, 2).await;
+    assert_eq!(ids(&project.servers_of(&group).await), ids(&servers[..2]));
+    scale_to(&api, &group, 1).await;
+    assert_eq!(ids(&project.servers_of(&group).await), ids(&servers[1..2]), "then the oldest");
+}
+
+#[tokio::test]
+async fn servers_deleted_out_of_band_or_gone_to_error_are_replaced_and_their_nodes_removed() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    scale_to(&api, &group, 2).await;
+    let servers = project.servers_of(&group).await;
+
+    // Deleted in Nova behind Ebb's back: replaced by self-heal, and its node is a leftover.
+    project.delete_server(servers[0]["id"].as_str().unwrap()).await;
+    let gone = Project::servicenet(&servers[0]);
+    until("a replacement, and the leftover node gone", || async {
+        let now = project.servers_of(&group).await;
+        now.len() == 2
+            && !now.iter().any(|s| s["id"] == servers[0]["id"])
+            && project.nodes(lb).await.len() == 2
+            && !project.nodes(lb).await.iter().any(|n| n["address"] == gone.as_str())
+    })
+    .await;
+
+    // A server gone to ERROR: deleted, its node removed, replaced.
+    let broken = project.servers_of(&group).await[0].clone();
+    project.set_status(broken["id"].as_str().unwrap(), "ERROR").await;
+    let address = Project::servicenet(&broken);
+    until("the ERROR server replaced", || async {
+        let now = project.servers_of(&group).await;
+        now.len() == 2
+            && now.iter().all(|s| s["status"] == "ACTIVE" && s["id"] != broken["id"])
+            && project.nodes(lb).await.len() == 2
+            && !project.nodes(lb).await.iter().any(|n| n["address"] == address.as_str())
+    })
+    .await;
+    settled(&api, &group, 2).await;
+}

@@ -17,7 +17,7 @@ use ebb_core::policy::{Origin, Policy};
 use ebb_core::records::Direction;
 use ebb_core::{Invalid, InvalidKind};
 use ebb_engine::converger::Observation;
-use ebb_engine::engine::{GroupRequest, PolicyBody};
+use ebb_engine::engine::{GroupRequest, PolicyBody, RemovalError};
 use ebb_store::{Group, PolicyRecord};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -321,11 +321,15 @@ pub async fn delete_server(
         member: path.server.as_str(),
         ..Scope::default()
     };
-    state
-        .engine
-        .remove_member(&path.tenant, &path.group, &path.server, replace, purge)
-        .await
-        .map_err(|err| scope.error(err))?;
+    state.engine.remove_member(&path.tenant, &path.group, &path.server, replace, purge).await.map_err(
+        |err| match err {
+            RemovalError::Store(err) => scope.error(err),
+            RemovalError::Cloud(err) => {
+                tracing::warn!(tenant = %path.tenant, group = %path.group, error = %err, "cannot remove a server");
+                ApiError::Unavailable { retry_after: 5 }
+            }
+        },
+    )?;
     tracing::info!(tenant = %path.tenant, group = %path.group, member = %path.server, replace, purge, "member removed");
     Ok(StatusCode::ACCEPTED)
 }

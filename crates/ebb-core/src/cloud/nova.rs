@@ -10,6 +10,12 @@ pub const GROUP_KEY: &str = "rax:auto_scaling_group_id";
 /// The same, under Otter's newer name.
 pub const GROUP_KEY_NEW: &str = "rax:autoscale:group:id";
 
+/// Whether a metadata key is one Auto Scale sets (the group's, a load balancer's, a
+/// server's state), which a server let go without deletion loses.
+pub fn is_autoscale_key(key: &str) -> bool {
+    key == GROUP_KEY || key.starts_with("rax:autoscale:") || key == crate::cloud::converge::DRAINING_SINCE_KEY
+}
+
 /// A server's name: the launch configuration's name and `-as` with 8 hex characters, or
 /// `as` and them alone (Otter's formula: lowercase `as`, not truncated).
 pub fn server_name(launch_name: Option<&str>, random: [u8; 4]) -> String {

@@ -201,3 +201,39 @@ async fn run_step(
 fn duration(value: std::time::Duration) -> SignedDuration {
     SignedDuration::try_from(value).unwrap_or(SignedDuration::MAX)
 }
+
+/// What a server removal through the API could not do on the cloud.
+pub type CloudCallError = crate::provider::cloud::CloudError;
+
+impl Converger {
+    /// A server of a `launch_server` group, by id, if it exists and its metadata says it is
+    /// the group's (Otter §4.8 step 1); `None` too when the tenant has no cloud.
+    pub async fn cloud_server(&self, group: &Group, server: &str) -> Result<Option<Server>, CloudCallError> {
+        let Some(clouds) = self.clouds.get() else { return Ok(None) };
+        let Ok(Some(cloud)) = clouds.tenant(&group.tenant_id).await else { return Ok(None) };
+        let found = cloud.nova.server(server).await?;
+        Ok(found.filter(|s| s.group.as_deref() == Some(group.id.as_str()) && s.status != "DELETED"))
+    }
+
+    /// Lets a server of a group go (Otter §4.8 step 3): with `purge`, marked to be drained
+    /// and deleted by the next passes; without, Ebb's metadata is taken off it, and it stays,
+    /// unmanaged, where it is.
+    pub async fn release_server(
+        self: &Arc<Self>,
+        group: &Group,
+        server: &Server,
+        purge: bool,
+    ) -> Result<(), CloudCallError> {
+        let Some(clouds) = self.clouds.get() else { return Ok(()) };
+        let Ok(Some(cloud)) = clouds.tenant(&group.tenant_id).await else { return Ok(()) };
+        let mut metadata = server.metadata.clone();
+        if purge {
+            metadata.insert(STATE_KEY.into(), json!("DRAINING"));
+        } else {
+            metadata.retain(|key, _| !ebb_core::cloud::nova::is_autoscale_key(key));
+        }
+        cloud.nova.set_metadata(&server.id, &metadata).await?;
+        self.trigger(group.id.as_str(), super::Trigger::MemberRemoved);
+        Ok(())
+    }
+}
