@@ -479,8 +479,12 @@ impl Engine {
         if record.launch.kind == LaunchKind::Server && self.converger.runs(LaunchKind::Server) {
             let server = self.converger.cloud_server(&record, member.as_str()).await.map_err(RemovalError::Cloud)?;
             let server = server.ok_or(StoreError::MemberNotFound)?;
-            self.commit(Self::group(tenant, group), Source::MemberRemoved, decide).await?;
+            // Refused before the server is touched; marked before desired capacity changes, so
+            // that the pass the change triggers removes this server and no other.
+            decide::remove_member(&record, member.as_str(), replace, now).map_err(StoreError::from)?;
             self.converger.release_server(&record, &server, purge).await.map_err(RemovalError::Cloud)?;
+            self.commit(Self::group(tenant, group), Source::MemberRemoved, decide).await?;
+            self.converger.trigger(group.as_str(), Trigger::MemberRemoved);
             return Ok(());
         }
         let subject =

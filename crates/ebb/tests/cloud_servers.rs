@@ -229,3 +229,270 @@ async fn servers_deleted_out_of_band_or_gone_to_error_are_replaced_and_their_nod
     .await;
     settled(&api, &group, 2).await;
 }
+
+/// The group's state until `done` holds; the state.
+async fn state_when(api: &Api, group: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let path = api.t(&format!("/groups/{group}/state"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state = api.get(&path).await.body["group"].clone();
+        if done(&state) {
+            return state;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reached: {state}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+fn in_error(state: &Value) -> bool {
+    state["status"] == "ERROR"
+}
+
+fn errors(state: &Value) -> Vec<String> {
+    state["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
+}
+
+async fn execute(api: &Api, group: &str, policy: &str) {
+    api.post_empty(&api.t(&format!("/groups/{group}/policies/{policy}/execute"))).await.ok(202);
+}
+
+#[tokio::test]
+async fn novas_refusals_put_the_group_in_error_in_otters_words_and_a_fixed_launch_brings_it_back() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    project
+        .creation_behavior(
+            "bad.*",
+            "fail",
+            json!({"code": 400, "message": "Invalid imageRef provided.", "type": "badRequest"}),
+        )
+        .await;
+    project
+        .creation_behavior("quota.*", "fail", json!({"code": 403, "message": "Quota exceeded for instances: Requested 1, but already used 200 of 200 instances", "type": "forbidden"}))
+        .await;
+    let group = create(&api, launch("bad", json!([]), None), 0).await;
+    let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 2})).await;
+    execute(&api, &group, &up).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(errors(&state), ["Server launch configuration is invalid: Invalid imageRef provided."]);
+    assert!(project.servers_of(&group).await.is_empty());
+
+    let path = api.t(&format!("/groups/{group}/launch"));
+    api.put(&path, launch("quota", json!([]), None)).await.ok(204);
+    execute(&api, &group, &up).await;
+    let state = state_when(&api, &group, |s| in_error(s) && errors(s)[0].starts_with("Servers cannot")).await;
+    assert_eq!(
+        errors(&state),
+        ["Servers cannot be created: Quota exceeded for instances: Requested 1, but already used 200 of 200 instances"]
+    );
+
+    // Fixed: the next execution brings the group back to ACTIVE, at the right count.
+    api.put(&path, launch("good", json!([]), None)).await.ok(204);
+    execute(&api, &group, &up).await;
+    settled(&api, &group, 6).await;
+    assert_eq!(project.servers_of(&group).await.len(), 6);
+}
+
+#[tokio::test]
+async fn a_create_that_failed_with_a_500_but_happened_is_found_and_not_made_twice() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    project.creation_behavior("flaky.*", "false-negative", json!({"code": 500})).await;
+    let group = create(&api, launch("flaky", json!([]), None), 0).await;
+    scale_to(&api, &group, 4).await;
+    // Settled and stays so: never more servers than desired.
+    for _ in 0..10 {
+        assert_eq!(project.servers_of(&group).await.len(), 4);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_finishes_building_is_replaced_after_the_build_timeout() {
+    let server = Server::start_with(&[
+        "--cloud-create-interval",
+        "0",
+        "--cloud-delete-interval",
+        "0",
+        "--clb-change-interval",
+        "0",
+        "--cloud-retry-interval",
+        "0.2",
+        "--server-build-timeout",
+        "2",
+    ]);
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    project.creation_behavior("slow.*", "build", json!({"duration": 3600})).await;
+    let group = create(&api, launch("slow", json!([]), None), 0).await;
+    let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
+    execute(&api, &group, &up).await;
+    let first = support::poll(30, || async { project.servers_of(&group).await.first().map(|s| s["id"].clone()) })
+        .await
+        .unwrap();
+    assert_eq!(project.servers_of(&group).await[0]["status"], "BUILD");
+    until("the first replaced after the build timeout", || async {
+        let now = project.servers_of(&group).await;
+        now.len() == 1 && now[0]["id"] != first
+    })
+    .await;
+    let state = api.get(&api.t(&format!("/groups/{group}/state"))).await.body["group"].clone();
+    assert_eq!(
+        (state["activeCapacity"].as_i64(), state["status"].as_str()),
+        (Some(0), Some("ACTIVE")),
+        "building: not active"
+    );
+}
+
+#[tokio::test]
+async fn a_server_stuck_in_a_transitional_state_times_out_into_error() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let group = create(&api, launch("web", json!([]), None), 0).await;
+    scale_to(&api, &group, 1).await;
+    let stuck = project.servers_of(&group).await[0]["id"].as_str().unwrap().to_string();
+    project.set_status(&stuck, "RESIZE").await;
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(errors(&state), [format!("Timed out: Waiting for server {stuck} to transition to ACTIVE from RESIZE")]);
+    // Back to ACTIVE once the server is, at the next request.
+    project.set_status(&stuck, "ACTIVE").await;
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    settled(&api, &group, 1).await;
+}
+
+#[tokio::test]
+async fn servers_that_go_active_then_error_are_replaced_each_time() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    // Every server of this group fails a second after it is ACTIVE.
+    project.creation_behavior("fragile.*", "active-then-error", json!({"duration": 1})).await;
+    let group = create(&api, launch("fragile", json!([]), None), 0).await;
+    let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
+    execute(&api, &group, &up).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut errored = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while errored.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "replaced {} times: {seen:?}", errored.len());
+        let now = project.servers_of(&group).await;
+        assert!(now.len() <= 2, "an ERROR server and its replacement at most: {now:?}");
+        for server in &now {
+            seen.insert(server["id"].as_str().unwrap().to_string());
+            if server["status"] == "ERROR" {
+                errored.insert(server["id"].as_str().unwrap().to_string());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen.len() >= 3, "each ERROR server was replaced: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_deleted_load_balancer_puts_the_group_in_error_until_the_launch_names_another() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    scale_to(&api, &group, 1).await;
+    project.delete_clb(lb).await;
+    let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
+    execute(&api, &group, &up).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(errors(&state), [format!("Cloud Load Balancer does not exist: {lb}")]);
+    assert_eq!(project.servers_of(&group).await.len(), 2, "servers that cannot join are kept");
+
+    let other = project.create_clb().await;
+    let path = api.t(&format!("/groups/{group}/launch"));
+    api.put(&path, launch("web", json!([{"loadBalancerId": other, "port": 8080}]), None)).await.ok(204);
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    settled(&api, &group, 2).await;
+    let mut on_lb: Vec<String> =
+        project.nodes(other).await.iter().map(|n| n["address"].as_str().unwrap().to_string()).collect();
+    on_lb.sort();
+    let mut addresses: Vec<String> = project.servers_of(&group).await.iter().map(Project::servicenet).collect();
+    addresses.sort();
+    assert_eq!(on_lb, addresses);
+}
+
+#[tokio::test]
+async fn servers_are_removed_through_the_api_replaced_or_not_purged_or_released() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 1).await;
+    let state = scale_to(&api, &group, 3).await;
+    let servers = project.servers_of(&group).await;
+    let link = state["active"][0]["links"][0]["href"].as_str().unwrap().to_string();
+    assert!(link.contains("/servers/") && link.starts_with("http://127.0.0.1"), "Nova's own link: {link}");
+    let path = |id: &str, query: &str| api.t(&format!("/groups/{group}/servers/{id}{query}"));
+
+    // Unknown, and another group's: not found.
+    api.delete(&path("no-such-server", "")).await.error(404, "ServerNotFoundError");
+    let other = create(&api, launch("other", json!([]), None), 1).await;
+    settled(&api, &other, 1).await;
+    let stranger = project.servers_of(&other).await[0]["id"].as_str().unwrap().to_string();
+    api.delete(&path(&stranger, "")).await.error(404, "ServerNotFoundError");
+
+    // Replaced (the default): deleted, and a new one takes its place.
+    let first = servers[0]["id"].as_str().unwrap();
+    api.delete(&path(first, "")).await.ok(202);
+    until("replaced", || async {
+        let now = project.servers_of(&group).await;
+        now.len() == 3 && !now.iter().any(|s| s["id"] == first)
+    })
+    .await;
+    settled(&api, &group, 3).await;
+
+    // Not replaced: desired capacity goes down with it.
+    let second = servers[1]["id"].as_str().unwrap();
+    api.delete(&path(second, "?replace=false")).await.ok(202);
+    let state = settled(&api, &group, 2).await;
+    assert_eq!(state["desiredCapacity"], 2);
+    assert!(!project.servers_of(&group).await.iter().any(|s| s["id"] == second));
+
+    // Released (purge=false): it stays in Nova and on its load balancer, no longer the group's.
+    let third = servers[2]["id"].as_str().unwrap();
+    let address = Project::servicenet(&servers[2]);
+    api.delete(&path(third, "?purge=false&replace=false")).await.ok(202);
+    let state = settled(&api, &group, 1).await;
+    assert_eq!(state["desiredCapacity"], 1);
+    let kept = project.servers().await.into_iter().find(|s| s["id"] == third).expect("still in Nova");
+    assert_eq!(kept["status"], "ACTIVE");
+    assert!(kept["metadata"].get("rax:autoscale:group:id").is_none() && kept["metadata"]["team"] == "blue");
+    assert!(project.nodes(lb).await.iter().any(|n| n["address"] == address.as_str()), "left where it was");
+
+    // At the minimum, a removal without replacement is refused.
+    let last = project.servers_of(&group).await[0]["id"].as_str().unwrap().to_string();
+    api.delete(&path(&last, "?replace=false")).await.error(403, "CannotDeleteServerBelowMinError");
+}
+
+#[tokio::test]
+async fn servers_join_and_leave_rackconnect_pools() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let pool = project.pools().await[0].clone();
+    let group =
+        create(&api, launch("web", json!([{"loadBalancerId": pool, "type": "RackConnectV3"}]), Some(30)), 0).await;
+    scale_to(&api, &group, 2).await;
+    until("both servers in the pool", || async {
+        project.pool_servers(&pool).await == ids(&project.servers_of(&group).await)
+    })
+    .await;
+    // Pools cannot drain: a leaving server leaves at once, though the draining timeout is 30 s.
+    let began = std::time::Instant::now();
+    scale_to(&api, &group, 1).await;
+    until("one server, in the pool", || async {
+        let servers = project.servers_of(&group).await;
+        servers.len() == 1 && project.pool_servers(&pool).await == ids(&servers)
+    })
+    .await;
+    assert!(began.elapsed() < std::time::Duration::from_secs(20), "{:?}", began.elapsed());
+
+    // A pool that does not exist: ERROR in words the user can act on.
+    let path = api.t(&format!("/groups/{group}/launch"));
+    let missing = "9a1d7b5e-0c1f-4c55-8f0e-5a0b7c1d2e3f";
+    api.put(&path, launch("web", json!([{"loadBalancerId": missing, "type": "RackConnectV3"}]), None)).await.ok(204);
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(errors(&state), [format!("RackConnect v3 load balancer pool does not exist: {missing}")]);
+}

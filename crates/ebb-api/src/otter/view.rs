@@ -20,7 +20,11 @@ pub fn state(links: &Links, group: &Group, observation: &Observation) -> wire::S
         .iter()
         .map(|member| ActiveMember {
             id: member.id.clone(),
-            links: self_links(links.server(&group.tenant_id, &group.id, &MemberId::new(member.id.as_str()))),
+            // A cloud server's link is its own, in Nova, as Otter's; a member's is Ebb's.
+            links: match member.reference.get("href").and_then(serde_json::Value::as_str) {
+                Some(href) => self_links(href.to_string()),
+                None => self_links(links.server(&group.tenant_id, &group.id, &MemberId::new(member.id.as_str()))),
+            },
         })
         .collect();
     let errors = (group.state.status == GroupStatus::Error)

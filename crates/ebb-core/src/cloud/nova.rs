@@ -63,6 +63,8 @@ pub struct Server {
     pub servicenet: Option<String>,
     /// Its metadata.
     pub metadata: Map<String, Value>,
+    /// Its own URL in Nova (`links`, `rel: self`), if given.
+    pub href: Option<String>,
 }
 
 impl Server {
@@ -81,6 +83,9 @@ impl Server {
             group,
             servicenet,
             metadata,
+            href: value["links"]
+                .as_array()
+                .and_then(|links| links.iter().find(|l| l["rel"] == "self")?["href"].as_str().map(str::to_string)),
         })
     }
 

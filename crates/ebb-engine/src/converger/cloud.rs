@@ -138,7 +138,8 @@ impl Converger {
         let now: BTreeSet<String> = servers.iter().filter_map(|s| s.servicenet.clone()).collect();
         let Ok(mut seen) = self.cloud_addresses.lock() else { return Vec::new() };
         let before = seen.insert(group.to_string(), now.clone()).unwrap_or_default();
-        before.difference(&now).cloned().collect()
+        let released = self.released_addresses.lock().map(|r| r.clone()).unwrap_or_default();
+        before.difference(&now).filter(|a| !released.contains(*a)).cloned().collect()
     }
 
     fn forget_cloud(&self, group: &str) {
@@ -159,7 +160,8 @@ impl Converger {
                     name: server.name.clone(),
                     status: server_status(&server.status, draining),
                     provider: "launch_server".to_string(),
-                    reference: json!({"server": server.id, "status": server.status, "servicenet": server.servicenet}),
+                    reference: json!({"server": server.id, "status": server.status, "servicenet": server.servicenet,
+                        "href": server.href}),
                     address: None,
                     created_at: server.created.unwrap_or_else(|| self.clock.now()),
                 }
@@ -217,13 +219,8 @@ impl Converger {
 
     /// Lets a server of a group go (Otter §4.8 step 3): with `purge`, marked to be drained
     /// and deleted by the next passes; without, Ebb's metadata is taken off it, and it stays,
-    /// unmanaged, where it is.
-    pub async fn release_server(
-        self: &Arc<Self>,
-        group: &Group,
-        server: &Server,
-        purge: bool,
-    ) -> Result<(), CloudCallError> {
+    /// unmanaged, where it is. The caller triggers the pass that acts on it.
+    pub async fn release_server(&self, group: &Group, server: &Server, purge: bool) -> Result<(), CloudCallError> {
         let Some(clouds) = self.clouds.get() else { return Ok(()) };
         let Ok(Some(cloud)) = clouds.tenant(&group.tenant_id).await else { return Ok(()) };
         let mut metadata = server.metadata.clone();
@@ -231,9 +228,11 @@ impl Converger {
             metadata.insert(STATE_KEY.into(), json!("DRAINING"));
         } else {
             metadata.retain(|key, _| !ebb_core::cloud::nova::is_autoscale_key(key));
+            // Left where it is: its nodes are no leftovers.
+            if let (Some(address), Ok(mut released)) = (&server.servicenet, self.released_addresses.lock()) {
+                released.insert(address.clone());
+            }
         }
-        cloud.nova.set_metadata(&server.id, &metadata).await?;
-        self.trigger(group.id.as_str(), super::Trigger::MemberRemoved);
-        Ok(())
+        cloud.nova.set_metadata(&server.id, &metadata).await
     }
 }

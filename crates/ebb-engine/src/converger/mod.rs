@@ -137,6 +137,9 @@ pub struct Converger {
     clouds: OnceLock<Arc<Clouds>>,
     /// The ServiceNet addresses of each cloud group's servers at its last pass.
     cloud_addresses: Mutex<HashMap<String, BTreeSet<String>>>,
+    /// The ServiceNet addresses of servers released through the API (`purge=false`): their
+    /// nodes stay.
+    released_addresses: Mutex<HashSet<String>>,
 }
 
 impl Converger {
@@ -162,6 +165,7 @@ impl Converger {
             stopping_all: AtomicBool::new(false),
             clouds: OnceLock::new(),
             cloud_addresses: Mutex::new(HashMap::new()),
+            released_addresses: Mutex::new(HashSet::new()),
         })
     }
 

@@ -21,6 +21,7 @@ fn server(id: &str, status: &str, created: i64) -> Server {
         group: Some("g".into()),
         servicenet: Some(format!("10.180.{id}")),
         metadata,
+        href: None,
     }
 }
 

@@ -166,9 +166,9 @@ impl TenantCloud {
         for balancer in named {
             match balancer {
                 CloudBalancer::Clb { id, .. } => {
-                    if !gathered.clbs.contains_key(&id) {
-                        let view = self.clb.view(&id).await.map_err(fail)?;
-                        gathered.clbs.insert(id, view);
+                    if let std::collections::btree_map::Entry::Vacant(entry) = gathered.clbs.entry(id) {
+                        let view = self.clb.view(entry.key()).await.map_err(fail)?;
+                        entry.insert(view);
                     }
                 }
                 CloudBalancer::Pool { id } => {
