@@ -3,7 +3,10 @@
 //!
 //! Tokens come as `Authorization: Bearer <secret>` or `X-Auth-Token: <secret>`. Only
 //! SHA-256 hashes of secrets are stored; the operator's is compared in constant time.
-//! Capability URLs (`/v1.0/execute/...`) need no token: the URL is the secret.
+//! Capability URLs (`/v1.0/execute/...`) need no token: the URL is the secret. A tenant
+//! whose cloud settings accept identity tokens also takes tokens its identity endpoint
+//! vouches for, of its cloud project, as its admin (checked by the engine's clouds, kept
+//! until they expire).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -110,6 +113,20 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     }
 }
 
+/// A token Ebb does not know may be one the tenant's cloud identity issued, if the tenant
+/// accepts those: the tenant's admin, then.
+async fn identity_caller(state: &AppState, tenant: &TenantId, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
+    let Some(secret) = presented_secret(headers).filter(|s| !s.is_empty()) else { return Ok(None) };
+    match state.engine.accepts_identity_token(tenant, secret).await {
+        Ok(true) => Ok(Some(Caller::Tenant { tenant: tenant.clone(), role: Role::Admin })),
+        Ok(false) => Ok(None),
+        Err(err) => {
+            tracing::warn!(%tenant, error = %err, "cannot check an identity token");
+            Err(ApiError::Unavailable { retry_after: 5 })
+        }
+    }
+}
+
 fn is_read(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -118,7 +135,13 @@ fn is_read(method: &Method) -> bool {
 /// tenant, with the `admin` role to write; then the tenant's request budget applies.
 pub async fn require_tenant(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let tenant = TenantId::new(request.uri().path().split('/').nth(2).unwrap_or_default());
-    let caller = identify(&state, request.headers()).await?;
+    let caller = match identify(&state, request.headers()).await {
+        Err(ApiError::Unauthorized(message)) => match identity_caller(&state, &tenant, request.headers()).await? {
+            Some(caller) => caller,
+            None => return Err(ApiError::Unauthorized(message)),
+        },
+        other => other?,
+    };
     match &caller {
         Caller::Operator => {
             // The operator may act for any tenant, but only one that exists.

@@ -461,6 +461,19 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `token`, issued by the tenant's cloud identity, may act for the tenant (its
+    /// cloud settings accept identity tokens, and identity vouches for it).
+    pub async fn accepts_identity_token(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+    ) -> Result<bool, crate::provider::cloud::tenant::AcceptError> {
+        match self.converger.clouds() {
+            Some(clouds) => clouds.accepts_token(tenant, token).await,
+            None => Ok(false),
+        }
+    }
+
     /// Removes a member: with `replace`, a new one takes its place; with `purge`, it is
     /// drained and stopped, otherwise it keeps running, no longer managed. A `launch_server`
     /// group's member is a server of its cloud, looked up there first (Otter §4.8).

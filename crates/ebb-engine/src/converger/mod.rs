@@ -174,6 +174,11 @@ impl Converger {
         let _ = self.clouds.set(clouds);
     }
 
+    /// Tenants' clouds, if this server runs `launch_server` groups.
+    pub fn clouds(&self) -> Option<&Arc<Clouds>> {
+        self.clouds.get()
+    }
+
     /// Whether this server runs members of a launch type.
     pub fn runs(&self, kind: LaunchKind) -> bool {
         (kind == LaunchKind::Server && self.clouds.get().is_some()) || self.provider_for(kind).is_some()

@@ -72,9 +72,14 @@ impl Mimic {
 
     /// A client of the test project.
     pub async fn project(&self) -> Project {
+        self.project_of(PROJECT).await
+    }
+
+    /// A client of a cloud project.
+    pub async fn project_of(&self, project: &str) -> Project {
         let http = reqwest::Client::new();
         let body = json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "observer", "apiKey": "k"},
-            "tenantId": PROJECT}});
+            "tenantId": project}});
         let access: Value = http
             .post(format!("{}/tokens", self.identity_url()))
             .json(&body)

@@ -79,6 +79,32 @@ impl Identity {
         }
     }
 
+    /// Asks identity whether `token` (someone else's) is valid, with this identity's own
+    /// token (Keystone v2's validate call): the access it grants — whose project the caller
+    /// checks —, or `None` when identity does not know it.
+    pub async fn validate(&self, token: &str, now: Timestamp) -> Result<Option<Access>, IdentityError> {
+        let own = self.access(now).await?;
+        let url = format!("{}/{}", self.credentials.tokens_url(), percent_encode(token));
+        let response = self
+            .http
+            .get(url)
+            .header("X-Auth-Token", &own.token)
+            .send()
+            .await
+            .map_err(|err| IdentityError::Unavailable(err.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_client_error() {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(IdentityError::Unavailable(format!("it answered {status}")));
+        }
+        let body: serde_json::Value = response.json().await.map_err(|err| {
+            IdentityError::Unavailable(format!("its answer ({status}) is not JSON: {}", err.without_url()))
+        })?;
+        Ok(Some(Access::parse(&body)?))
+    }
+
     async fn authenticate(&self) -> Result<Access, IdentityError> {
         self.authentications.fetch_add(1, Ordering::Relaxed);
         let response = self
@@ -110,4 +136,8 @@ impl Identity {
         }
         Ok(Access::parse(&body)?)
     }
+}
+
+fn percent_encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -74,6 +74,22 @@ pub struct Clouds {
     clock: Arc<dyn Clock>,
     throttles: Throttles,
     tenants: Mutex<HashMap<TenantId, Arc<TenantCloud>>>,
+    /// Identity tokens accepted for a tenant (by the hash of the token), until they expire.
+    accepted: Mutex<HashMap<(TenantId, String), Timestamp>>,
+}
+
+/// The most identity tokens remembered before expired ones are dropped.
+const ACCEPTED_TOKENS: usize = 10_000;
+
+/// Why an identity token could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    /// The tenant's settings could not be read.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Identity could not be asked.
+    #[error(transparent)]
+    Identity(IdentityError),
 }
 
 impl Clouds {
@@ -84,7 +100,53 @@ impl Clouds {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        Clouds { store, http, clock, throttles, tenants: Mutex::new(HashMap::new()) }
+        Clouds {
+            store,
+            http,
+            clock,
+            throttles,
+            tenants: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `token`, issued by the tenant's identity endpoint, stands for the tenant: its
+    /// settings accept identity tokens, identity says the token is valid, and it belongs to
+    /// the tenant's cloud project. Identity's yes is kept until the token expires (the
+    /// settings are read every time, so taking acceptance back takes effect at once).
+    pub async fn accepts_token(&self, tenant: &TenantId, token: &str) -> Result<bool, AcceptError> {
+        let Some(cloud) = self.tenant(tenant).await.map_err(AcceptError::Store)? else { return Ok(false) };
+        if !cloud.settings.accept_identity_tokens {
+            return Ok(false);
+        }
+        let key = (tenant.clone(), ebb_core::secret::hash(token));
+        let now = self.clock.now();
+        if let Ok(mut accepted) = self.accepted.lock() {
+            match accepted.get(&key) {
+                Some(expires) if *expires > now => return Ok(true),
+                Some(_) => {
+                    accepted.remove(&key);
+                }
+                None => {}
+            }
+        }
+        let Some(access) = cloud.identity.validate(token, now).await.map_err(AcceptError::Identity)? else {
+            return Ok(false);
+        };
+        let project = match &cloud.settings.credentials.project_id {
+            Some(project) => project.clone(),
+            None => cloud.identity.access(now).await.map_err(AcceptError::Identity)?.tenant,
+        };
+        if access.tenant != project || access.expires <= now {
+            return Ok(false);
+        }
+        if let Ok(mut accepted) = self.accepted.lock() {
+            if accepted.len() >= ACCEPTED_TOKENS {
+                accepted.retain(|_, expires| *expires > now);
+            }
+            accepted.insert(key, access.expires);
+        }
+        Ok(true)
     }
 
     /// A tenant's cloud, or `None` when it has no settings.
