@@ -150,7 +150,7 @@ pub async fn put_cloud(
 ) -> Result<Json<wire::CloudAnswer>, ApiError> {
     let settings = ebb_core::cloud::settings::CloudSettings::parse(&body)?;
     let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
-    state.store().set_cloud(&path.tenant, Some(settings.clone())).await.map_err(|err| scope.error(err))?;
+    state.engine.set_cloud(&path.tenant, Some(settings.clone())).await.map_err(|err| scope.error(err))?;
     tracing::info!(tenant = %path.tenant, region = %settings.credentials.region, "cloud settings replaced");
     Ok(Json(wire::CloudAnswer { cloud: Some(settings.shown()) }))
 }
@@ -158,6 +158,6 @@ pub async fn put_cloud(
 /// `DELETE /admin/v1/tenants/{tenant}/cloud`: removes the tenant's cloud settings.
 pub async fn delete_cloud(State(state): State<AppState>, Ids(path): Ids<TenantPath>) -> Result<StatusCode, ApiError> {
     let scope = Scope { tenant: path.tenant.as_str(), ..Scope::default() };
-    state.store().set_cloud(&path.tenant, None).await.map_err(|err| scope.error(err))?;
+    state.engine.set_cloud(&path.tenant, None).await.map_err(|err| scope.error(err))?;
     Ok(StatusCode::NO_CONTENT)
 }

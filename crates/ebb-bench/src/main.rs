@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod api;
+mod cloud;
 mod collectors;
 mod load;
 mod members;
@@ -105,6 +106,31 @@ enum Command {
         /// Seconds of idle measured.
         #[arg(long, default_value_t = 10)]
         idle_seconds: u64,
+    },
+    /// Measure how fast a `launch_server` group converges against mimic: 0 to N servers
+    /// ACTIVE and in the load balancer, and the cloud calls made.
+    Cloud {
+        /// The Ebb server.
+        #[arg(long)]
+        url: String,
+        /// Its operator token.
+        #[arg(long)]
+        operator_token: String,
+        /// mimic's root URL.
+        #[arg(long)]
+        mimic: String,
+        /// Servers to scale to.
+        #[arg(long, default_value_t = 50)]
+        servers: usize,
+        /// mimic's build delay, in seconds.
+        #[arg(long, default_value_t = 0.0)]
+        build_seconds: f64,
+        /// `pool` (RackConnect v3) or `clb` (a Cloud Load Balancer; mimic allows 25 nodes).
+        #[arg(long, default_value = "pool")]
+        balancer: String,
+        /// The server's `--cloud-create-interval`, for the lower bound.
+        #[arg(long, default_value_t = 1.0)]
+        create_interval: f64,
     },
     /// Measure the cost of many collectors: CPU and memory of the server, and the spread of
     /// their actual intervals.
@@ -194,6 +220,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Members { url, operator_token, ebb_bin, requests, concurrency, starts, startup_ms, work_ms } => {
             let shape = MemberShape { startup_ms, work_ms };
             members(&url, &operator_token, &ebb_bin, requests, concurrency, starts, shape).await
+        }
+        Command::Cloud { url, operator_token, mimic, servers, build_seconds, balancer, create_interval } => {
+            let scenario = cloud::Scenario { servers, build_seconds, balancer, create_interval };
+            cloud::cloud(&url, &operator_token, &mimic, scenario).await
         }
         Command::Collectors { url, operator_token, pid, target, count, seconds } => {
             collectors::collectors(&url, &operator_token, pid, &target, count, seconds).await

@@ -227,6 +227,22 @@ impl Engine {
     /// the tenant, so that members no longer allowed are stopped and newly allowed ones start.
     pub async fn set_local_process(&self, tenant: &TenantId, grant: LocalProcessGrant) -> Result<(), StoreError> {
         self.store.set_local_process(tenant, grant).await?;
+        self.converge_tenant(tenant).await
+    }
+
+    /// Replaces (or, with `None`, removes) a tenant's cloud settings and converges every
+    /// group of the tenant, so that a group in `ERROR` for its cloud's sake tries again.
+    pub async fn set_cloud(
+        &self,
+        tenant: &TenantId,
+        settings: Option<ebb_core::cloud::settings::CloudSettings>,
+    ) -> Result<(), StoreError> {
+        self.store.set_cloud(tenant, settings).await?;
+        self.converge_tenant(tenant).await
+    }
+
+    /// Converges every group of a tenant, after what the operator lets it run changed.
+    async fn converge_tenant(&self, tenant: &TenantId) -> Result<(), StoreError> {
         let mut page = Page { marker: None, limit: ebb_core::limits::PAGE_LIMIT };
         loop {
             let groups = self.store.list_groups(tenant, &page).await?;

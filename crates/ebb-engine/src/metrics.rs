@@ -81,6 +81,35 @@ impl EngineMetrics {
 /// `ebb_balancer_response_time_milliseconds{quantile}` and `ebb_balancer_requests_total`.
 pub struct BalancerCollector(pub std::sync::Arc<crate::converger::Converger>);
 
+/// Exports the calls made to tenants' clouds at scrape time: `ebb_cloud_calls_total` by
+/// service and method.
+pub struct CloudCallCollector(pub std::sync::Arc<crate::provider::cloud::tenant::Clouds>);
+
+impl std::fmt::Debug for CloudCallCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CloudCallCollector")
+    }
+}
+
+impl prometheus_client::collector::Collector for CloudCallCollector {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+        let mut metric = encoder.encode_descriptor(
+            "ebb_cloud_calls",
+            "Calls made to tenants' clouds (Nova, Cloud Load Balancers, RackConnect v3)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (service, method, calls) in self.0.calls() {
+            let labels: Labels = vec![("service", service.to_string()), ("method", method)];
+            metric
+                .encode_family(&labels)?
+                .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&calls, None)?;
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for BalancerCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BalancerCollector")

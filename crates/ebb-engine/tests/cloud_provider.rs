@@ -16,10 +16,10 @@ use ebb_core::cloud::clb::NewNode;
 use ebb_core::cloud::identity::{Credentials, Secret};
 use ebb_core::cloud::nova;
 use ebb_engine::clock::{Clock, SystemClock};
-use ebb_engine::provider::cloud::CloudError;
 use ebb_engine::provider::cloud::clb::Clb;
 use ebb_engine::provider::cloud::identity::{Identity, IdentityError};
 use ebb_engine::provider::cloud::nova::Nova;
+use ebb_engine::provider::cloud::{CloudError, Service};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -231,4 +231,62 @@ async fn load_balancer_nodes_are_added_drained_and_removed() {
 
     let missing = clb.nodes(999_999).await.unwrap_err();
     assert_eq!(missing.to_string(), "Cloud Load Balancers refused the request (404): Load balancer not found");
+}
+
+#[tokio::test]
+async fn a_service_that_rejects_the_token_is_called_again_with_a_new_one() {
+    let Some(mimic) = mimic().await else { return };
+    // A service of the tenant's catalog that refuses the first call as an expired token would
+    // be refused, and answers the next: registered in mimic's catalog, served here.
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/v1/{tenant}/thing",
+        axum::routing::get(move || {
+            let counted = counted.clone();
+            async move {
+                match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"unauthorized": {"message": "token expired"}})),
+                    ),
+                    _ => (axum::http::StatusCode::OK, axum::Json(json!({"thing": "yes"}))),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_url = format!("http://{}/v1/%tenant_id%", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let identity = Arc::new(Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::ApiKey("k".into()))));
+    let admin = identity.access(Timestamp::now()).await.unwrap().token;
+    let identity_url = format!("{}/identity/v2.0", mimic.url);
+    let made = http
+        .post(format!("{identity_url}/services"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"name": "thingService", "type": "rax:thing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let template = json!({"id": "thing", "region": "ORD", "type": "rax:thing", "name": "thingService", "enabled": true,
+        "publicURL": service_url});
+    let made = http
+        .post(format!("{identity_url}/OS-KSCATALOG/endpointTemplates"))
+        .header("X-Auth-Token", &admin)
+        .json(&template)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    // A fresh identity, so that its catalog has the new service.
+    let identity = Arc::new(Identity::new(http.clone(), credentials(&mimic, "autoscale", Secret::ApiKey("k".into()))));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let service = Service::new(http, identity.clone(), clock, "Thing", ("rax:thing", "thingService"));
+
+    let (status, answer) = service.call(reqwest::Method::GET, "/thing", None).await.unwrap();
+    assert_eq!((status.as_u16(), answer), (200, json!({"thing": "yes"})));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "called again after the 401");
+    assert_eq!(identity.authentications(), 2, "with a new authentication");
 }

@@ -298,11 +298,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(LocalProcessProvider::new(processes.clone()))];
     let balancers = Arc::new(BuiltinBalancers { host: settings.balancer_host });
     let converger = Converger::new(store.clone(), clock.clone(), providers, balancers, settings.converge.clone());
-    converger.set_clouds(Arc::new(Clouds::new(
-        store.clone(),
-        clock.clone(),
-        settings.converge.cloud_throttles.clone(),
-    )));
+    let clouds = Arc::new(Clouds::new(store.clone(), clock.clone(), settings.converge.cloud_throttles.clone()));
+    registry.register_collector(Box::new(ebb_engine::metrics::CloudCallCollector(clouds.clone())));
+    converger.set_clouds(clouds);
     converger.clean_up_previous_run().await.context("cannot clean up the members of the previous run")?;
     registry.register_collector(Box::new(BalancerCollector(converger.clone())));
     let engine_metrics = EngineMetrics::new(&mut registry);

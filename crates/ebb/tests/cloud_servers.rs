@@ -132,6 +132,13 @@ async fn servers_scale_up_and_down_named_as_otter_names_them_behind_their_load_b
     let mut expected = vec!["10.9.9.9".to_string(), Project::servicenet(&left[0])];
     expected.sort();
     assert_eq!(on_lb, expected);
+
+    // Deleted with force: its servers go, and then the group.
+    api.delete(&api.t(&format!("/groups/{group}?force=true"))).await.ok(204);
+    until("the deleted group's servers gone", || async { project.servers_of(&group).await.is_empty() }).await;
+    until("only the stranger's node left", || async { project.nodes(lb).await.len() == 1 }).await;
+    assert_eq!(project.nodes(lb).await[0]["address"], "10.9.9.9");
+    api.get(&api.t(&format!("/groups/{group}"))).await.error(404, "NoSuchScalingGroupError");
 }
 
 /// Waits until `probe` holds, for at most 60 s; panics with `what` otherwise.
@@ -495,4 +502,113 @@ async fn servers_join_and_leave_rackconnect_pools() {
     api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
     let state = state_when(&api, &group, in_error).await;
     assert_eq!(errors(&state), [format!("RackConnect v3 load balancer pool does not exist: {missing}")]);
+}
+
+#[tokio::test]
+async fn the_load_balancers_node_limit_and_a_load_balancer_being_deleted_say_so() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    let up =
+        api.create_policy(&group, json!({"name": "26", "type": "webhook", "cooldown": 0, "desiredCapacity": 26})).await;
+    execute(&api, &group, &up).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(errors(&state), [format!("Cannot create more than 25 nodes in Cloud Load Balancer {lb}")]);
+    assert!(project.nodes(lb).await.len() <= 25);
+
+    // mimic's control plane: the load balancer is being deleted.
+    let (status, _) = project
+        .call(
+            reqwest::Method::PATCH,
+            "cloudLoadBalancerControl",
+            &format!("/loadbalancer/{lb}/attributes"),
+            Some(json!({"status": "PENDING_DELETE"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    let state = state_when(&api, &group, |s| in_error(s) && errors(s)[0].contains("being deleted")).await;
+    assert_eq!(errors(&state), [format!("Cloud Load Balancer is currently being deleted: {lb}")]);
+}
+
+#[tokio::test]
+async fn nodes_drifted_on_the_load_balancer_are_set_back_and_a_health_monitor_sees_new_ones_first() {
+    let server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let lb = project.create_clb().await;
+    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    scale_to(&api, &group, 1).await;
+    let node = project.nodes(lb).await[0]["id"].as_u64().unwrap();
+    let drift = json!({"node": {"condition": "DISABLED", "weight": 7}});
+    let (status, _) = project
+        .call(reqwest::Method::PUT, "cloudLoadBalancers", &format!("/loadbalancers/{lb}/nodes/{node}"), Some(drift))
+        .await;
+    assert_eq!(status, 202);
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    until("the node set back", || async {
+        let nodes = project.nodes(lb).await;
+        nodes.len() == 1 && nodes[0]["condition"] == "ENABLED" && nodes[0]["weight"] == 1 && nodes[0]["id"] == node
+    })
+    .await;
+
+    // Under a health monitor a new node comes in DRAINING, and is enabled once it is ONLINE.
+    let monitor =
+        json!({"healthMonitor": {"type": "CONNECT", "delay": 10, "timeout": 5, "attemptsBeforeDeactivation": 2}});
+    let (status, answer) = project
+        .call(reqwest::Method::PUT, "cloudLoadBalancers", &format!("/loadbalancers/{lb}/healthmonitor"), Some(monitor))
+        .await;
+    assert!(status < 300, "{status} {answer}");
+    let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
+    execute(&api, &group, &up).await;
+    let newest = support::poll(30, || async {
+        project.nodes(lb).await.into_iter().find(|n| n["id"] != node && n["condition"] == "DRAINING")
+    })
+    .await
+    .expect("the new node, DRAINING");
+    let id = newest["id"].as_u64().unwrap();
+    let (status, _) = project
+        .call(
+            reqwest::Method::PUT,
+            "cloudLoadBalancerControl",
+            &format!("/loadbalancers/{lb}/nodes/{id}/status"),
+            Some(json!({"status": "ONLINE"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    until("the node enabled once ONLINE", || async {
+        project.nodes(lb).await.iter().any(|n| n["id"] == id && n["condition"] == "ENABLED")
+    })
+    .await;
+    settled(&api, &group, 2).await;
+}
+
+#[tokio::test]
+async fn refused_cloud_credentials_put_the_group_in_error_until_the_operator_fixes_them() {
+    let server = server();
+    let Some((mimic, api, project)) = setup(&server).await else { return };
+    let behavior = json!({"criteria": [{"username": "locked.*"}], "name": "fail",
+        "parameters": {"code": 401, "message": "Unable to authenticate user with credentials provided."}});
+    let made = reqwest::Client::new()
+        .post(format!("{}/mimic/v1.1/IdentityControlAPI/behaviors/auth", mimic.url))
+        .json(&behavior)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success());
+    let mut settings = mimic.settings();
+    settings["username"] = json!("locked-out");
+    server.operator().put("/admin/v1/tenants/t1/cloud", settings).await.ok(200);
+    let group = create(&api, launch("web", json!([]), None), 2).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(
+        errors(&state),
+        [
+            "Cannot authenticate to the cloud: identity refused the credentials of user locked-out (401): Unable to authenticate user with credentials provided."
+        ]
+    );
+    // The operator's fix converges the tenant's groups: no user action needed.
+    server.operator().put("/admin/v1/tenants/t1/cloud", mimic.settings()).await.ok(200);
+    settled(&api, &group, 2).await;
+    assert_eq!(project.servers_of(&group).await.len(), 2);
 }

@@ -2,9 +2,10 @@
 //! servers from Nova and the load balancers they name, plan with the pure planner
 //! ([`ebb_core::cloud::converge::plan`]), run the steps in parallel (throttled per tenant),
 //! and take the worst outcome: a failure puts the group in `ERROR` with messages the user can
-//! act on; a transitional state waited on too long becomes one ("Timed out: …"); anything
-//! else done or waited on means another pass after `cloud_retry_interval`. Nova's metadata is
-//! the truth: no member records are kept for servers.
+//! act on; a transitional state waited on too long becomes one ("Timed out: …"); a pass that
+//! changed something is followed by another at once (after `retry_interval`), one that waits
+//! on the cloud by another after `cloud_retry_interval`. Nova's metadata is the truth: no
+//! member records are kept for servers.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ impl Converger {
         let launch = group.launch.server.as_ref();
         let gathered = match cloud.gather(group_id, launch).await {
             Ok(gathered) => gathered,
-            Err(reason) => return self.cloud_outcome(group, vec![reason], streaks).await,
+            Err(reason) => return self.cloud_outcome(group, vec![reason], streaks, false).await,
         };
         let vanished = self.vanished(group_id, &gathered.servers);
         let now = self.clock.now();
@@ -79,23 +80,27 @@ impl Converger {
                 Err(reason) => reasons.push(reason),
             }
         }
-        if changed {
-            reasons.push(Reason::Retry("changes made: gathering again".to_string()));
-        }
-        if group.state.deleting && gathered.servers.is_empty() && reasons.is_empty() {
+        if group.state.deleting && gathered.servers.is_empty() && reasons.is_empty() && !changed {
             self.forget_cloud(group_id);
             self.purge(group_id).await?;
             return Ok(Outcome::Gone);
         }
-        self.cloud_outcome(group, reasons, streaks).await
+        match self.cloud_outcome(group, reasons, streaks, changed).await? {
+            // Changes made: gathered again at once, to go on (the next ten creates, the
+            // deletion after a removal) rather than a retry interval later.
+            Outcome::Settled | Outcome::Polling if changed => Ok(Outcome::Unsettled),
+            outcome => Ok(outcome),
+        }
     }
 
-    /// The worst of a pass's reasons, acted on.
+    /// The worst of a pass's reasons, acted on. Only passes that `changed` nothing count
+    /// towards the limit of a limited retry, since the others are followed at once.
     async fn cloud_outcome(
         &self,
         group: &Group,
         reasons: Vec<Reason>,
         streaks: &mut Streaks,
+        changed: bool,
     ) -> Result<Outcome, StoreError> {
         let failures: Vec<String> = reasons
             .iter()
@@ -117,7 +122,7 @@ impl Converger {
             .collect();
         if limited.is_empty() {
             streaks.limited_retries = 0;
-        } else {
+        } else if !changed {
             streaks.limited_retries += 1;
             if streaks.limited_retries > LIMITED_RETRIES {
                 streaks.limited_retries = 0;

@@ -87,7 +87,8 @@ pub enum Trigger {
     Converge,
     /// A member was removed (`DELETE .../servers/{id}`).
     MemberRemoved,
-    /// The operator changed what the group's tenant may run.
+    /// The operator changed what the group's tenant may run (its `local_process` grant or its
+    /// cloud settings).
     GrantChanged,
     /// The server started.
     Started,

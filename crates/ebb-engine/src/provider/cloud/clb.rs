@@ -21,6 +21,11 @@ impl Clb {
         Clb(Service::new(http, identity, clock, "Cloud Load Balancers", ("rax:load-balancer", "cloudLoadBalancers")))
     }
 
+    /// The same, its calls counted in `counts`.
+    pub fn counted(self, counts: Arc<super::CallCounts>) -> Self {
+        Clb(self.0.counted(counts))
+    }
+
     /// A load balancer's status (`ACTIVE`, `PENDING_UPDATE`, `PENDING_DELETE`, …).
     pub async fn status(&self, lb: u64) -> Result<String, CloudError> {
         let answer = self.0.ok(Method::GET, &format!("/loadbalancers/{lb}"), None).await?;

@@ -59,6 +59,23 @@ pub fn error_message(answer: &Value) -> Option<String> {
         .or_else(|| answer.as_object()?.values().find_map(|v| v["message"].as_str().map(str::to_string)))
 }
 
+/// Calls made to the cloud, by service and method (`ebb_cloud_calls_total`).
+#[derive(Debug, Default)]
+pub struct CallCounts(std::sync::Mutex<std::collections::BTreeMap<(&'static str, String), u64>>);
+
+impl CallCounts {
+    fn count(&self, service: &'static str, method: &Method) {
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry((service, method.to_string())).or_default() += 1;
+        }
+    }
+
+    /// Every count: service, method, calls.
+    pub fn all(&self) -> Vec<(&'static str, String, u64)> {
+        self.0.lock().map(|c| c.iter().map(|((s, m), n)| (*s, m.clone(), *n)).collect()).unwrap_or_default()
+    }
+}
+
 /// One service of a tenant's catalog.
 pub struct Service {
     http: reqwest::Client,
@@ -68,6 +85,8 @@ pub struct Service {
     name: &'static str,
     /// Its catalog type and name.
     entry: (&'static str, &'static str),
+    /// Where its calls are counted, if anywhere.
+    counts: Option<Arc<CallCounts>>,
 }
 
 impl Service {
@@ -79,7 +98,13 @@ impl Service {
         name: &'static str,
         entry: (&'static str, &'static str),
     ) -> Self {
-        Service { http, identity, clock, name, entry }
+        Service { http, identity, clock, name, entry, counts: None }
+    }
+
+    /// The same, its calls counted in `counts`.
+    pub fn counted(mut self, counts: Arc<CallCounts>) -> Self {
+        self.counts = Some(counts);
+        self
     }
 
     /// A call; its status and JSON answer (null if none), unless the service failed.
@@ -99,6 +124,9 @@ impl Service {
                 self.http.request(method.clone(), format!("{base}{path}")).header("X-Auth-Token", &access.token);
             if let Some(body) = body {
                 request = request.json(body);
+            }
+            if let Some(counts) = &self.counts {
+                counts.count(self.name, &method);
             }
             let response = request.send().await.map_err(|err| unavailable(err.without_url().to_string()))?;
             let status = response.status();

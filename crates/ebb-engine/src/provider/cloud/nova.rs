@@ -20,6 +20,11 @@ impl Nova {
         Nova(Service::new(http, identity, clock, "Nova", ("compute", "cloudServersOpenStack")))
     }
 
+    /// The same, its calls counted in `counts`.
+    pub fn counted(self, counts: Arc<super::CallCounts>) -> Self {
+        Nova(self.0.counted(counts))
+    }
+
     /// Creates a server; its id.
     pub async fn create(&self, body: &Value) -> Result<String, CloudError> {
         let answer = self.0.ok(Method::POST, "/servers", Some(body)).await?;

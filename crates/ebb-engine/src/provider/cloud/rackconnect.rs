@@ -20,6 +20,11 @@ impl RackConnect {
         RackConnect(Service::new(http, identity, clock, "RackConnect v3", ("rax:rackconnect", "rackconnect")))
     }
 
+    /// The same, its calls counted in `counts`.
+    pub fn counted(self, counts: Arc<super::CallCounts>) -> Self {
+        RackConnect(self.0.counted(counts))
+    }
+
     /// The cloud servers in a pool, or `None` when the pool does not exist (or its id is not
     /// a pool's, which RackConnect refuses with a 400).
     pub async fn members(&self, pool: &str) -> Result<Option<BTreeSet<String>>, CloudError> {

@@ -74,6 +74,8 @@ pub struct Clouds {
     clock: Arc<dyn Clock>,
     throttles: Throttles,
     tenants: Mutex<HashMap<TenantId, Arc<TenantCloud>>>,
+    /// Every call made to tenants' clouds.
+    calls: Arc<super::CallCounts>,
     /// Identity tokens accepted for a tenant (by the hash of the token), until they expire.
     accepted: Mutex<HashMap<(TenantId, String), Timestamp>>,
 }
@@ -106,6 +108,7 @@ impl Clouds {
             clock,
             throttles,
             tenants: Mutex::new(HashMap::new()),
+            calls: Arc::default(),
             accepted: Mutex::new(HashMap::new()),
         }
     }
@@ -149,6 +152,11 @@ impl Clouds {
         Ok(true)
     }
 
+    /// Every call made to tenants' clouds so far: service, method, calls.
+    pub fn calls(&self) -> Vec<(&'static str, String, u64)> {
+        self.calls.all()
+    }
+
     /// A tenant's cloud, or `None` when it has no settings.
     pub async fn tenant(&self, tenant: &TenantId) -> Result<Option<Arc<TenantCloud>>, StoreError> {
         let Some(settings) = self.store.cloud(tenant).await? else {
@@ -161,7 +169,8 @@ impl Clouds {
         if let Some(cloud) = tenants.get(tenant).filter(|c| c.settings == settings) {
             return Ok(Some(cloud.clone()));
         }
-        let cloud = Arc::new(TenantCloud::new(self.http.clone(), settings, self.clock.clone(), &self.throttles));
+        let cloud =
+            Arc::new(TenantCloud::new(self.http.clone(), settings, self.clock.clone(), &self.throttles, &self.calls));
         tenants.insert(tenant.clone(), cloud.clone());
         Ok(Some(cloud))
     }
@@ -195,12 +204,18 @@ pub struct TenantCloud {
 }
 
 impl TenantCloud {
-    fn new(http: reqwest::Client, settings: CloudSettings, clock: Arc<dyn Clock>, throttles: &Throttles) -> Self {
+    fn new(
+        http: reqwest::Client,
+        settings: CloudSettings,
+        clock: Arc<dyn Clock>,
+        throttles: &Throttles,
+        calls: &Arc<super::CallCounts>,
+    ) -> Self {
         let identity = Arc::new(Identity::new(http.clone(), settings.credentials.clone()));
         TenantCloud {
-            nova: Nova::new(http.clone(), identity.clone(), clock.clone()),
-            clb: Clb::new(http.clone(), identity.clone(), clock.clone()),
-            rackconnect: RackConnect::new(http, identity.clone(), clock.clone()),
+            nova: Nova::new(http.clone(), identity.clone(), clock.clone()).counted(calls.clone()),
+            clb: Clb::new(http.clone(), identity.clone(), clock.clone()).counted(calls.clone()),
+            rackconnect: RackConnect::new(http, identity.clone(), clock.clone()).counted(calls.clone()),
             settings,
             identity,
             clock,
