@@ -55,18 +55,8 @@ impl Project {
     }
 
     async fn call(&self, method: Method, service: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.endpoint(service)?)).header("X-Auth-Token", &self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("{service}{path}: {status} {text}");
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        let api = Api { http: self.http.clone(), base: self.endpoint(service)?, token: self.token.clone() };
+        api.call(method, path, body).await
     }
 }
 

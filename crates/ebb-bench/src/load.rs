@@ -16,7 +16,8 @@ pub struct Api {
 
 impl Api {
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        // X-Auth-Token, which Ebb takes as well as a bearer token, and Rackspace's services do.
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).header("X-Auth-Token", &self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -11,16 +11,7 @@ use support::{Api, Server};
 
 /// Authenticates `username` (no project pinned) with mimic: its token and cloud project.
 async fn authenticate(mimic: &Mimic, username: &str) -> (String, String) {
-    let body = json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": "key"}}});
-    let access: Value = reqwest::Client::new()
-        .post(format!("{}/tokens", mimic.identity_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let access = mimic.authenticate(username, None).await;
     let token = &access["access"]["token"];
     (token["id"].as_str().unwrap().to_string(), token["tenant"]["id"].as_str().unwrap().to_string())
 }

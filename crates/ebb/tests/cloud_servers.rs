@@ -70,16 +70,8 @@ async fn scale_to(api: &Api, group: &str, desired: u32) -> Value {
 
 /// Waits until the group shows `active` active servers and desired capacity, ACTIVE; its state.
 async fn settled(api: &Api, group: &str, active: u32) -> Value {
-    let path = api.t(&format!("/groups/{group}/state"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let state = api.get(&path).await.body["group"].clone();
-        if state["activeCapacity"] == active && state["pendingCapacity"] == 0 && state["status"] == "ACTIVE" {
-            return state;
-        }
-        assert!(std::time::Instant::now() < deadline, "not settled at {active}: {state}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    state_when(api, group, |s| s["activeCapacity"] == active && s["pendingCapacity"] == 0 && s["status"] == "ACTIVE")
+        .await
 }
 
 fn ids(servers: &[Value]) -> Vec<String> {
@@ -259,6 +251,10 @@ fn errors(state: &Value) -> Vec<String> {
     state["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
 }
 
+async fn converge(api: &Api, group: &str) {
+    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await.ok(204);
+}
+
 async fn execute(api: &Api, group: &str, policy: &str) {
     api.post_empty(&api.t(&format!("/groups/{group}/policies/{policy}/execute"))).await.ok(202);
 }
@@ -358,12 +354,12 @@ async fn a_server_stuck_in_a_transitional_state_times_out_into_error() {
     scale_to(&api, &group, 1).await;
     let stuck = project.servers_of(&group).await[0]["id"].as_str().unwrap().to_string();
     project.set_status(&stuck, "RESIZE").await;
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    converge(&api, &group).await;
     let state = state_when(&api, &group, in_error).await;
     assert_eq!(errors(&state), [format!("Timed out: Waiting for server {stuck} to transition to ACTIVE from RESIZE")]);
     // Back to ACTIVE once the server is, at the next request.
     project.set_status(&stuck, "ACTIVE").await;
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    converge(&api, &group).await;
     settled(&api, &group, 1).await;
 }
 
@@ -411,7 +407,7 @@ async fn a_deleted_load_balancer_puts_the_group_in_error_until_the_launch_names_
     let other = project.create_clb().await;
     let path = api.t(&format!("/groups/{group}/launch"));
     api.put(&path, launch("web", json!([{"loadBalancerId": other, "port": 8080}]), None)).await.ok(204);
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    converge(&api, &group).await;
     settled(&api, &group, 2).await;
     let mut on_lb: Vec<String> =
         project.nodes(other).await.iter().map(|n| n["address"].as_str().unwrap().to_string()).collect();
@@ -499,7 +495,7 @@ async fn servers_join_and_leave_rackconnect_pools() {
     let path = api.t(&format!("/groups/{group}/launch"));
     let missing = "9a1d7b5e-0c1f-4c55-8f0e-5a0b7c1d2e3f";
     api.put(&path, launch("web", json!([{"loadBalancerId": missing, "type": "RackConnectV3"}]), None)).await.ok(204);
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    converge(&api, &group).await;
     let state = state_when(&api, &group, in_error).await;
     assert_eq!(errors(&state), [format!("RackConnect v3 load balancer pool does not exist: {missing}")]);
 }
@@ -518,16 +514,8 @@ async fn the_load_balancers_node_limit_and_a_load_balancer_being_deleted_say_so(
     assert!(project.nodes(lb).await.len() <= 25);
 
     // mimic's control plane: the load balancer is being deleted.
-    let (status, _) = project
-        .call(
-            reqwest::Method::PATCH,
-            "cloudLoadBalancerControl",
-            &format!("/loadbalancer/{lb}/attributes"),
-            Some(json!({"status": "PENDING_DELETE"})),
-        )
-        .await;
-    assert_eq!(status, 204);
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    project.set_clb_status(lb, "PENDING_DELETE").await;
+    converge(&api, &group).await;
     let state = state_when(&api, &group, |s| in_error(s) && errors(s)[0].contains("being deleted")).await;
     assert_eq!(errors(&state), [format!("Cloud Load Balancer is currently being deleted: {lb}")]);
 }
@@ -540,12 +528,8 @@ async fn nodes_drifted_on_the_load_balancer_are_set_back_and_a_health_monitor_se
     let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
     scale_to(&api, &group, 1).await;
     let node = project.nodes(lb).await[0]["id"].as_u64().unwrap();
-    let drift = json!({"node": {"condition": "DISABLED", "weight": 7}});
-    let (status, _) = project
-        .call(reqwest::Method::PUT, "cloudLoadBalancers", &format!("/loadbalancers/{lb}/nodes/{node}"), Some(drift))
-        .await;
-    assert_eq!(status, 202);
-    api.post_empty(&api.t(&format!("/groups/{group}/converge"))).await;
+    project.change_node(lb, node, json!({"condition": "DISABLED", "weight": 7})).await;
+    converge(&api, &group).await;
     until("the node set back", || async {
         let nodes = project.nodes(lb).await;
         nodes.len() == 1 && nodes[0]["condition"] == "ENABLED" && nodes[0]["weight"] == 1 && nodes[0]["id"] == node
@@ -553,12 +537,9 @@ async fn nodes_drifted_on_the_load_balancer_are_set_back_and_a_health_monitor_se
     .await;
 
     // Under a health monitor a new node comes in DRAINING, and is enabled once it is ONLINE.
-    let monitor =
-        json!({"healthMonitor": {"type": "CONNECT", "delay": 10, "timeout": 5, "attemptsBeforeDeactivation": 2}});
-    let (status, answer) = project
-        .call(reqwest::Method::PUT, "cloudLoadBalancers", &format!("/loadbalancers/{lb}/healthmonitor"), Some(monitor))
+    project
+        .set_health_monitor(lb, json!({"type": "CONNECT", "delay": 10, "timeout": 5, "attemptsBeforeDeactivation": 2}))
         .await;
-    assert!(status < 300, "{status} {answer}");
     let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
     execute(&api, &group, &up).await;
     let newest = support::poll(30, || async {
@@ -567,15 +548,7 @@ async fn nodes_drifted_on_the_load_balancer_are_set_back_and_a_health_monitor_se
     .await
     .expect("the new node, DRAINING");
     let id = newest["id"].as_u64().unwrap();
-    let (status, _) = project
-        .call(
-            reqwest::Method::PUT,
-            "cloudLoadBalancerControl",
-            &format!("/loadbalancers/{lb}/nodes/{id}/status"),
-            Some(json!({"status": "ONLINE"})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    project.set_node_status(lb, id, "ONLINE").await;
     until("the node enabled once ONLINE", || async {
         project.nodes(lb).await.iter().any(|n| n["id"] == id && n["condition"] == "ENABLED")
     })

@@ -77,23 +77,28 @@ impl Mimic {
 
     /// A client of a cloud project.
     pub async fn project_of(&self, project: &str) -> Project {
-        let http = reqwest::Client::new();
-        let body = json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "observer", "apiKey": "k"},
-            "tenantId": project}});
-        let access: Value = http
-            .post(format!("{}/tokens", self.identity_url()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // mimic ties a user to the first project it authenticated in: one user a project.
+        let access = self.authenticate(&format!("observer-{project}"), Some(project)).await;
         Project {
-            http,
+            http: reqwest::Client::new(),
             token: access["access"]["token"]["id"].as_str().unwrap().to_string(),
             catalog: access["access"]["serviceCatalog"].clone(),
         }
+    }
+
+    /// Authenticates a user with an API key, in a project or in its own; identity's answer.
+    pub async fn authenticate(&self, username: &str, project: Option<&str>) -> Value {
+        let mut auth = json!({"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": "key"}});
+        if let Some(project) = project {
+            auth["tenantId"] = json!(project);
+        }
+        let answer = reqwest::Client::new()
+            .post(format!("{}/tokens", self.identity_url()))
+            .json(&json!({ "auth": auth }))
+            .send()
+            .await
+            .unwrap();
+        answer.json().await.unwrap()
     }
 }
 
@@ -186,6 +191,38 @@ impl Project {
         let (_, answer) =
             self.call(Method::GET, "cloudLoadBalancers", &format!("/loadbalancers/{lb}/nodes"), None).await;
         answer["nodes"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Changes a node (`condition`, `weight`) behind Ebb's back.
+    pub async fn change_node(&self, lb: u64, node: u64, change: Value) {
+        let path = format!("/loadbalancers/{lb}/nodes/{node}");
+        let (status, answer) =
+            self.call(Method::PUT, "cloudLoadBalancers", &path, Some(json!({ "node": change }))).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+
+    /// Gives a load balancer a health monitor.
+    pub async fn set_health_monitor(&self, lb: u64, monitor: Value) {
+        let path = format!("/loadbalancers/{lb}/healthmonitor");
+        let body = json!({ "healthMonitor": monitor });
+        let (status, answer) = self.call(Method::PUT, "cloudLoadBalancers", &path, Some(body)).await;
+        assert!(status < 300, "{status} {answer}");
+    }
+
+    /// Sets what a health monitor says of a node (mimic's control plane).
+    pub async fn set_node_status(&self, lb: u64, node: u64, status: &str) {
+        let path = format!("/loadbalancers/{lb}/nodes/{node}/status");
+        let (code, _) =
+            self.call(Method::PUT, "cloudLoadBalancerControl", &path, Some(json!({"status": status}))).await;
+        assert_eq!(code, 200);
+    }
+
+    /// Sets a load balancer's status (mimic's control plane).
+    pub async fn set_clb_status(&self, lb: u64, status: &str) {
+        let path = format!("/loadbalancer/{lb}/attributes");
+        let (code, _) =
+            self.call(Method::PATCH, "cloudLoadBalancerControl", &path, Some(json!({"status": status}))).await;
+        assert_eq!(code, 204);
     }
 
     /// Adds a node that belongs to no group.
