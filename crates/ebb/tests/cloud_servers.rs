@@ -74,6 +74,13 @@ async fn settled(api: &Api, group: &str, active: u32) -> Value {
         .await
 }
 
+/// A new Cloud Load Balancer and a group of `web` servers behind it on port 80.
+async fn clb_group(api: &Api, project: &Project, draining: Option<u64>, min: u32) -> (u64, String) {
+    let lb = project.create_clb().await;
+    let group = create(api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), draining), min).await;
+    (lb, group)
+}
+
 fn ids(servers: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = servers.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
     ids.sort();
@@ -146,8 +153,7 @@ where
 async fn a_leaving_server_drains_on_its_load_balancer_for_the_timeout_before_it_is_deleted() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), Some(30)), 0).await;
+    let (lb, group) = clb_group(&api, &project, Some(30), 0).await;
     scale_to(&api, &group, 2).await;
     let servers = project.servers_of(&group).await;
     let (oldest, newest) = (servers[0].clone(), servers[1].clone());
@@ -197,8 +203,7 @@ async fn building_servers_are_removed_first_then_the_oldest_active() {
 async fn servers_deleted_out_of_band_or_gone_to_error_are_replaced_and_their_nodes_removed() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    let (lb, group) = clb_group(&api, &project, None, 0).await;
     scale_to(&api, &group, 2).await;
     let servers = project.servers_of(&group).await;
 
@@ -394,8 +399,7 @@ async fn servers_that_go_active_then_error_are_replaced_each_time() {
 async fn a_deleted_load_balancer_puts_the_group_in_error_until_the_launch_names_another() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    let (lb, group) = clb_group(&api, &project, None, 0).await;
     scale_to(&api, &group, 1).await;
     project.delete_clb(lb).await;
     let up = api.create_policy(&group, json!({"name": "up", "type": "webhook", "cooldown": 0, "change": 1})).await;
@@ -421,8 +425,7 @@ async fn a_deleted_load_balancer_puts_the_group_in_error_until_the_launch_names_
 async fn servers_are_removed_through_the_api_replaced_or_not_purged_or_released() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 1).await;
+    let (lb, group) = clb_group(&api, &project, None, 1).await;
     let state = scale_to(&api, &group, 3).await;
     let servers = project.servers_of(&group).await;
     let link = state["active"][0]["links"][0]["href"].as_str().unwrap().to_string();
@@ -504,8 +507,7 @@ async fn servers_join_and_leave_rackconnect_pools() {
 async fn the_load_balancers_node_limit_and_a_load_balancer_being_deleted_say_so() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    let (lb, group) = clb_group(&api, &project, None, 0).await;
     let up =
         api.create_policy(&group, json!({"name": "26", "type": "webhook", "cooldown": 0, "desiredCapacity": 26})).await;
     execute(&api, &group, &up).await;
@@ -524,8 +526,7 @@ async fn the_load_balancers_node_limit_and_a_load_balancer_being_deleted_say_so(
 async fn nodes_drifted_on_the_load_balancer_are_set_back_and_a_health_monitor_sees_new_ones_first() {
     let server = server();
     let Some((_mimic, api, project)) = setup(&server).await else { return };
-    let lb = project.create_clb().await;
-    let group = create(&api, launch("web", json!([{"loadBalancerId": lb, "port": 80}]), None), 0).await;
+    let (lb, group) = clb_group(&api, &project, None, 0).await;
     scale_to(&api, &group, 1).await;
     let node = project.nodes(lb).await[0]["id"].as_u64().unwrap();
     project.change_node(lb, node, json!({"condition": "DISABLED", "weight": 7})).await;
