@@ -15,7 +15,12 @@ const SERVICENET: &str = "11111111-1111-1111-1111-111111111111";
 
 /// A server whose cloud calls are not throttled and whose groups are gathered again soon.
 fn server() -> Server {
-    Server::start_with(&[
+    server_with(&[])
+}
+
+/// The same, with more flags.
+fn server_with(extra: &[&str]) -> Server {
+    let mut args = vec![
         "--cloud-create-interval",
         "0",
         "--cloud-delete-interval",
@@ -26,7 +31,9 @@ fn server() -> Server {
         "0.2",
         "--self-heal-interval",
         "1",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    Server::start_with(&args)
 }
 
 /// Ebb, mimic, a tenant of Ebb's using the test project, and the project itself.
@@ -317,18 +324,7 @@ async fn a_create_that_failed_with_a_500_but_happened_is_found_and_not_made_twic
 
 #[tokio::test]
 async fn a_server_that_never_finishes_building_is_replaced_after_the_build_timeout() {
-    let server = Server::start_with(&[
-        "--cloud-create-interval",
-        "0",
-        "--cloud-delete-interval",
-        "0",
-        "--clb-change-interval",
-        "0",
-        "--cloud-retry-interval",
-        "0.2",
-        "--server-build-timeout",
-        "2",
-    ]);
+    let server = server_with(&["--server-build-timeout", "2"]);
     let Some((_mimic, api, project)) = setup(&server).await else { return };
     project.creation_behavior("slow.*", "build", json!({"duration": 3600})).await;
     let group = create(&api, launch("slow", json!([]), None), 0).await;
