@@ -351,6 +351,19 @@ impl Planner<'_, '_> {
                 self.wanted.push(Step::AddNodes { lb, nodes: vec![node] });
             }
             // Added as DRAINING under a health monitor: enabled once it says ONLINE.
+            // Not ONLINE by the build timeout (counted from the server's creation): the user must look.
+            Some(node)
+                if health_monitor
+                    && node.condition == "DRAINING"
+                    && node.status != "ONLINE"
+                    && server.created.is_some_and(|c| self.input.now.duration_since(c) > self.input.build_timeout) =>
+            {
+                self.reasons.push(Reason::Failure(format!(
+                    "Node {} of Cloud Load Balancer {lb} is still {} under its health monitor after the build timeout",
+                    node.id,
+                    if node.status.is_empty() { "not ONLINE" } else { node.status.as_str() }
+                )));
+            }
             Some(node) if health_monitor && node.condition == "DRAINING" && node.status != "ONLINE" => {
                 self.reasons.push(Reason::Retry(format!(
                     "waiting for node {} of Cloud Load Balancer {lb} to be ONLINE",

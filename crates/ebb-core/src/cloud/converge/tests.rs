@@ -85,6 +85,20 @@ impl World {
         })
     }
 
+    /// The same world at another time.
+    fn clone_at(&self, now: Timestamp) -> World {
+        World {
+            desired: self.desired,
+            balancers: self.balancers.clone(),
+            servers: self.servers.clone(),
+            vanished: self.vanished.clone(),
+            clbs: self.clbs.clone(),
+            pools: self.pools.clone(),
+            now,
+            draining: self.draining,
+        }
+    }
+
     fn nodes(&mut self) -> &mut Vec<Node> {
         match self.clbs.get_mut("5") {
             Some(ClbView::Present { nodes, .. }) => nodes,
@@ -278,7 +292,7 @@ fn nodes_of_other_servers_are_never_touched() {
 
 #[test]
 fn under_a_health_monitor_a_node_is_added_draining_and_enabled_once_online() {
-    let mut world = World::new(1, vec![server("a", "ACTIVE", 0)]);
+    let mut world = World::new(1, vec![server("a", "ACTIVE", 90)]);
     let address = world.servers[0].servicenet.clone().unwrap();
     world.clbs.insert("5".into(), ClbView::Present { nodes: Vec::new(), health_monitor: true });
     let add = NewNode { address: address.clone(), port: 80, condition: "DRAINING".into(), weight: Some(1) };
@@ -287,7 +301,19 @@ fn under_a_health_monitor_a_node_is_added_draining_and_enabled_once_online() {
     offline.status = "OFFLINE".into();
     world.clbs.insert("5".into(), ClbView::Present { nodes: vec![offline.clone()], health_monitor: true });
     let plan = world.plan();
-    assert_eq!((plan.steps.len(), plan.reasons.len()), (0, 1), "waiting for ONLINE");
+    assert_eq!(
+        (plan.steps, plan.reasons),
+        (vec![], vec![Reason::Retry("waiting for node 7 of Cloud Load Balancer 5 to be ONLINE".into())])
+    );
+    let mut late = world.clone_at(at(100) + SignedDuration::from_secs(30));
+    late.clbs.insert("5".into(), ClbView::Present { nodes: vec![offline.clone()], health_monitor: true });
+    assert_eq!(
+        late.plan().reasons,
+        [Reason::Failure(
+            "Node 7 of Cloud Load Balancer 5 is still OFFLINE under its health monitor after the build timeout".into()
+        )],
+        "past the build timeout from the server's creation"
+    );
     offline.status = "ONLINE".into();
     world.clbs.insert("5".into(), ClbView::Present { nodes: vec![offline], health_monitor: true });
     assert_eq!(world.plan().steps, [Step::ChangeNode { lb: "5".into(), node: 7, condition: "ENABLED".into() }]);
