@@ -582,3 +582,26 @@ async fn refused_cloud_credentials_put_the_group_in_error_until_the_operator_fix
     settled(&api, &group, 2).await;
     assert_eq!(project.servers_of(&group).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_server_deleted_while_ebb_was_down_is_replaced_and_its_leftover_node_removed() {
+    let mut server = server();
+    let Some((_mimic, api, project)) = setup(&server).await else { return };
+    let (lb, group) = clb_group(&api, &project, None, 0).await;
+    scale_to(&api, &group, 2).await;
+    let servers = project.servers_of(&group).await;
+    let gone = Project::servicenet(&servers[0]);
+    server.kill9();
+    project.delete_server(servers[0]["id"].as_str().unwrap()).await;
+    assert!(project.nodes(lb).await.iter().any(|n| n["address"] == gone.as_str()), "mimic leaves the node");
+    server.restart();
+    until("replaced, and the leftover node found through Nova's recent deletions", || async {
+        let now = project.servers_of(&group).await;
+        let nodes = project.nodes(lb).await;
+        now.len() == 2
+            && !now.iter().any(|s| s["id"] == servers[0]["id"])
+            && nodes.len() == 2
+            && !nodes.iter().any(|n| n["address"] == gone.as_str())
+    })
+    .await;
+}

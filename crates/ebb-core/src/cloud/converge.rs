@@ -20,12 +20,8 @@ use serde_json::{Map, Value, json};
 
 use super::clb::{NewNode, Node};
 use super::launch::CloudBalancer;
-use super::nova::Server;
+use super::nova::{DRAINING_SINCE_KEY, STATE_KEY, Server};
 
-/// The metadata key that marks a server to be drained and deleted (Otter's).
-pub const STATE_KEY: &str = "rax:autoscale:server:state";
-/// When a server began draining (RFC 3339), kept with it.
-pub const DRAINING_SINCE_KEY: &str = "ebb:draining_since";
 /// The most node ids one removal names (Cloud Load Balancers' bulk delete).
 pub const REMOVE_CHUNK: usize = 10;
 
@@ -232,15 +228,21 @@ pub fn plan(input: &PlanInput) -> Plan {
             planner.drain(server, None);
         }
     }
+    // The addresses of servers still there: a gone server's address may have been given to
+    // one of them, whose nodes are then its own.
+    let live: BTreeSet<&str> =
+        destinies.iter().filter(|(_, d)| *d != Destiny::Gone).filter_map(|(s, _)| s.servicenet.as_deref()).collect();
     for (server, destiny) in &destinies {
         match destiny {
-            Destiny::Delete | Destiny::Gone => planner.delete_now(server, *destiny == Destiny::Delete),
+            Destiny::Delete => planner.delete_now(server, true),
+            Destiny::Gone if !server.servicenet.as_deref().is_some_and(|a| live.contains(a)) => {
+                planner.delete_now(server, false)
+            }
             Destiny::Drain => planner.drain(server, since(server)),
             _ => {}
         }
     }
-    let addresses: BTreeSet<&str> = input.servers.iter().filter_map(|s| s.servicenet.as_deref()).collect();
-    for address in input.vanished.iter().filter(|a| !addresses.contains(a.as_str())) {
+    for address in input.vanished.iter().filter(|a| !live.contains(a.as_str())) {
         for (lb, node) in planner.nodes_at(address) {
             planner.wanted.push(Step::RemoveNodes { lb, nodes: vec![node.id] });
         }

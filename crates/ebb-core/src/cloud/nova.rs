@@ -10,10 +10,15 @@ pub const GROUP_KEY: &str = "rax:auto_scaling_group_id";
 /// The same, under Otter's newer name.
 pub const GROUP_KEY_NEW: &str = "rax:autoscale:group:id";
 
+/// The metadata key that marks a server to be drained and deleted (Otter's).
+pub const STATE_KEY: &str = "rax:autoscale:server:state";
+/// When a server began draining (RFC 3339), kept with it.
+pub const DRAINING_SINCE_KEY: &str = "ebb:draining_since";
+
 /// Whether a metadata key is one Auto Scale sets (the group's, a load balancer's, a
 /// server's state), which a server let go without deletion loses.
 pub fn is_autoscale_key(key: &str) -> bool {
-    key == GROUP_KEY || key.starts_with("rax:autoscale:") || key == crate::cloud::converge::DRAINING_SINCE_KEY
+    key == GROUP_KEY || key.starts_with("rax:autoscale:") || key == DRAINING_SINCE_KEY
 }
 
 /// A server's name: the launch configuration's name and `-as` with 8 hex characters, or

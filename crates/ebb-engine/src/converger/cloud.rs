@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ebb_core::cloud::converge::{self, PlanInput, Reason, STATE_KEY};
-use ebb_core::cloud::nova::Server;
+use ebb_core::cloud::converge::{self, PlanInput, Reason};
+use ebb_core::cloud::nova::{STATE_KEY, Server};
 use ebb_core::records::Group;
 use ebb_store::StoreError;
 use jiff::SignedDuration;
@@ -52,7 +52,7 @@ impl Converger {
             Ok(gathered) => gathered,
             Err(reason) => return self.cloud_outcome(group, vec![reason], streaks, false).await,
         };
-        let vanished = self.vanished(group_id, &gathered.servers);
+        let vanished = self.vanished(&cloud, group_id, &gathered.servers).await;
         let now = self.clock.now();
         let desired = if group.state.deleting { 0 } else { group.state.desired };
         let plan = converge::plan(&PlanInput {
@@ -138,11 +138,28 @@ impl Converger {
     }
 
     /// ServiceNet addresses of the group's servers seen by the last pass and gone now; the
-    /// addresses seen now are remembered for the next.
-    fn vanished(&self, group: &str, servers: &[Server]) -> Vec<String> {
+    /// addresses seen now are remembered for the next. On the first pass since Ebb started,
+    /// the group's servers Nova says were deleted in the last day stand for what the last pass
+    /// would have seen (best effort: a failed listing only means no leftovers are found).
+    async fn vanished(&self, cloud: &TenantCloud, group: &str, servers: &[Server]) -> Vec<String> {
         let now: BTreeSet<String> = servers.iter().filter_map(|s| s.servicenet.clone()).collect();
-        let Ok(mut seen) = self.cloud_addresses.lock() else { return Vec::new() };
-        let before = seen.insert(group.to_string(), now.clone()).unwrap_or_default();
+        let before = match self.cloud_addresses.lock() {
+            Ok(mut seen) => seen.insert(group.to_string(), now.clone()),
+            Err(_) => return Vec::new(),
+        };
+        let before = match before {
+            Some(before) => before,
+            None => {
+                let since = self.clock.now() - SignedDuration::from_hours(24);
+                match cloud.nova.deleted_since(group, since).await {
+                    Ok(deleted) => deleted.into_iter().filter_map(|s| s.servicenet).collect(),
+                    Err(err) => {
+                        tracing::debug!(group, error = %err, "cannot list the group's deleted servers");
+                        BTreeSet::new()
+                    }
+                }
+            }
+        };
         let released = self.released_addresses.lock().map(|r| r.clone()).unwrap_or_default();
         before.difference(&now).filter(|a| !released.contains(*a)).cloned().collect()
     }

@@ -395,3 +395,14 @@ fn kept_servers_follow_the_launch_configuration_to_another_load_balancer() {
         [Step::RemoveNodes { lb: "5".into(), nodes: vec![100] }, Step::AddNodes { lb: "6".into(), nodes: vec![add] }]
     );
 }
+
+#[test]
+fn a_gone_servers_address_given_to_a_live_one_keeps_its_node() {
+    let mut world = World::new(1, vec![server("new", "ACTIVE", 50)]);
+    let reused = world.servers[0].servicenet.clone().unwrap();
+    let mut gone = server("old", "DELETED", 0);
+    gone.servicenet = Some(reused.clone());
+    world.servers.push(gone);
+    world.vanished = vec![reused];
+    assert_eq!(world.plan().steps, [], "the node at that address is the live server's");
+}

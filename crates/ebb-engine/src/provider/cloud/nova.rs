@@ -36,14 +36,28 @@ impl Nova {
 
     /// The servers of `group`, by their metadata.
     pub async fn servers(&self, group: &str) -> Result<Vec<Server>, CloudError> {
+        self.list(group, None).await
+    }
+
+    /// The servers of `group` deleted since `since` (Nova keeps them listed, `DELETED`, for a
+    /// while when asked for the changes since a time).
+    pub async fn deleted_since(&self, group: &str, since: jiff::Timestamp) -> Result<Vec<Server>, CloudError> {
+        let servers = self.list(group, Some(since)).await?;
+        Ok(servers.into_iter().filter(|s| s.status == "DELETED").collect())
+    }
+
+    async fn list(&self, group: &str, since: Option<jiff::Timestamp>) -> Result<Vec<Server>, CloudError> {
         const PAGE: usize = 100;
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let path = match &marker {
-                Some(marker) => format!("/servers/detail?limit={PAGE}&marker={marker}"),
-                None => format!("/servers/detail?limit={PAGE}"),
-            };
+            let mut path = format!("/servers/detail?limit={PAGE}");
+            if let Some(since) = since {
+                path.push_str(&format!("&changes-since={}", since.strftime("%Y-%m-%dT%H:%M:%SZ")));
+            }
+            if let Some(marker) = &marker {
+                path.push_str(&format!("&marker={marker}"));
+            }
             let answer = self.0.ok(Method::GET, &path, None).await?;
             let servers = answer["servers"].as_array().map_or(&[][..], Vec::as_slice);
             found.extend(Server::of_group(&answer, group));
