@@ -134,6 +134,11 @@ impl Converger {
             return Ok(Outcome::Settled);
         }
         tracing::debug!(group = %group.id, ?reasons, "cloud group not settled");
+        // Waiting on the cloud can last (a server building, the cloud down): said at most
+        // once a minute, whatever the number of groups and passes.
+        if let Some(times) = self.cloud_waits.hit(std::time::Instant::now()) {
+            tracing::info!(group = %group.id, ?reasons, passes = times, "cloud groups waiting on their cloud");
+        }
         Ok(Outcome::Polling)
     }
 
@@ -217,7 +222,10 @@ async fn run_step(
     let result = cloud.run(step, group, launch).await;
     match &result {
         Ok(()) => tracing::debug!(group, ?step, "cloud step done"),
-        Err(reason) => tracing::info!(group, ?step, ?reason, "cloud step not done"),
+        // A retry may repeat every pass: not worth more than a debug line each time; a
+        // failure ends the group's passes, in ERROR, said once by `fail`.
+        Err(Reason::Failure(message)) => tracing::info!(group, ?step, message, "cloud step failed"),
+        Err(reason) => tracing::debug!(group, ?step, ?reason, "cloud step to try again"),
     }
     result
 }

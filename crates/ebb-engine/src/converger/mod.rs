@@ -141,6 +141,8 @@ pub struct Converger {
     /// The ServiceNet addresses of servers released through the API (`purge=false`): their
     /// nodes stay.
     released_addresses: Mutex<HashSet<String>>,
+    /// Passes of cloud groups that waited on their cloud, logged at most once a minute.
+    cloud_waits: crate::throttled::Throttled,
 }
 
 impl Converger {
@@ -167,6 +169,7 @@ impl Converger {
             clouds: OnceLock::new(),
             cloud_addresses: Mutex::new(HashMap::new()),
             released_addresses: Mutex::new(HashSet::new()),
+            cloud_waits: crate::throttled::Throttled::new(Duration::from_secs(60)),
         })
     }
 
