@@ -119,6 +119,11 @@ async fn servers_scale_up_and_down_named_as_otter_names_them_behind_their_load_b
     let mut sorted = active.clone();
     sorted.sort();
     assert_eq!(sorted, ids(&servers), "the state lists the servers");
+    let members = api.get(&api.t(&format!("/groups/{group}/members"))).await;
+    members.ok(200);
+    let listed = members.body["members"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{}", members.text);
+    assert!(listed.iter().all(|m| m["status"] == "active" && m["provider"] == "launch_server"), "{}", members.text);
     let mut addresses: Vec<String> = servers.iter().map(Project::servicenet).collect();
     addresses.push("10.9.9.9".into());
     addresses.sort();
