@@ -377,6 +377,27 @@ pub fn reason(err: &CloudError, step: Option<&Step>) -> Reason {
 mod tests {
     use super::*;
 
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_spaces_its_callers_by_its_interval() {
+        let origin: Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
+        let clock = crate::clock::TokioClock::starting_at(origin);
+        let throttle = Arc::new(Throttle::new(Duration::from_secs(1)));
+        let turns = futures::future::join_all((0..3).map(|_| {
+            let throttle = throttle.clone();
+            async move {
+                throttle.turn(&clock).await;
+                clock.now()
+            }
+        }))
+        .await;
+        let mut seconds: Vec<i64> = turns.iter().map(|t| t.duration_since(origin).as_secs()).collect();
+        seconds.sort();
+        assert_eq!(seconds, [0, 1, 2], "three callers at once go a second apart");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        throttle.turn(&clock).await;
+        assert_eq!(clock.now().duration_since(origin).as_secs(), 7, "after a pause, at once");
+    }
+
     fn refused(status: u16, message: &str) -> CloudError {
         CloudError::Refused { service: "x", status, message: message.into() }
     }
