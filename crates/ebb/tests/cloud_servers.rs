@@ -610,3 +610,20 @@ async fn a_server_deleted_while_ebb_was_down_is_replaced_and_its_leftover_node_r
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_region_without_the_service_says_so_in_otters_words() {
+    let server = server();
+    let Some((mimic, api, _project)) = setup(&server).await else { return };
+    let mut settings = mimic.settings();
+    settings["region"] = json!("SYD");
+    server.operator().put("/admin/v1/tenants/t1/cloud", settings).await.ok(200);
+    let group = create(&api, launch("web", json!([]), None), 1).await;
+    let state = state_when(&api, &group, in_error).await;
+    assert_eq!(
+        errors(&state),
+        [
+            "Could not locate service cloudServersOpenStack in the service catalog. Please check if your account is still active."
+        ]
+    );
+}
