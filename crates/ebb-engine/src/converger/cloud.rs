@@ -19,6 +19,7 @@ use serde_json::json;
 
 use super::pass::{Outcome, Streaks};
 use super::{Converger, MemberView, Observation};
+use crate::provider::cloud::CloudError;
 use crate::provider::cloud::tenant::{Clouds, Gathered, TenantCloud};
 
 /// Passes a transitional state is waited on before it is a failure (Otter's
@@ -234,13 +235,10 @@ fn duration(value: std::time::Duration) -> SignedDuration {
     SignedDuration::try_from(value).unwrap_or(SignedDuration::MAX)
 }
 
-/// What a server removal through the API could not do on the cloud.
-pub type CloudCallError = crate::provider::cloud::CloudError;
-
 impl Converger {
     /// A server of a `launch_server` group, by id, if it exists and its metadata says it is
     /// the group's (Otter §4.8 step 1); `None` too when the tenant has no cloud.
-    pub async fn cloud_server(&self, group: &Group, server: &str) -> Result<Option<Server>, CloudCallError> {
+    pub async fn cloud_server(&self, group: &Group, server: &str) -> Result<Option<Server>, CloudError> {
         let Some(clouds) = self.clouds.get() else { return Ok(None) };
         let Ok(Some(cloud)) = clouds.tenant(&group.tenant_id).await else { return Ok(None) };
         let found = cloud.nova.server(server).await?;
@@ -250,7 +248,7 @@ impl Converger {
     /// Lets a server of a group go (Otter §4.8 step 3): with `purge`, marked to be drained
     /// and deleted by the next passes; without, Ebb's metadata is taken off it, and it stays,
     /// unmanaged, where it is. The caller triggers the pass that acts on it.
-    pub async fn release_server(&self, group: &Group, server: &Server, purge: bool) -> Result<(), CloudCallError> {
+    pub async fn release_server(&self, group: &Group, server: &Server, purge: bool) -> Result<(), CloudError> {
         let Some(clouds) = self.clouds.get() else { return Ok(()) };
         let Ok(Some(cloud)) = clouds.tenant(&group.tenant_id).await else { return Ok(()) };
         let mut metadata = server.metadata.clone();
