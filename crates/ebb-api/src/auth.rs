@@ -120,6 +120,7 @@ async fn identity_caller(state: &AppState, tenant: &TenantId, headers: &HeaderMa
     match state.engine.accepts_identity_token(tenant, secret).await {
         Ok(true) => Ok(Some(Caller::Tenant { tenant: tenant.clone(), role: Role::Admin })),
         Ok(false) => Ok(None),
+        Err(ebb_engine::provider::cloud::tenant::AcceptError::Busy) => Err(ApiError::RateLimited { retry_after: 1 }),
         Err(err) => {
             tracing::warn!(%tenant, error = %err, "cannot check an identity token");
             Err(ApiError::Unavailable { retry_after: 5 })

@@ -55,6 +55,22 @@ async fn identity_tokens_of_the_tenants_project_act_for_it_once_accepted() {
     let other = server.tenant("other").await;
     api.get(&other.t("/groups")).await.error(401, "InvalidCredentials");
 
+    // Tokens nobody issued cost identity at most ten calls a second for the tenant: beyond,
+    // 429 with Retry-After; a refusal is remembered, so the same token again is a 401 at once.
+    let invented: Vec<String> = (0..15).map(|i| format!("invented-token-{i}")).collect();
+    let replies = futures::future::join_all(invented.iter().map(|t| {
+        let api = api.with_token(t);
+        let groups = groups.clone();
+        async move { api.get(&groups).await }
+    }))
+    .await;
+    let limited: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(!limited.is_empty(), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(limited.iter().all(|r| r.header("retry-after").is_some()));
+    assert!(replies.iter().all(|r| r.status == 429 || r.status == 401));
+    let refused = replies.iter().position(|r| r.status == 401).unwrap();
+    api.with_token(&invented[refused]).get(&groups).await.error(401, "InvalidCredentials");
+
     // Taken back: refused again (a cached acceptance does not outlive the settings).
     settings["accept_identity_tokens"] = json!(false);
     server.operator().put(&path, settings).await.ok(200);

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod nova;
 pub mod rackconnect;
 pub mod tenant;
+pub mod tokens;
 
 use std::sync::Arc;
 

@@ -76,12 +76,9 @@ pub struct Clouds {
     tenants: Mutex<HashMap<TenantId, Arc<TenantCloud>>>,
     /// Every call made to tenants' clouds.
     calls: Arc<super::CallCounts>,
-    /// Identity tokens accepted for a tenant (by the hash of the token), until they expire.
-    accepted: Mutex<HashMap<(TenantId, String), Timestamp>>,
+    /// What identity said of tokens presented to the API.
+    verdicts: super::tokens::Verdicts,
 }
-
-/// The most identity tokens remembered before expired ones are dropped.
-const ACCEPTED_TOKENS: usize = 10_000;
 
 /// Why an identity token could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +89,9 @@ pub enum AcceptError {
     /// Identity could not be asked.
     #[error(transparent)]
     Identity(IdentityError),
+    /// The tenant's tokens have cost identity all the validations allowed this second.
+    #[error("too many identity tokens to validate for the tenant this second")]
+    Busy,
 }
 
 impl Clouds {
@@ -109,14 +109,15 @@ impl Clouds {
             throttles,
             tenants: Mutex::new(HashMap::new()),
             calls: Arc::default(),
-            accepted: Mutex::new(HashMap::new()),
+            verdicts: super::tokens::Verdicts::default(),
         }
     }
 
     /// Whether `token`, issued by the tenant's identity endpoint, stands for the tenant: its
     /// settings accept identity tokens, identity says the token is valid, and it belongs to
-    /// the tenant's cloud project. Identity's yes is kept until the token expires (the
-    /// settings are read every time, so taking acceptance back takes effect at once).
+    /// the tenant's cloud project. Identity's yes is kept until the token expires, its no for a
+    /// minute (the settings are read every time, so taking acceptance back takes effect at
+    /// once), and a tenant's unknown tokens cost identity at most a few calls a second.
     pub async fn accepts_token(&self, tenant: &TenantId, token: &str) -> Result<bool, AcceptError> {
         let Some(cloud) = self.tenant(tenant).await.map_err(AcceptError::Store)? else { return Ok(false) };
         if !cloud.settings.accept_identity_tokens {
@@ -124,32 +125,20 @@ impl Clouds {
         }
         let key = (tenant.clone(), ebb_core::secret::hash(token));
         let now = self.clock.now();
-        if let Ok(mut accepted) = self.accepted.lock() {
-            match accepted.get(&key) {
-                Some(expires) if *expires > now => return Ok(true),
-                Some(_) => {
-                    accepted.remove(&key);
-                }
-                None => {}
-            }
+        if let Some(accepted) = self.verdicts.known(&key, now) {
+            return Ok(accepted);
         }
-        let Some(access) = cloud.identity.validate(token, now).await.map_err(AcceptError::Identity)? else {
-            return Ok(false);
-        };
+        if !self.verdicts.spend(tenant, now) {
+            return Err(AcceptError::Busy);
+        }
+        let access = cloud.identity.validate(token, now).await.map_err(AcceptError::Identity)?;
         let project = match &cloud.settings.credentials.project_id {
             Some(project) => project.clone(),
             None => cloud.identity.access(now).await.map_err(AcceptError::Identity)?.tenant,
         };
-        if access.tenant != project || access.expires <= now {
-            return Ok(false);
-        }
-        if let Ok(mut accepted) = self.accepted.lock() {
-            if accepted.len() >= ACCEPTED_TOKENS {
-                accepted.retain(|_, expires| *expires > now);
-            }
-            accepted.insert(key, access.expires);
-        }
-        Ok(true)
+        let accepted = access.filter(|a| a.tenant == project && a.expires > now).map(|a| a.expires);
+        self.verdicts.remember(key, accepted, now);
+        Ok(accepted.is_some())
     }
 
     /// Every call made to tenants' clouds so far: service, method, calls.
@@ -262,7 +251,9 @@ impl TenantCloud {
         let clock = self.clock.as_ref();
         match step {
             Step::CreateServer => {
-                let Some(launch) = launch else { return Ok(()) };
+                let Some(launch) = launch else {
+                    return Err(Reason::Failure("Server launch configuration is invalid: it has no server".into()));
+                };
                 let random = uuid::Uuid::new_v4();
                 let name = nova::server_name(
                     launch.name(),
